@@ -1,0 +1,58 @@
+# kubeweft — the two commands of the quick start are `make run` and `make test`.
+# Both set up everything they need on a brand-new machine: Debian packages, the
+# virtualenv, the local control plane (built from Go modules, cached outside git).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint unit integration e2e manifests system-deps venv localcluster bench clean
+
+run: venv localcluster
+	$(BIN)/kubeweft run
+
+test: system-deps venv localcluster lint
+	$(BIN)/python -m pytest -p no:cacheprovider tests
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit
+
+integration: system-deps venv localcluster
+	$(BIN)/python -m pytest tests/integration
+
+e2e: system-deps venv localcluster
+	$(BIN)/python -m pytest tests/e2e
+
+# Debian packages the tests need: PostgreSQL (started per test session in a temp dir).
+system-deps:
+	@bash hack/system-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+# Builds (or reuses from ~/.cache/kubeweft) etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubectl and kwok.
+localcluster: venv
+	$(BIN)/kubeweft cluster build
+
+manifests: venv
+	$(BIN)/kubeweft manifests
+
+bench: venv localcluster
+	@ls bench/*.py
+
+clean:
+	rm -rf $(VENV) .kubeweft build *.egg-info

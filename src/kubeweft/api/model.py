@@ -1,0 +1,107 @@
+"""The base class of every model and the metadata that names it.
+
+``CustomResource`` subclasses declare ``spec`` and ``status`` fields with pydantic
+types and a ``model_info`` class variable. Field names are Pythonic (snake_case) and
+serialise as camelCase, as Kubernetes expects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from kubeweft.api.meta import ObjectMeta
+
+
+@dataclass(frozen=True)
+class PrinterColumn:
+    """An ``additionalPrinterColumns`` entry: what ``kubectl get`` shows."""
+
+    name: str
+    json_path: str
+    type: Literal["string", "integer", "number", "boolean", "date"] = "string"
+    description: str = ""
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class ScaleSubresource:
+    """Enables ``kubectl scale`` and HorizontalPodAutoscalers on the model."""
+
+    spec_replicas_path: str = ".spec.replicas"
+    status_replicas_path: str = ".status.replicas"
+    label_selector_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Group, version and kind of a model, plus how it is served."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    singular: str = ""
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    namespaced: bool = True
+    printer_columns: tuple[PrinterColumn, ...] = ()
+    scale: ScaleSubresource | None = None
+    # Kinds the model's controller creates and owns; RBAC and watches derive from it.
+    owns: tuple[tuple[str, str], ...] = field(default=())  # (apiVersion, plural)
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+    @property
+    def crd_name(self) -> str:
+        return f"{self.plural}.{self.group}"
+
+
+class ResourceModel(BaseModel):
+    """Base for spec and status classes: snake_case in Python, camelCase on the wire."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+    )
+
+
+class CustomResource(BaseModel):
+    """A typed custom resource. Subclasses add ``spec`` and ``status`` fields."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="ignore",
+    )
+
+    model_info: ClassVar[ModelInfo]
+
+    api_version: str = ""
+    kind: str = ""
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+
+    def model_post_init(self, context: object, /) -> None:
+        info = type(self).model_info
+        if not self.api_version:
+            self.api_version = info.api_version
+        if not self.kind:
+            self.kind = info.kind
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Self:
+        return cls.model_validate(data)
+
+    def to_dict(self) -> dict[str, object]:
+        """The object as the API server expects it (camelCase, no nulls)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
