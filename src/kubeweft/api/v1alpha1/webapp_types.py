@@ -20,8 +20,12 @@ from kubeweft.api.model import (
 
 # RFC 1123 label/subdomain rules are enforced by the API server on names; env var
 # names follow the C identifier rule Kubernetes recommends.
-EnvName = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")]
-Quantity = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$", max_length=32)]
+EnvName = Annotated[
+    str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+]
+Quantity = Annotated[
+    str, Field(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$", max_length=32)
+]
 
 
 class EnvVar(ResourceModel):
