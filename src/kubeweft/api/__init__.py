@@ -7,7 +7,13 @@ declaration (kubebuilder's ``api/<version>/<kind>_types.go``).
 """
 
 from kubeweft.api.meta import Condition, ConditionStatus, ObjectMeta, OwnerReference
-from kubeweft.api.model import CustomResource, ModelInfo, PrinterColumn, ScaleSubresource
+from kubeweft.api.model import (
+    CustomResource,
+    ModelInfo,
+    PrinterColumn,
+    ScaleSubresource,
+    list_map,
+)
 
 __all__ = [
     "Condition",
@@ -18,4 +24,5 @@ __all__ = [
     "OwnerReference",
     "PrinterColumn",
     "ScaleSubresource",
+    "list_map",
 ]

@@ -12,6 +12,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 
 from kubeweft.api.meta import ObjectMeta
 
@@ -60,6 +61,17 @@ class ModelInfo:
     @property
     def crd_name(self) -> str:
         return f"{self.plural}.{self.group}"
+
+
+def list_map(*keys: str) -> JsonDict:
+    """Schema extras for a list whose items are identified by ``keys`` (a *map list*).
+
+    Pass as ``Field(json_schema_extra=list_map("name"))``; the CRD then says
+    ``x-kubernetes-list-type: map`` (controller-gen's ``+listType=map``), so server-side
+    apply merges items by key instead of replacing the whole list. The keys must be
+    required (or defaulted) scalar fields of the item.
+    """
+    return {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": list(keys)}
 
 
 class ResourceModel(BaseModel):

@@ -1,9 +1,72 @@
-"""``kubeweft manifests``: write generated manifests under ``config/``."""
+"""``kubeweft manifests``: write the generated CRDs and RBAC under ``config/``.
+
+``--check`` writes nothing and fails with a diff when the checked-in files differ from
+what the code declares; CI runs it so that a model change cannot ship without its CRD.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from kubeweft.api import CustomResource
+from kubeweft.codegen import manifests
 
-def manifests_command() -> None:
-    """Generate CRD and RBAC manifests (placeholder)."""
-    typer.echo("kubeweft manifests: not built yet", err=True)
-    raise typer.Exit(1)
+# The models the shipped process serves (``module:Class``).
+DEFAULT_MODELS = ("kubeweft.api.v1alpha1:WebApp",)
+
+
+def manifests_command(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The config/ directory to write into.")
+    ] = Path("config"),
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 with a diff if files are stale."),
+    ] = False,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="A model as module:Class (repeatable; default: WebApp)."),
+    ] = None,
+    impersonation: Annotated[
+        bool,
+        typer.Option(
+            "--impersonation/--no-impersonation",
+            help="Grant the controller 'impersonate' on users, groups and service accounts.",
+        ),
+    ] = False,
+) -> None:
+    """Generate CRD and RBAC manifests from the model declarations."""
+    try:
+        models = [load_model(spec) for spec in (model or DEFAULT_MODELS)]
+    except (ImportError, AttributeError, TypeError) as error:
+        typer.echo(f"kubeweft manifests: {error}", err=True)
+        raise typer.Exit(2) from error
+    files = manifests.generated_files(models, impersonation=impersonation)
+    if check:
+        diff = manifests.drift(files, output)
+        if diff:
+            typer.echo(diff, nl=False)
+            typer.echo(
+                f"kubeweft manifests: {output} is out of date; run `kubeweft manifests`",
+                err=True,
+            )
+            raise typer.Exit(1)
+        typer.echo(f"{output}: up to date ({len(files)} generated files)")
+        return
+    for path in manifests.write(files, output):
+        typer.echo(f"wrote {path}")
+
+
+def load_model(spec: str) -> type[CustomResource]:
+    """``package.module:Class`` → the model class."""
+    module_name, _, attribute = spec.partition(":")
+    if not attribute:
+        raise TypeError(f"model {spec!r} is not of the form module:Class")
+    candidate = getattr(importlib.import_module(module_name), attribute)
+    if not (isinstance(candidate, type) and issubclass(candidate, CustomResource)):
+        raise TypeError(f"{spec} is not a CustomResource subclass")
+    return candidate

@@ -16,6 +16,7 @@ from kubeweft.api.model import (
     PrinterColumn,
     ResourceModel,
     ScaleSubresource,
+    list_map,
 )
 
 # RFC 1123 label/subdomain rules are enforced by the API server on names; env var
@@ -47,7 +48,9 @@ class WebAppSpec(ResourceModel):
     image: str = Field(min_length=1, max_length=512, description="Container image to run.")
     replicas: int = Field(default=1, ge=0, le=100, description="Desired number of pods.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port the container listens on.")
-    env: list[EnvVar] = Field(default_factory=list, max_length=100)
+    env: list[EnvVar] = Field(
+        default_factory=list, max_length=100, json_schema_extra=list_map("name")
+    )
     resources: ResourceRequirements | None = None
 
 
@@ -56,7 +59,7 @@ class WebAppStatus(ResourceModel):
     ready_replicas: int = 0
     available_replicas: int = 0
     observed_generation: int = 0
-    conditions: list[Condition] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list, json_schema_extra=list_map("type"))
     service_name: str | None = None
 
 

@@ -1,0 +1,116 @@
+"""The CustomResourceDefinition of a model, derived from its pydantic declaration.
+
+The pydantic classes already hold every validation rule (bounds, patterns, enums,
+defaults), so the CRD is a translation, not a second description: the API server then
+rejects the same invalid objects the Python code would, before any controller sees them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubeweft.api import CustomResource
+from kubeweft.codegen.schema import Schema, structural_schema
+
+# Top-level fields every object has; the API server validates metadata itself, and a
+# CRD may only say ``type: object`` for it.
+_ENVELOPE: dict[str, Schema] = {
+    "apiVersion": {
+        "type": "string",
+        "description": "APIVersion defines the versioned schema of this representation "
+        "of an object.",
+    },
+    "kind": {
+        "type": "string",
+        "description": "Kind is a string value representing the REST resource this "
+        "object represents.",
+    },
+    "metadata": {"type": "object"},
+}
+
+
+def crd_for(model: type[CustomResource]) -> dict[str, Any]:
+    """The ``apiextensions.k8s.io/v1`` CustomResourceDefinition serving ``model``."""
+    info = model.model_info
+    names: dict[str, Any] = {
+        "kind": info.kind,
+        "listKind": f"{info.kind}List",
+        "plural": info.plural,
+        "singular": info.singular or info.kind.lower(),
+    }
+    if info.short_names:
+        names["shortNames"] = list(info.short_names)
+    if info.categories:
+        names["categories"] = list(info.categories)
+
+    version: dict[str, Any] = {
+        "name": info.version,
+        "served": True,
+        "storage": True,
+        "schema": {"openAPIV3Schema": openapi_schema(model)},
+    }
+    subresources: dict[str, Any] = {}
+    if "status" in model.model_fields:
+        subresources["status"] = {}
+    if info.scale is not None:
+        scale = {
+            "specReplicasPath": info.scale.spec_replicas_path,
+            "statusReplicasPath": info.scale.status_replicas_path,
+        }
+        if info.scale.label_selector_path:
+            scale["labelSelectorPath"] = info.scale.label_selector_path
+        subresources["scale"] = scale
+    if subresources:
+        version["subresources"] = subresources
+    if info.printer_columns:
+        version["additionalPrinterColumns"] = [
+            {
+                "name": column.name,
+                "type": column.type,
+                "jsonPath": column.json_path,
+                **({"description": column.description} if column.description else {}),
+                **({"priority": column.priority} if column.priority else {}),
+            }
+            for column in info.printer_columns
+        ]
+
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": info.crd_name},
+        "spec": {
+            "group": info.group,
+            "names": names,
+            "scope": "Namespaced" if info.namespaced else "Cluster",
+            "versions": [version],
+        },
+    }
+
+
+def openapi_schema(model: type[CustomResource]) -> Schema:
+    """The structural ``openAPIV3Schema`` of ``model``: envelope plus spec, status, ..."""
+    source = model.model_json_schema(by_alias=True, mode="validation")
+    translated = structural_schema(
+        {
+            "$defs": source.get("$defs", {}),
+            "type": "object",
+            "properties": {
+                name: schema
+                for name, schema in source["properties"].items()
+                if name not in _ENVELOPE
+            },
+        }
+    )
+    properties = dict(_ENVELOPE)
+    for name, schema in translated.get("properties", {}).items():
+        # ``status: Status = Field(default_factory=...)`` is a Python convenience; on the
+        # server a missing status means "not observed yet", so top-level defaults go.
+        schema.pop("default", None)
+        properties[name] = schema
+    root: Schema = {"type": "object", "properties": properties}
+    if source.get("description"):
+        root["description"] = source["description"]
+    required = [name for name in source.get("required", []) if name not in _ENVELOPE]
+    if required:
+        root["required"] = required
+    return root
