@@ -1,0 +1,178 @@
+"""The reconciler's records and the statements that store them.
+
+The reconciler hands the database three kinds of facts: a deployment change
+(``HistoryRecord``), a reconcile attempt (``ReconcileRecord``) and a metric sample
+(``MetricSample``). They are frozen values, checked when built, so a bad record fails
+in the reconciler's own stack rather than poisoning the writer's batch later.
+
+``write_records`` is the one place these rows are inserted, used both by the buffered
+``RecordWriter`` and by the repositories. History inserts ignore a row whose
+(uid, generation) already exists, so a retried batch or a restarted operator never
+records a generation twice; each metric sample also moves ``metric_latest`` forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kubeweft.db.tables import (
+    HISTORY_SOURCES,
+    RECONCILE_OUTCOMES,
+    DeploymentHistory,
+    MetricLatest,
+    MetricSampleRow,
+    ReconcileLog,
+)
+from kubeweft.db.types import utcnow
+
+Source = Literal["api", "reconciler"]
+Outcome = Literal["success", "requeue", "error"]
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    _require(value.tzinfo is not None and value.utcoffset() is not None, f"{name} must be aware")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord:
+    """A change of image or replicas that the given generation of a resource made."""
+
+    uid: str
+    namespace: str
+    name: str
+    kind: str
+    generation: int
+    image: str
+    replicas: int
+    previous_image: str | None = None
+    previous_replicas: int | None = None
+    actor: str | None = None
+    source: Source = "reconciler"
+    created_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        _require(bool(self.uid), "HistoryRecord.uid must not be empty")
+        _require(self.generation >= 0, "HistoryRecord.generation must be >= 0")
+        _require(self.source in HISTORY_SOURCES, f"HistoryRecord.source {self.source!r}")
+        _require_aware("HistoryRecord.created_at", self.created_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileRecord:
+    """One reconcile attempt and how it ended."""
+
+    uid: str
+    namespace: str
+    name: str
+    kind: str
+    started_at: datetime
+    duration_s: float
+    outcome: Outcome
+    actions: tuple[str, ...] = ()
+    error: str | None = None
+    generation: int | None = None
+    resource_version: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(bool(self.uid), "ReconcileRecord.uid must not be empty")
+        _require(self.outcome in RECONCILE_OUTCOMES, f"ReconcileRecord.outcome {self.outcome!r}")
+        _require(self.duration_s >= 0, "ReconcileRecord.duration_s must be >= 0")
+        _require_aware("ReconcileRecord.started_at", self.started_at)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSample:
+    """One point of a resource's time series (``ready_replicas``, ``reconcile_seconds``…)."""
+
+    uid: str
+    name: str
+    value: float
+    ts: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        _require(bool(self.uid), "MetricSample.uid must not be empty")
+        _require(bool(self.name), "MetricSample.name must not be empty")
+        _require_aware("MetricSample.ts", self.ts)
+
+
+Record = HistoryRecord | ReconcileRecord | MetricSample
+
+# Rows per multi-row upsert (4 bound parameters each; far below every driver's limit).
+_UPSERT_CHUNK = 500
+
+
+def _dialect_insert(session: AsyncSession, table: Any) -> Any:
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported dialect {name!r}")
+
+
+async def write_history(session: AsyncSession, records: Sequence[HistoryRecord]) -> None:
+    """Insert history rows; a (uid, generation) already stored is silently skipped."""
+    if not records:
+        return
+    stmt = _dialect_insert(session, DeploymentHistory).on_conflict_do_nothing(
+        index_elements=["uid", "generation"]
+    )
+    await session.execute(stmt, [asdict(r) for r in records])
+
+
+async def write_reconciles(session: AsyncSession, records: Sequence[ReconcileRecord]) -> None:
+    if not records:
+        return
+    rows = [{**asdict(r), "actions": list(r.actions)} for r in records]
+    await session.execute(insert(ReconcileLog), rows)
+
+
+async def write_samples(session: AsyncSession, samples: Sequence[MetricSample]) -> None:
+    """Append samples to the series and move ``metric_latest`` forward (never back)."""
+    if not samples:
+        return
+    await session.execute(insert(MetricSampleRow), [asdict(s) for s in samples])
+    newest: dict[tuple[str, str], MetricSample] = {}
+    for s in samples:
+        seen = newest.get((s.uid, s.name))
+        if seen is None or s.ts >= seen.ts:
+            newest[(s.uid, s.name)] = s
+    # Sorted so concurrent writers take row locks in one order (no deadlocks).
+    rows = [asdict(newest[key]) for key in sorted(newest)]
+    for start in range(0, len(rows), _UPSERT_CHUNK):
+        stmt = _dialect_insert(session, MetricLatest).values(rows[start : start + _UPSERT_CHUNK])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["uid", "name"],
+            set_={"ts": stmt.excluded.ts, "value": stmt.excluded.value},
+            where=MetricLatest.ts <= stmt.excluded.ts,
+        )
+        await session.execute(stmt)
+
+
+async def write_records(session: AsyncSession, records: Iterable[Record]) -> None:
+    """Store a mixed batch of records inside the caller's transaction."""
+    history: list[HistoryRecord] = []
+    reconciles: list[ReconcileRecord] = []
+    samples: list[MetricSample] = []
+    for record in records:
+        if isinstance(record, HistoryRecord):
+            history.append(record)
+        elif isinstance(record, ReconcileRecord):
+            reconciles.append(record)
+        else:
+            samples.append(record)
+    await write_history(session, history)
+    await write_reconciles(session, reconciles)
+    await write_samples(session, samples)

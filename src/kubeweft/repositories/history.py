@@ -1,0 +1,130 @@
+"""Deployment history: one row per change of image or replicas, once per generation.
+
+Reads are by UID (newest generation first), by actor and by time range, plus the batch
+form ``history_for`` that a list page uses: the latest N rows of each of many UIDs in
+one statement (a window function, served by the (uid, generation) unique index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kubeweft.db import records
+from kubeweft.db.tables import ACTOR_LENGTH, KIND_LENGTH, NAME_LENGTH, DeploymentHistory
+from kubeweft.repositories import _validate
+
+
+def _check(record: records.HistoryRecord) -> None:
+    _validate.uid(record.uid)
+    _validate.text(record.namespace, "namespace", max_length=NAME_LENGTH)
+    _validate.text(record.name, "name", max_length=NAME_LENGTH)
+    _validate.text(record.kind, "kind", max_length=KIND_LENGTH)
+    _validate.text(record.image, "image", max_length=4096)
+    _validate.optional_text(record.actor, "actor", max_length=ACTOR_LENGTH)
+
+
+async def record_change(session: AsyncSession, record: records.HistoryRecord) -> bool:
+    """Store a change; False when that (uid, generation) was already recorded."""
+    _check(record)
+    before = await _count(session, record.uid, record.generation)
+    await records.write_history(session, [record])
+    return before == 0
+
+
+async def _count(session: AsyncSession, uid: str, generation: int) -> int:
+    stmt = select(func.count()).where(
+        DeploymentHistory.uid == uid, DeploymentHistory.generation == generation
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def history_by_uid(
+    session: AsyncSession, uid: str, *, limit: int = 50, before_generation: int | None = None
+) -> list[DeploymentHistory]:
+    """A resource's history, newest generation first (``before_generation`` pages back)."""
+    uid = _validate.uid(uid)
+    stmt = select(DeploymentHistory).where(DeploymentHistory.uid == uid)
+    if before_generation is not None:
+        stmt = stmt.where(DeploymentHistory.generation < before_generation)
+    stmt = stmt.order_by(DeploymentHistory.generation.desc()).limit(
+        _validate.positive(limit, "limit")
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def history_for(
+    session: AsyncSession, uids: Iterable[str], *, limit_per_uid: int = 10
+) -> dict[str, list[DeploymentHistory]]:
+    """The latest ``limit_per_uid`` rows of each UID, in ONE statement.
+
+    Every requested UID is a key of the result, with an empty list when it has no rows.
+    """
+    wanted = _validate.uids(uids)
+    _validate.positive(limit_per_uid, "limit_per_uid")
+    result: dict[str, list[DeploymentHistory]] = {uid: [] for uid in wanted}
+    if not wanted:
+        return result
+    rank = (
+        func.row_number()
+        .over(partition_by=DeploymentHistory.uid, order_by=DeploymentHistory.generation.desc())
+        .label("rank")
+    )
+    ranked = select(DeploymentHistory.id, rank).where(DeploymentHistory.uid.in_(wanted)).subquery()
+    stmt = (
+        select(DeploymentHistory)
+        .join(ranked, ranked.c.id == DeploymentHistory.id)
+        .where(ranked.c.rank <= limit_per_uid)
+        .order_by(DeploymentHistory.uid, DeploymentHistory.generation.desc())
+    )
+    for row in (await session.scalars(stmt)).all():
+        result[row.uid].append(row)
+    return result
+
+
+async def history_by_actor(
+    session: AsyncSession,
+    actor: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> list[DeploymentHistory]:
+    """Changes one user made, newest first."""
+    actor = _validate.text(actor, "actor", max_length=ACTOR_LENGTH)
+    stmt = select(DeploymentHistory).where(DeploymentHistory.actor == actor)
+    stmt = _in_range(stmt, since, until)
+    stmt = stmt.order_by(DeploymentHistory.created_at.desc()).limit(
+        _validate.positive(limit, "limit")
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def history_in_range(
+    session: AsyncSession, since: datetime, until: datetime | None = None, *, limit: int = 1000
+) -> list[DeploymentHistory]:
+    """Every change in ``[since, until)``, oldest first."""
+    stmt = _in_range(select(DeploymentHistory), since, until)
+    stmt = stmt.order_by(DeploymentHistory.created_at).limit(_validate.positive(limit, "limit"))
+    return list((await session.scalars(stmt)).all())
+
+
+def _in_range(
+    stmt: Select[DeploymentHistory], since: datetime | None, until: datetime | None
+) -> Select[DeploymentHistory]:
+    if since is not None:
+        stmt = stmt.where(DeploymentHistory.created_at >= _validate.aware(since, "since"))
+    if until is not None:
+        stmt = stmt.where(DeploymentHistory.created_at < _validate.aware(until, "until"))
+    return stmt
+
+
+async def delete_history(session: AsyncSession, uid: str) -> int:
+    """Forget a resource's history; returns how many rows went."""
+    result = await session.execute(
+        delete(DeploymentHistory).where(DeploymentHistory.uid == _validate.uid(uid))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,150 @@
+"""Metric samples: the time series per UID, its latest values, aggregates and retention.
+
+``latest_metrics`` answers "newest value of each metric for these N resources" — the
+list page's question — in one statement against ``metric_latest`` (a primary-key
+lookup, independent of how long the series is). ``metric_aggregates`` answers the
+detail page's "latest/min/max/avg/count per metric since T" in one statement over the
+(uid, name, ts) index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kubeweft.db import records
+from kubeweft.db.tables import METRIC_NAME_LENGTH, MetricLatest, MetricSampleRow
+from kubeweft.repositories import _validate
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """A point of a series as read back: (ts, value); the metric name is the dict key."""
+
+    ts: datetime
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class MetricAggregate:
+    name: str
+    latest: float
+    latest_ts: datetime
+    min: float
+    max: float
+    avg: float
+    count: int
+
+
+async def record_samples(session: AsyncSession, samples: Sequence[records.MetricSample]) -> None:
+    for sample in samples:
+        _validate.uid(sample.uid)
+        _validate.text(sample.name, "name", max_length=METRIC_NAME_LENGTH)
+    await records.write_samples(session, samples)
+
+
+async def latest_metrics(
+    session: AsyncSession, uids: Iterable[str]
+) -> dict[str, dict[str, Sample]]:
+    """``{uid: {metric name: newest Sample}}`` for every requested UID, in ONE statement.
+
+    A UID with no samples maps to an empty dict.
+    """
+    wanted = _validate.uids(uids)
+    result: dict[str, dict[str, Sample]] = {uid: {} for uid in wanted}
+    if not wanted:
+        return result
+    stmt = select(MetricLatest.uid, MetricLatest.name, MetricLatest.ts, MetricLatest.value).where(
+        MetricLatest.uid.in_(wanted)
+    )
+    for uid, name, ts, value in (await session.execute(stmt)).all():
+        result[uid][name] = Sample(ts=ts, value=value)
+    return result
+
+
+async def metric_series(
+    session: AsyncSession,
+    uid: str,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    names: Sequence[str] | None = None,
+    limit: int = 10_000,
+) -> dict[str, list[Sample]]:
+    """``{name: [Sample, …oldest first]}`` for one resource over ``[since, until)``."""
+    uid = _validate.uid(uid)
+    stmt = select(MetricSampleRow.name, MetricSampleRow.ts, MetricSampleRow.value).where(
+        MetricSampleRow.uid == uid, MetricSampleRow.ts >= _validate.aware(since, "since")
+    )
+    if until is not None:
+        stmt = stmt.where(MetricSampleRow.ts < _validate.aware(until, "until"))
+    if names is not None:
+        stmt = stmt.where(MetricSampleRow.name.in_(list(names)))
+    stmt = stmt.order_by(MetricSampleRow.name, MetricSampleRow.ts)
+    series: dict[str, list[Sample]] = {}
+    rows = await session.execute(stmt.limit(_validate.positive(limit, "limit")))
+    for name, ts, value in rows.all():
+        series.setdefault(name, []).append(Sample(ts=ts, value=value))
+    return series
+
+
+async def metric_aggregates(
+    session: AsyncSession, uid: str, since: datetime
+) -> dict[str, MetricAggregate]:
+    """Per metric name since ``since``: latest value, min, max, avg and count — one statement."""
+    uid = _validate.uid(uid)
+    since = _validate.aware(since, "since")
+    outer = MetricSampleRow.__table__.alias("s")
+    inner = MetricSampleRow.__table__.alias("l")
+    latest_value = (
+        select(inner.c.value)
+        .where(inner.c.uid == outer.c.uid, inner.c.name == outer.c.name, inner.c.ts >= since)
+        .order_by(inner.c.ts.desc(), inner.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            outer.c.name,
+            latest_value,
+            func.max(outer.c.ts),
+            func.min(outer.c.value),
+            func.max(outer.c.value),
+            func.avg(outer.c.value),
+            func.count(),
+        )
+        .where(outer.c.uid == uid, outer.c.ts >= since)
+        .group_by(outer.c.uid, outer.c.name)
+    )
+    result: dict[str, MetricAggregate] = {}
+    for name, latest, latest_ts, low, high, mean, count in (await session.execute(stmt)).all():
+        result[name] = MetricAggregate(
+            name=name,
+            latest=float(latest),
+            latest_ts=latest_ts,
+            min=float(low),
+            max=float(high),
+            avg=float(mean),
+            count=int(count),
+        )
+    return result
+
+
+async def delete_metrics(session: AsyncSession, uid: str) -> int:
+    """Forget a resource's series and latest values; returns how many samples went."""
+    uid = _validate.uid(uid)
+    await session.execute(delete(MetricLatest).where(MetricLatest.uid == uid))
+    result = await session.execute(delete(MetricSampleRow).where(MetricSampleRow.uid == uid))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def prune_metric_samples(session: AsyncSession, older_than: datetime) -> int:
+    """Delete samples older than ``older_than`` (and latest values as stale); returns how many."""
+    cutoff = _validate.aware(older_than, "older_than")
+    await session.execute(delete(MetricLatest).where(MetricLatest.ts < cutoff))
+    result = await session.execute(delete(MetricSampleRow).where(MetricSampleRow.ts < cutoff))
+    return int(result.rowcount)  # type: ignore[attr-defined]
