@@ -44,7 +44,7 @@ _DROPPED = frozenset({"title", "examples", "deprecated", "readOnly", "writeOnly"
 _HANDLED = frozenset(
     {
         "$ref", "$defs", "anyOf", "oneOf", "allOf", "type", "format", "default", "const",
-        "exclusiveMinimum", "exclusiveMaximum", "items", "uniqueItems", "properties",
+        "exclusiveMinimum", "exclusiveMaximum", "items", "prefixItems", "uniqueItems", "properties",
         "required", "additionalProperties",
     }
 )  # fmt: skip

@@ -1,0 +1,132 @@
+"""RBAC generation: exactly the verbs the process uses, nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.codegen import manager_role, rbac_for, user_roles
+from tests.support.models import CronTab
+
+Grant = tuple[str, str, str]
+
+
+def grants(role: dict[str, Any]) -> set[Grant]:
+    return {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def expand(group: str, resource: str, verbs: str) -> set[Grant]:
+    return {(group, resource, verb) for verb in verbs.split()}
+
+
+OWNED = "get list watch create update patch delete"
+PROCESS = (
+    expand("", "events", "create patch")
+    | expand("events.k8s.io", "events", "create patch")
+    | expand("authentication.k8s.io", "tokenreviews", "create")
+    | expand("authorization.k8s.io", "subjectaccessreviews", "create")
+)
+
+
+def test_manager_role_for_webapp_is_exact() -> None:
+    assert grants(manager_role([WebApp])) == (
+        expand("kubeweft.dev", "webapps", "get list watch update patch")
+        | expand("kubeweft.dev", "webapps/status", "get update patch")
+        | expand("kubeweft.dev", "webapps/finalizers", "update")
+        | expand("apps", "deployments", OWNED)
+        | expand("", "services", OWNED)
+        | PROCESS
+    )
+
+
+def test_manager_role_never_touches_secrets_or_creates_the_model() -> None:
+    role = grants(manager_role([WebApp, CronTab]))
+    assert not {g for g in role if g[1] in ("secrets", "configmaps", "*")}
+    assert ("kubeweft.dev", "webapps", "create") not in role
+    assert ("kubeweft.dev", "webapps", "delete") not in role
+    assert not {g for g in role if g[2] in ("impersonate", "*", "escalate", "bind")}
+
+
+def test_impersonation_is_granted_only_when_asked() -> None:
+    with_it = grants(manager_role([WebApp], impersonation=True))
+    without = grants(manager_role([WebApp]))
+    assert with_it - without == expand("", "users", "impersonate") | expand(
+        "", "groups", "impersonate"
+    ) | expand("", "serviceaccounts", "impersonate")
+
+
+def test_a_second_model_adds_its_own_rules() -> None:
+    both = grants(manager_role([WebApp, CronTab]))
+    only_webapp = grants(manager_role([WebApp]))
+    assert both - only_webapp == (
+        expand("test.kubeweft.dev", "crontabs", "get list watch update patch")
+        | expand("test.kubeweft.dev", "crontabs/status", "get update patch")
+        | expand("test.kubeweft.dev", "crontabs/finalizers", "update")
+        | expand("batch", "jobs", OWNED)
+    )
+
+
+def test_rules_are_compact_and_sorted() -> None:
+    rules = manager_role([WebApp])["rules"]
+    keys = [(rule["apiGroups"], rule["verbs"]) for rule in rules]
+    assert len(keys) == len({(tuple(g), tuple(v)) for g, v in keys})
+    assert all(rule["verbs"] == sorted(rule["verbs"]) for rule in rules)
+    services = next(r for r in rules if r["apiGroups"] == [""] and "services" in r["resources"])
+    assert services["resources"] == ["services"]
+
+
+def test_user_roles_aggregate_and_cover_annotations() -> None:
+    admin, editor, viewer = user_roles(WebApp)
+    assert admin["metadata"] == {
+        "name": "webapp-admin-role",
+        "labels": {"rbac.authorization.k8s.io/aggregate-to-admin": "true"},
+    }
+    assert editor["metadata"]["labels"] == {"rbac.authorization.k8s.io/aggregate-to-edit": "true"}
+    assert viewer["metadata"]["labels"] == {"rbac.authorization.k8s.io/aggregate-to-view": "true"}
+    assert grants(editor) == (
+        expand("kubeweft.dev", "webapps", "create delete get list patch update watch")
+        | expand("kubeweft.dev", "webapps/annotations", "create delete get list")
+        | expand("kubeweft.dev", "webapps/status", "get")
+    )
+    assert grants(viewer) == (
+        expand("kubeweft.dev", "webapps", "get list watch")
+        | expand("kubeweft.dev", "webapps/annotations", "get list")
+        | expand("kubeweft.dev", "webapps/status", "get")
+    )
+    assert ("kubeweft.dev", "webapps/annotations", "*") in grants(admin)
+    assert ("kubeweft.dev", "webapps", "*") in grants(admin)
+
+
+def test_rbac_for_returns_the_whole_set_with_consistent_bindings() -> None:
+    docs = rbac_for([WebApp])
+    by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    assert set(by_name) == {
+        ("ServiceAccount", "controller-manager"),
+        ("ClusterRole", "manager-role"),
+        ("ClusterRoleBinding", "manager-rolebinding"),
+        ("Role", "leader-election-role"),
+        ("RoleBinding", "leader-election-rolebinding"),
+        ("ClusterRole", "webapp-admin-role"),
+        ("ClusterRole", "webapp-editor-role"),
+        ("ClusterRole", "webapp-viewer-role"),
+    }
+    subject = {"kind": "ServiceAccount", "name": "controller-manager", "namespace": "system"}
+    crb = by_name[("ClusterRoleBinding", "manager-rolebinding")]
+    assert crb["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "manager-role",
+    }
+    assert crb["subjects"] == [subject]
+    rb = by_name[("RoleBinding", "leader-election-rolebinding")]
+    assert rb["roleRef"]["kind"] == "Role"
+    assert rb["subjects"] == [subject]
+    assert grants(by_name[("Role", "leader-election-role")]) == expand(
+        "coordination.k8s.io", "leases", OWNED
+    ) | expand("", "events", "create patch")
