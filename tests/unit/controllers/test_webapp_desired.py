@@ -1,0 +1,152 @@
+"""Desired Deployment/Service and the owned-fields comparison."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+import pytest
+from lightkube.models import core_v1
+
+from kubeweft.controllers import webapp_desired as desired
+from tests.unit.controllers.builders import as_server_returns, make_webapp
+
+SELECTOR = {"app.kubernetes.io/name": "shop", "app.kubernetes.io/instance": "shop"}
+
+
+def test_deployment_carries_labels_selector_container_and_controller_owner() -> None:
+    webapp = make_webapp(
+        replicas=3,
+        port=9000,
+        env=[{"name": "MODE", "value": "prod"}],
+        resources={"requests": {"cpu": "250m"}, "limits": {"memory": "256Mi"}},
+    )
+    dep = desired.desired_deployment(webapp, {"kubeweft.dev/generation": "1"})
+
+    assert dep.metadata.name == "shop"
+    assert dep.metadata.namespace == "default"
+    assert dep.metadata.labels == {**SELECTOR, "app.kubernetes.io/managed-by": "kubeweft"}
+    assert dep.metadata.annotations == {"kubeweft.dev/generation": "1"}
+    (owner,) = dep.metadata.ownerReferences
+    assert (owner.apiVersion, owner.kind, owner.name, owner.uid) == (
+        "kubeweft.dev/v1alpha1",
+        "WebApp",
+        "shop",
+        "uid-1",
+    )
+    assert owner.controller is True
+    assert owner.blockOwnerDeletion is True
+    assert dep.spec.replicas == 3
+    assert dep.spec.selector.matchLabels == SELECTOR
+    assert dep.spec.template.metadata.labels == dep.metadata.labels
+    (container,) = dep.spec.template.spec.containers
+    assert container.image == "nginx:1.27"
+    assert [(p.containerPort, p.name) for p in container.ports] == [(9000, "http")]
+    assert [(e.name, e.value) for e in container.env] == [("MODE", "prod")]
+    assert container.resources.requests == {"cpu": "250m"}
+    assert container.resources.limits == {"memory": "256Mi"}
+
+
+def test_service_selects_the_pods_on_the_webapp_port() -> None:
+    svc = desired.desired_service(make_webapp(port=9000))
+    assert svc.metadata.name == "shop"
+    assert svc.spec.selector == SELECTOR
+    (port,) = svc.spec.ports
+    assert (port.name, port.port, port.targetPort) == ("http", 9000, 9000)
+    assert svc.metadata.ownerReferences[0].controller is True
+
+
+def test_no_drift_against_server_defaulted_objects() -> None:
+    webapp = make_webapp(
+        replicas=2,
+        env=[{"name": "EMPTY", "value": ""}, {"name": "A", "value": "1"}],
+        resources={"requests": {"cpu": "0.5", "memory": "1024Mi"}},
+    )
+    dep = desired.desired_deployment(webapp, {"kubeweft.dev/generation": "1"})
+    svc = desired.desired_service(webapp)
+    assert desired.deployment_drift(as_server_returns(dep), dep) == []
+    assert desired.service_drift(as_server_returns(svc), svc) == []
+
+
+def test_extra_labels_and_annotations_added_by_others_are_not_drift() -> None:
+    webapp = make_webapp()
+    dep = desired.desired_deployment(webapp, {"kubeweft.dev/generation": "1"})
+    live = as_server_returns(dep)
+    live.metadata.labels["team"] = "web"
+    live.metadata.annotations["deployment.kubernetes.io/revision"] = "3"
+    assert desired.deployment_drift(live, dep) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"image": "nginx:1.28"}, ["image"]),
+        ({"replicas": 5}, ["replicas"]),
+        ({"port": 81}, ["port"]),
+        ({"env": [{"name": "A", "value": "2"}]}, ["env"]),
+        ({"resources": {"limits": {"cpu": "1"}}}, ["resources"]),
+    ],
+)
+def test_each_owned_field_is_detected(change: dict[str, object], expected: list[str]) -> None:
+    before = make_webapp(env=[{"name": "A", "value": "1"}])
+    live = as_server_returns(desired.desired_deployment(before, {}))
+    after = make_webapp(**{"env": [{"name": "A", "value": "1"}], **change})
+    assert desired.deployment_drift(live, desired.desired_deployment(after, {})) == expected
+
+
+def test_hand_edits_are_drift_and_merge_reverts_them_keeping_server_fields() -> None:
+    webapp = make_webapp(replicas=3)
+    want = desired.desired_deployment(webapp, {"kubeweft.dev/generation": "1"})
+    live = as_server_returns(want)
+    live.spec.replicas = 7
+    live.spec.template.spec.containers[0].image = "evil:latest"
+    live.metadata.annotations["kubeweft.dev/generation"] = "0"
+    live.spec.template.spec.containers.append(core_v1.Container(name="sidecar", image="x"))
+
+    assert desired.deployment_drift(live, want) == ["annotations", "replicas", "containers"]
+    merged = desired.merge_deployment(live, want)
+    assert desired.deployment_drift(merged, want) == []
+    assert merged.spec.replicas == 3
+    assert [c.name for c in merged.spec.template.spec.containers] == ["app"]
+    app = merged.spec.template.spec.containers[0]
+    assert app.image == "nginx:1.27"
+    assert app.terminationMessagePath == "/dev/termination-log"  # server field kept
+    assert merged.spec.strategy.type == "RollingUpdate"
+    assert merged.metadata.resourceVersion == "100"  # update stays conditional
+    assert live.spec.replicas == 7  # the input (a cache object) is not mutated
+
+
+def test_missing_controller_reference_is_drift_and_merge_adopts() -> None:
+    want = desired.desired_deployment(make_webapp(), {})
+    live = as_server_returns(want)
+    live.metadata.ownerReferences = None
+    assert desired.deployment_drift(live, want) == ["ownerReferences"]
+    merged = desired.merge_deployment(live, want)
+    assert [r.uid for r in merged.metadata.ownerReferences] == ["uid-1"]
+
+
+def test_service_drift_and_merge_keep_allocated_fields() -> None:
+    want = desired.desired_service(make_webapp(port=8080))
+    live = as_server_returns(want)
+    tampered = copy.deepcopy(live)
+    tampered.spec.selector = {"app": "other"}
+    tampered.spec.ports[0].port = 80
+    assert desired.service_drift(tampered, want) == ["selector", "port"]
+    merged = desired.merge_service(tampered, want)
+    assert desired.service_drift(merged, want) == []
+    assert merged.spec.clusterIP == "10.0.0.12"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("500m", Decimal("0.5")),
+        ("0.5", Decimal("0.5")),
+        ("1Gi", Decimal(2**30)),
+        ("1024Mi", Decimal(2**30)),
+        ("2k", Decimal(2000)),
+        ("3", Decimal(3)),
+    ],
+)
+def test_parse_quantity(text: str, value: Decimal) -> None:
+    assert desired.parse_quantity(text) == value
