@@ -13,7 +13,7 @@ relisting.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace, TracebackType
@@ -385,7 +385,7 @@ class Client:
         field_selector: Selector | None = None,
         timeout_seconds: int | None = None,
         allow_bookmarks: bool = True,
-    ) -> AsyncIterator[WatchEvent[K]]:
+    ) -> AsyncGenerator[WatchEvent[K], None]:
         """Stream events after ``resource_version`` until the server ends the watch.
 
         Ends normally when the server closes the stream (``timeout_seconds``); raises

@@ -1,0 +1,158 @@
+"""The cache: shared informers per kind behind a read-only client-like API.
+
+Reconcilers read from here and write to the API server (controller-runtime's split
+client). Reading from memory is what lets a controller re-examine every object on every
+event without hammering the API server; the price is staleness right after a write,
+which ``wait_for_resource_version`` bounds for the REST layer's read-your-writes.
+Informers are created lazily, the first time a kind is asked for; a cache that is
+already running starts the new informer at once in its own task group.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from kubeweft.runtime import errors, objects
+from kubeweft.runtime.client import Client, Selector
+from kubeweft.runtime.index import IndexFunc
+from kubeweft.runtime.informer import InformerOptions, SharedInformer
+from kubeweft.runtime.objects import K
+
+__all__ = ["Cache", "CacheOptions", "CacheSyncTimeout"]
+
+
+class CacheSyncTimeout(Exception):
+    """Informers did not complete their initial list within ``sync_timeout``."""
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """Defaults for every informer, plus per-kind overrides (``by_kind``)."""
+
+    defaults: InformerOptions = field(default_factory=InformerOptions)
+    by_kind: dict[type[Any], InformerOptions] = field(default_factory=dict)
+    # controller-runtime's CacheSyncTimeout.
+    sync_timeout: float = 120.0
+    # Return the cached objects themselves from get/list (faster; callers must not mutate).
+    unsafe_disable_deep_copy: bool = False
+
+
+class Cache:
+    """Shared informers, one per kind; a runnable."""
+
+    def __init__(self, client: Client, options: CacheOptions | None = None) -> None:
+        self.client = client
+        self.options = options or CacheOptions()
+        self._informers: dict[type[Any], SharedInformer[Any]] = {}
+        self._group: anyio.abc.TaskGroup | None = None
+
+    def informer_for(self, kind: type[K]) -> SharedInformer[K]:
+        """The shared informer of ``kind``, created (and started if running) on first use."""
+        informer = self._informers.get(kind)
+        if informer is None:
+            opts = self.options.by_kind.get(kind, self.options.defaults)
+            informer = self._informers[kind] = SharedInformer(self.client, kind, opts)
+            if self._group is not None:
+                self._group.start_soon(self._run_informer, informer)
+        return informer
+
+    def add_index(self, kind: type[Any], name: str, func: IndexFunc) -> None:
+        """controller-runtime's ``IndexField``: index ``kind``'s objects by ``func``."""
+        self.informer_for(kind).add_index(name, func)
+
+    def with_namespace(self, namespace: str) -> CacheOptions:
+        """Options scoping every informer of this cache to one namespace."""
+        return replace(self.options, defaults=replace(self.options.defaults, namespace=namespace))
+
+    # --- reads ----------------------------------------------------------------------
+    async def get(self, kind: type[K], name: str, namespace: str | None = None) -> K:
+        """The cached object; raises :class:`errors.NotFound` like the API server would."""
+        informer = await self._synced_informer(kind)
+        obj = informer.get(namespace if objects.kind_info(kind).namespaced else None, name)
+        if obj is None:
+            info = objects.kind_info(kind)
+            raise errors.NotFound(404, "NotFound", f'{info} "{name}" not found (cache)')
+        return obj if self.options.unsafe_disable_deep_copy else objects.deep_copy(obj)
+
+    async def list(
+        self,
+        kind: type[K],
+        namespace: str | None = None,
+        label_selector: Selector | None = None,
+    ) -> builtins.list[K]:
+        informer = await self._synced_informer(kind)
+        items = informer.list(namespace, label_selector)
+        if self.options.unsafe_disable_deep_copy:
+            return items
+        return [objects.deep_copy(obj) for obj in items]
+
+    async def by_index(self, kind: type[K], name: str, value: str) -> builtins.list[K]:
+        informer = await self._synced_informer(kind)
+        items = informer.by_index(name, value)
+        if self.options.unsafe_disable_deep_copy:
+            return items
+        return [objects.deep_copy(obj) for obj in items]
+
+    async def wait_for_resource_version(
+        self,
+        kind: type[Any],
+        resource_version: str,
+        timeout: float,  # noqa: ASYNC109 - returns False on timeout, by design
+    ) -> bool:
+        """True once ``kind``'s informer has observed ``resource_version`` (read-your-writes)."""
+        return await self.informer_for(kind).wait_for_resource_version(resource_version, timeout)
+
+    # --- sync -----------------------------------------------------------------------
+    def has_synced(self) -> bool:
+        return all(informer.has_synced() for informer in self._informers.values())
+
+    async def wait_for_sync(self) -> None:
+        for informer in list(self._informers.values()):
+            await informer.wait_for_sync()
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run every informer; ``started()`` once all synced (CacheSyncTimeout otherwise)."""
+        async with anyio.create_task_group() as group:
+            self._group = group
+            try:
+                for informer in list(self._informers.values()):
+                    group.start_soon(self._run_informer, informer)
+                try:
+                    with anyio.fail_after(self.options.sync_timeout):
+                        await self.wait_for_sync()
+                except TimeoutError:
+                    pending = [
+                        str(objects.kind_info(kind))
+                        for kind, informer in self._informers.items()
+                        if not informer.has_synced()
+                    ]
+                    raise CacheSyncTimeout(
+                        f"caches of {', '.join(pending)} did not sync within "
+                        f"{self.options.sync_timeout} s"
+                    ) from None
+                task_status.started()
+                await anyio.sleep_forever()
+            finally:
+                self._group = None
+
+    async def _run_informer(self, informer: SharedInformer[Any]) -> None:
+        await informer.run()
+
+    async def _synced_informer(self, kind: type[K]) -> SharedInformer[K]:
+        informer = self.informer_for(kind)
+        if not informer.has_synced():
+            try:
+                with anyio.fail_after(self.options.sync_timeout):
+                    await informer.wait_for_sync()
+            except TimeoutError:
+                raise CacheSyncTimeout(
+                    f"cache of {objects.kind_info(kind)} did not sync (is the cache running?)"
+                ) from None
+        return informer

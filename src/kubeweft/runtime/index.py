@@ -1,0 +1,150 @@
+"""Secondary indexes over an informer's store, and label-selector matching.
+
+A reconciler asks "which Deployments does this WebApp own?" or "what is in namespace
+X?" on every pass; scanning the whole cache for that is O(objects) per reconcile. An
+index maps a computed value (a namespace, an owner UID, any custom field) to the keys
+of the objects that have it, kept up to date as the informer applies each event —
+client-go's ``Indexers`` and controller-runtime's field indexers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from kubeweft.runtime import objects
+from kubeweft.runtime.objects import ObjectKey
+
+__all__ = [
+    "NAMESPACE_INDEX",
+    "OWNER_UID_INDEX",
+    "IndexFunc",
+    "Indexer",
+    "by_controller_owner_uid",
+    "by_namespace",
+    "matches_labels",
+]
+
+#: Computes the values under which an object is indexed (zero, one or several).
+IndexFunc = Callable[[Any], Iterable[str]]
+
+NAMESPACE_INDEX = "namespace"
+OWNER_UID_INDEX = "owner-uid"
+
+
+def by_namespace(obj: Any) -> Iterable[str]:
+    return (obj.metadata.namespace or "",)
+
+
+def by_controller_owner_uid(obj: Any) -> Iterable[str]:
+    owner = objects.controller_owner(obj)
+    return (owner.uid,) if owner is not None else ()
+
+
+class Indexer:
+    """Index name → value → object keys, plus the reverse map needed to update it."""
+
+    def __init__(self) -> None:
+        self._funcs: dict[str, IndexFunc] = {}
+        self._index: dict[str, dict[str, set[ObjectKey]]] = {}
+        self._values: dict[str, dict[ObjectKey, tuple[str, ...]]] = {}
+
+    def add_index(self, name: str, func: IndexFunc, existing: Mapping[ObjectKey, Any]) -> None:
+        if name in self._funcs:
+            raise ValueError(f"index {name!r} already exists")
+        self._funcs[name] = func
+        self._index[name] = {}
+        self._values[name] = {}
+        for key, obj in existing.items():
+            self._add(name, key, obj)
+
+    def names(self) -> list[str]:
+        return list(self._funcs)
+
+    def update(self, key: ObjectKey, obj: Any | None) -> None:
+        """Re-index ``key`` for its new state (``None``: the object is gone)."""
+        for name in self._funcs:
+            self._remove(name, key)
+            if obj is not None:
+                self._add(name, key, obj)
+
+    def rebuild(self, store: Mapping[ObjectKey, Any]) -> None:
+        for name in self._funcs:
+            self._index[name] = {}
+            self._values[name] = {}
+            for key, obj in store.items():
+                self._add(name, key, obj)
+
+    def lookup(self, name: str, value: str) -> set[ObjectKey]:
+        if name not in self._index:
+            raise KeyError(f"no index named {name!r}")
+        return set(self._index[name].get(value, ()))
+
+    def _add(self, name: str, key: ObjectKey, obj: Any) -> None:
+        values = tuple(dict.fromkeys(self._funcs[name](obj)))
+        if not values:
+            return
+        self._values[name][key] = values
+        index = self._index[name]
+        for value in values:
+            index.setdefault(value, set()).add(key)
+
+    def _remove(self, name: str, key: ObjectKey) -> None:
+        index = self._index[name]
+        for value in self._values[name].pop(key, ()):
+            keys = index.get(value)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del index[value]
+
+
+_REQUIREMENT = re.compile(
+    r"\s*(?P<neg>!)?\s*(?P<key>[A-Za-z0-9_./-]+)\s*"
+    r"(?:(?P<op>==|=|!=|\s+in\s+|\s+notin\s+)\s*(?P<value>\([^)]*\)|[A-Za-z0-9_.-]*))?\s*$"
+)
+
+
+def _split_requirements(selector: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in selector:
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [part for part in parts if part.strip()]
+
+
+def matches_labels(selector: str | Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
+    """Whether ``labels`` satisfy a Kubernetes label selector (equality and set-based)."""
+    if not selector:
+        return True
+    if not isinstance(selector, str):
+        return all(labels.get(key) == value for key, value in selector.items())
+    for requirement in _split_requirements(selector):
+        match = _REQUIREMENT.match(requirement)
+        if match is None:
+            raise ValueError(f"invalid label selector requirement {requirement!r}")
+        key, op, value = match["key"], (match["op"] or "").strip(), match["value"]
+        if match["neg"]:
+            if op or key in labels:
+                return False
+        elif not op:
+            if key not in labels:
+                return False
+        elif op in ("=", "=="):
+            if labels.get(key) != value:
+                return False
+        elif op == "!=":
+            if labels.get(key) == value:
+                return False
+        else:
+            choices = {v.strip() for v in (value or "").strip("()").split(",")}
+            if (op == "in") != (labels.get(key) in choices and key in labels):
+                return False
+    return True

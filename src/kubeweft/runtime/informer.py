@@ -1,0 +1,334 @@
+"""A shared informer: one list+watch per kind, kept in memory, fanned out to handlers.
+
+Every controller interested in a kind shares one informer, so the API server sees one
+watch per kind however many controllers read it. The informer lists (in pages), then
+watches from the list's resourceVersion with bookmarks, so it always knows the newest
+version the server has shown it. From there:
+
+* a dropped connection resumes the watch from that version — no event is lost;
+* 410 Gone (the version was compacted) relists, and the difference between the old
+  store and the new list is delivered as adds, updates and deletes, so a deletion that
+  happened while the watch was down still reaches ``on_delete``;
+* a watch that stays silent past ``idle_timeout`` (no event and no bookmark; the API
+  server bookmarks about once a minute) is presumed hung and reconnected — a half-open
+  TCP connection must not leave the operator deaf;
+* every ``resync_period`` (10 h ± 10 % as in controller-runtime) each cached object is
+  re-delivered locally as ``on_update(obj, obj)``.
+
+Handlers are called synchronously from the informer's task, in event order; they must
+not block (they enqueue keys). A handler that raises is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import random
+from collections.abc import Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol
+
+import anyio
+import anyio.abc
+
+from kubeweft.runtime import errors, metrics, objects
+from kubeweft.runtime.client import Client, Selector, WatchEvent
+from kubeweft.runtime.index import (
+    NAMESPACE_INDEX,
+    OWNER_UID_INDEX,
+    Indexer,
+    IndexFunc,
+    by_controller_owner_uid,
+    by_namespace,
+    matches_labels,
+)
+from kubeweft.runtime.objects import K, ObjectKey
+
+__all__ = [
+    "InformerOptions",
+    "ResourceEventHandler",
+    "SharedInformer",
+    "strip_managed_fields",
+]
+
+log = logging.getLogger(__name__)
+
+
+class ResourceEventHandler(Protocol):
+    """client-go's ``ResourceEventHandler``; called synchronously, must not block."""
+
+    def on_add(self, obj: Any, is_initial_list: bool) -> None: ...
+
+    def on_update(self, old: Any, new: Any) -> None: ...
+
+    def on_delete(self, obj: Any) -> None: ...
+
+
+def strip_managed_fields(obj: Any) -> Any:
+    """Drop ``metadata.managedFields`` (often half an object's size) before caching."""
+    meta = getattr(obj, "metadata", None)
+    if meta is not None and getattr(meta, "managedFields", None) is not None:
+        meta.managedFields = None
+    return obj
+
+
+@dataclass(frozen=True)
+class InformerOptions:
+    namespace: str | None = None
+    label_selector: Selector | None = None
+    field_selector: Selector | None = None
+    resync_period: float | None = 36_000.0
+    idle_timeout: float = 70.0
+    page_size: int = 500
+    transform: Callable[[Any], Any] | None = strip_managed_fields
+    # client-go's reflector backoff after a failed list or watch.
+    backoff_initial: float = 0.8
+    backoff_max: float = 30.0
+    # Server-side watch timeout is drawn from [min, 2*min), as client-go does, so that
+    # watches of many informers do not all reconnect at the same instant.
+    min_watch_timeout: int = 300
+    indexers: Mapping[str, IndexFunc] = field(default_factory=dict)
+
+
+class SharedInformer(Generic[K]):
+    """List+watch of one kind into an indexed in-memory store; a runnable."""
+
+    def __init__(
+        self, client: Client, kind: type[K], options: InformerOptions | None = None
+    ) -> None:
+        self.client = client
+        self.kind = kind
+        self.options = options or InformerOptions()
+        self._name = objects.kind_info(kind).kind
+        self._store: dict[ObjectKey, K] = {}
+        self._indexer = Indexer()
+        self._indexer.add_index(NAMESPACE_INDEX, by_namespace, {})
+        self._indexer.add_index(OWNER_UID_INDEX, by_controller_owner_uid, {})
+        for name, func in self.options.indexers.items():
+            self._indexer.add_index(name, func, {})
+        self._handlers: list[ResourceEventHandler] = []
+        self._resource_version: str | None = None
+        self._synced = anyio.Event()
+        self._rv_advanced = anyio.Event()
+
+    # --- handlers and indexes ---------------------------------------------------------
+    def add_event_handler(self, handler: ResourceEventHandler) -> None:
+        """Register ``handler``; if already synced it first gets every cached object as an add."""
+        self._handlers.append(handler)
+        if self.has_synced():
+            for obj in list(self._store.values()):
+                self._call(handler, "on_add", obj, True)
+
+    def remove_event_handler(self, handler: ResourceEventHandler) -> None:
+        self._handlers.remove(handler)
+
+    def add_index(self, name: str, func: IndexFunc) -> None:
+        self._indexer.add_index(name, func, self._store)
+
+    # --- reads ----------------------------------------------------------------------
+    def has_synced(self) -> bool:
+        return self._synced.is_set()
+
+    async def wait_for_sync(self) -> None:
+        await self._synced.wait()
+
+    @property
+    def resource_version(self) -> str | None:
+        """The newest resourceVersion this informer has observed (event, bookmark or list)."""
+        return self._resource_version
+
+    async def wait_for_resource_version(self, resource_version: str, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until the informer has observed ``resource_version`` (or newer).
+
+        For read-your-writes: after a write returned version V, once this is True the
+        store reflects that write. Versions are compared as integers (etcd revisions);
+        Kubernetes calls them opaque, so a non-numeric version only matches itself.
+        """
+        with anyio.move_on_after(timeout):
+            while not self._has_observed(resource_version):
+                await self._rv_advanced.wait()
+            return True
+        return False
+
+    def get(self, namespace: str | None, name: str) -> K | None:
+        """The cached object (shared, do not mutate) or None."""
+        return self._store.get(ObjectKey(namespace or None, name))
+
+    def list(self, namespace: str | None = None, label_selector: Selector | None = None) -> list[K]:
+        """Cached objects, optionally of one namespace and matching a label selector."""
+        if namespace is not None:
+            keys = self._indexer.lookup(NAMESPACE_INDEX, namespace)
+            candidates = [self._store[key] for key in sorted(keys)]
+        else:
+            candidates = list(self._store.values())
+        if label_selector:
+            candidates = [
+                obj
+                for obj in candidates
+                if matches_labels(label_selector, obj.metadata.labels or {})  # type: ignore[attr-defined]
+            ]
+        return candidates
+
+    def by_index(self, name: str, value: str) -> builtins.list[K]:
+        return [self._store[key] for key in sorted(self._indexer.lookup(name, value))]
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    # --- the runnable -----------------------------------------------------------------
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """List, then watch forever; ``task_status.started()`` once the first list is in."""
+        started = False
+        reason = "initial"
+        backoff = self.options.backoff_initial
+        async with anyio.create_task_group() as group:
+            while True:
+                try:
+                    if self._resource_version is None:
+                        await self._relist(reason)
+                        if not started:
+                            started = True
+                            task_status.started()
+                            if self.options.resync_period:
+                                group.start_soon(self._resync_loop)
+                    idle = await self._watch()
+                    backoff = self.options.backoff_initial
+                    if idle:
+                        metrics.INFORMER_RELISTS.labels(self._name, "idle").inc()
+                        log.warning("%s watch idle for %ss: reconnecting", self._name, idle)
+                except errors.Gone:
+                    log.info(
+                        "%s: resourceVersion %s too old, relisting",
+                        self._name,
+                        self._resource_version,
+                    )
+                    self._resource_version = None
+                    reason = "gone"
+                except errors.ApiError as error:
+                    if self._resource_version is None:
+                        reason = "error"
+                    log.warning(
+                        "%s list/watch failed (%s); retrying in %.1fs", self._name, error, backoff
+                    )
+                    await anyio.sleep(backoff * random.uniform(1.0, 1.5))
+                    backoff = min(backoff * 2, self.options.backoff_max)
+
+    async def _relist(self, reason: str) -> None:
+        opts = self.options
+        snapshot = await self.client.list_all(
+            self.kind,
+            opts.namespace,
+            label_selector=opts.label_selector,
+            field_selector=opts.field_selector,
+            page_size=opts.page_size,
+        )
+        metrics.INFORMER_RELISTS.labels(self._name, reason).inc()
+        initial = not self.has_synced()
+        fresh: dict[ObjectKey, K] = {}
+        for item in snapshot.items:
+            obj = self._transform(item)
+            fresh[objects.object_key(obj)] = obj
+        old_store, self._store = self._store, fresh
+        self._indexer.rebuild(fresh)
+        for key, obj in fresh.items():
+            old = old_store.get(key)
+            if old is None:
+                self._dispatch("on_add", obj, initial)
+            elif _rv(old) != _rv(obj):
+                self._dispatch("on_update", old, obj)
+        for key, old in old_store.items():
+            if key not in fresh:
+                # Deleted while we were not watching: the last state we knew.
+                self._dispatch("on_delete", old)
+        self._observe(snapshot.resource_version)
+        self._synced.set()
+
+    async def _watch(self) -> float | None:
+        """Watch until the server ends the stream (None) or it is silent too long (the timeout)."""
+        opts = self.options
+        idle_timeout = opts.idle_timeout
+        events = self.client.watch(
+            self.kind,
+            opts.namespace,
+            resource_version=self._resource_version,
+            label_selector=opts.label_selector,
+            field_selector=opts.field_selector,
+            timeout_seconds=random.randint(opts.min_watch_timeout, 2 * opts.min_watch_timeout),
+        )
+        async with aclosing(events):
+            iterator = aiter(events)
+            while True:
+                with anyio.move_on_after(idle_timeout) as deadline:
+                    try:
+                        event = await anext(iterator)
+                    except StopAsyncIteration:
+                        return None
+                if deadline.cancelled_caught:
+                    return idle_timeout
+                self._apply(event)
+
+    def _apply(self, event: WatchEvent[K]) -> None:
+        metrics.INFORMER_EVENTS.labels(self._name, event.type).inc()
+        obj = event.object
+        if obj is not None:
+            obj = self._transform(obj)
+            key = objects.object_key(obj)
+            if event.type == "DELETED":
+                old = self._store.pop(key, None)
+                self._indexer.update(key, None)
+                self._dispatch("on_delete", obj if obj is not None else old)
+            else:
+                old = self._store.get(key)
+                self._store[key] = obj
+                self._indexer.update(key, obj)
+                if old is None:
+                    self._dispatch("on_add", obj, False)
+                else:
+                    self._dispatch("on_update", old, obj)
+        self._observe(event.resource_version)
+
+    async def _resync_loop(self) -> None:
+        period = self.options.resync_period
+        assert period
+        while True:
+            await anyio.sleep(period * random.uniform(0.9, 1.1))
+            for obj in list(self._store.values()):
+                self._dispatch("on_update", obj, obj)
+
+    # --- plumbing -------------------------------------------------------------------
+    def _transform(self, obj: K) -> K:
+        transform = self.options.transform
+        return transform(obj) if transform is not None else obj
+
+    def _observe(self, resource_version: str) -> None:
+        if resource_version:
+            self._resource_version = resource_version
+            advanced, self._rv_advanced = self._rv_advanced, anyio.Event()
+            advanced.set()
+
+    def _has_observed(self, resource_version: str) -> bool:
+        current = self._resource_version
+        if current is None:
+            return False
+        if current.isdigit() and resource_version.isdigit():
+            return int(current) >= int(resource_version)
+        return current == resource_version
+
+    def _dispatch(self, method: str, *args: Any) -> None:
+        for handler in list(self._handlers):
+            self._call(handler, method, *args)
+
+    def _call(self, handler: ResourceEventHandler, method: str, *args: Any) -> None:
+        try:
+            getattr(handler, method)(*args)
+        except Exception:
+            log.exception(
+                "%s handler %r.%s raised; the informer goes on", self._name, handler, method
+            )
+
+
+def _rv(obj: Any) -> str | None:
+    return getattr(obj.metadata, "resourceVersion", None)
