@@ -12,6 +12,16 @@ from typing import Protocol
 
 from starlette.requests import HTTPConnection
 
+__all__ = [
+    "AuthenticationError",
+    "Authenticator",
+    "Authorizer",
+    "Decision",
+    "Identity",
+    "ResourceAttributes",
+    "ReviewUnavailable",
+]
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -41,7 +51,23 @@ class Decision:
 
 
 class AuthenticationError(Exception):
-    """Credentials missing or invalid. The message is logged, never sent to the client."""
+    """Credentials missing or invalid. The message is logged, never sent to the client.
+
+    ``challenge`` is the value for the 401's ``WWW-Authenticate`` header (RFC 6750): a
+    bare ``Bearer`` challenge when no credentials came, ``error="invalid_token"`` when
+    the ones that came were refused.
+    """
+
+    def __init__(self, message: str, *, challenge: str = 'Bearer realm="kubeweft"') -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+class ReviewUnavailable(Exception):
+    """Kubernetes could not be asked (a TokenReview or SubjectAccessReview failed).
+
+    Neither "who" nor "may they" is known, so the REST layer answers 503, not 401/403.
+    """
 
 
 class Authenticator(Protocol):

@@ -1,0 +1,82 @@
+"""From ``Settings`` to the authenticator and authorizer the process holds.
+
+The app context builds both once at start-up; configuration mistakes (a development
+identity in production, a too-short HS256 secret) fail here, before any port opens.
+"""
+
+from __future__ import annotations
+
+from kubeweft.auth._client import ReviewClient
+from kubeweft.auth.apikeys import ApiKeyAuthenticator
+from kubeweft.auth.chain import ChainAuthenticator
+from kubeweft.auth.development import DevelopmentAuthenticator
+from kubeweft.auth.jwks import KeySetCache
+from kubeweft.auth.jwtbearer import JwtAuthenticator
+from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
+from kubeweft.auth.tokenreview import KubernetesTokenAuthenticator
+from kubeweft.db.engine import Database
+from kubeweft.runtime.clock import Clock
+from kubeweft.settings import Settings
+
+__all__ = ["build_authenticator", "build_authorizer"]
+
+
+def build_authenticator(
+    settings: Settings,
+    client: ReviewClient,
+    database: Database | None,
+    *,
+    clock: Clock | None = None,
+) -> ChainAuthenticator:
+    """The authentication chain ``settings`` asks for (API keys need ``database``)."""
+    jwt: JwtAuthenticator | None = None
+    secret = settings.jwt_hs256_secret.get_secret_value() if settings.jwt_hs256_secret else None
+    asymmetric = bool(settings.jwt_jwks_url or settings.jwt_issuer)
+    if secret or asymmetric:
+        key_set = (
+            KeySetCache(jwks_url=settings.jwt_jwks_url, issuer=settings.jwt_issuer, clock=clock)
+            if asymmetric
+            else None
+        )
+        jwt = JwtAuthenticator(
+            hs256_secret=secret,
+            key_set=key_set,
+            algorithms=settings.jwt_algorithms,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            user_claim=settings.jwt_user_claim,
+            groups_claim=settings.jwt_groups_claim,
+        )
+    kubernetes = (
+        KubernetesTokenAuthenticator(
+            client,
+            ttl=settings.authz_cache_ttl_seconds,
+            failure_ttl=settings.authz_deny_cache_ttl_seconds,
+            clock=clock,
+        )
+        if settings.kubernetes_token_auth
+        else None
+    )
+    development = (
+        DevelopmentAuthenticator(settings.dev_user, settings.dev_groups, mode=settings.mode)
+        if settings.dev_user
+        else None
+    )
+    return ChainAuthenticator(
+        api_keys=ApiKeyAuthenticator(database) if database is not None else None,
+        jwt=jwt,
+        kubernetes=kubernetes,
+        development=development,
+    )
+
+
+def build_authorizer(
+    settings: Settings, client: ReviewClient, *, clock: Clock | None = None
+) -> SubjectAccessReviewAuthorizer:
+    """SubjectAccessReview with the configured allow and deny cache TTLs."""
+    return SubjectAccessReviewAuthorizer(
+        client,
+        allow_ttl=settings.authz_cache_ttl_seconds,
+        deny_ttl=settings.authz_deny_cache_ttl_seconds,
+        clock=clock,
+    )
