@@ -33,11 +33,11 @@ from kubeweft.localcluster import kubeconfig, kwok, pki
 from kubeweft.localcluster.access import NON_ADMIN_USERS, ClusterAccess
 from kubeweft.localcluster.build import Binaries, find_binaries
 from kubeweft.localcluster.process import Component, free_port
+from kubeweft.localcluster.state import STATE_FILE, running_pids
 
 ADMIN_USER = "admin"
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
-STATE_FILE = "cluster.json"
 
 
 class ClusterStartError(RuntimeError):
@@ -377,6 +377,8 @@ class LocalCluster(ClusterAccess):
             "--manage-all-nodes=false",
             f"--manage-nodes-with-annotation-selector={kwok.MANAGED_ANNOTATION}={kwok.MANAGED_VALUE}",
             f"--cidr={kwok.POD_CIDR}",
+            # One address for every simulated Node (kwok has no per-node addresses).
+            "--node-ip=10.250.0.1",
             "--node-lease-duration-seconds=40",
         ]
 
@@ -481,33 +483,3 @@ class LocalCluster(ClusterAccess):
             "argv": {name: c.argv for name, c in self.components.items()},
         }
         (self.data_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
-
-
-def read_state(directory: Path) -> dict[str, Any] | None:
-    try:
-        state: dict[str, Any] = json.loads((directory / STATE_FILE).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    return state
-
-
-def _is_ours(pid: int, argv: Sequence[str]) -> bool:
-    """True when ``pid`` still runs the command we started (not a recycled pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return bool(argv) and bool(cmdline) and cmdline[0].decode(errors="replace") == argv[0]
-
-
-def running_pids(directory: Path) -> dict[str, int]:
-    """Components recorded in ``directory``'s state file that are still running."""
-    state = read_state(directory)
-    if state is None:
-        return {}
-    argv: dict[str, list[str]] = state.get("argv", {})
-    return {
-        name: pid
-        for name, pid in state.get("pids", {}).items()
-        if _is_ours(pid, argv.get(name, []))
-    }
