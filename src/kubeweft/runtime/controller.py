@@ -123,15 +123,22 @@ class Controller:
         async with anyio.create_task_group() as tg:
             for source in self._sources:
                 await source.start(self.queue, tg)
-            try:
-                with anyio.fail_after(self.options.cache_sync_timeout):
-                    for source in self._sources:
-                        await source.wait_for_sync()
-            except TimeoutError as err:
-                raise CacheSyncTimeout(
-                    f"controller {self.name}: caches did not sync within "
-                    f"{self.options.cache_sync_timeout} s"
-                ) from err
+            with anyio.move_on_after(self.options.cache_sync_timeout) as sync_scope:
+                for source in self._sources:
+                    await source.wait_for_sync()
+            if not sync_scope.cancelled_caught:
+                await self._work_until_stopped(workers, task_status, log)
+            tg.cancel_scope.cancel()  # source tasks (channels) end with the controller
+        if sync_scope.cancelled_caught:
+            raise CacheSyncTimeout(
+                f"controller {self.name}: caches did not sync within "
+                f"{self.options.cache_sync_timeout} s"
+            )
+
+    async def _work_until_stopped(
+        self, workers: int, task_status: TaskStatus[None], log: Any
+    ) -> None:
+        async with anyio.create_task_group() as tg:
             # Workers live under a shield: cancelling ``run`` must not cancel a reconcile
             # half-way; the ``finally`` below stops intake and drains them instead.
             shield = anyio.CancelScope(shield=True)
@@ -143,7 +150,6 @@ class Controller:
             finally:
                 with anyio.CancelScope(shield=True):
                     await self._drain(shield, log)
-                tg.cancel_scope.cancel()  # source tasks (channels) end with the controller
 
     def stop(self) -> None:
         """Stop intake; workers finish what they hold and ``run`` returns."""

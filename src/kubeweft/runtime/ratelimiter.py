@@ -9,6 +9,7 @@ only computes delays; the work queue does the waiting.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 from typing import Protocol
 
@@ -44,11 +45,12 @@ class ItemExponentialFailureRateLimiter:
         self.base = base
         self.cap = cap
         self._failures: dict[Hashable, int] = {}
+        self._max_exponent = math.ceil(math.log2(cap / base))
 
     def when(self, item: Hashable) -> float:
         failures = self._failures.get(item, 0)
         self._failures[item] = failures + 1
-        if failures >= 1100:  # 2**1100 overflows a float; far past any cap anyway
+        if failures > self._max_exponent:  # also keeps 2.0**failures from overflowing
             return self.cap
         return min(self.base * 2.0**failures, self.cap)
 

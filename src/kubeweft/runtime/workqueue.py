@@ -209,12 +209,13 @@ class RateLimitingQueue(Generic[K]):
         return self._shutting_down
 
     def __len__(self) -> int:
-        """Keys queued and ready (neither processing nor delayed)."""
+        """Keys ready to be handed out (delayed keys whose deadline passed included)."""
+        self._promote_due()
         return len(self._queued)
 
     def len(self) -> int:
         """client-go's spelling of ``len(queue)``."""
-        return len(self._queued)
+        return len(self)
 
     @property
     def processing(self) -> int:
