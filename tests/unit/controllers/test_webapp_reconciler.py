@@ -1,0 +1,314 @@
+"""The WebApp reconciler's decisions, against an in-memory cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
+from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.controllers.webapp import WebAppReconciler, WebAppReconcilerOptions
+from kubeweft.db.records import HistoryRecord, MetricSample, ReconcileRecord
+from kubeweft.runtime import errors
+from kubeweft.runtime.reconcile import Request, Result
+from tests.unit.controllers.fakes import FakeCluster, Recorded
+
+pytestmark = pytest.mark.anyio
+
+REQUEST = Request("default", "shop")
+
+
+class Ticker:
+    """A wall clock that moves one second per reading."""
+
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.moment += timedelta(seconds=1)
+        return self.moment
+
+
+@pytest.fixture
+def cluster() -> FakeCluster:
+    cluster = FakeCluster()
+    cluster.put(
+        WebApp.model_validate(
+            {
+                "metadata": {"name": "shop", "namespace": "default", "uid": "wa-uid"},
+                "spec": {"image": "nginx:1", "replicas": 3},
+            }
+        )
+    )
+    cluster.edit("WebApp", "shop", lambda d: d["metadata"].update(generation=1))
+    return cluster
+
+
+@pytest.fixture
+def sink() -> Recorded:
+    return Recorded()
+
+
+@pytest.fixture
+def reconciler(cluster: FakeCluster, sink: Recorded) -> WebAppReconciler:
+    options = WebAppReconcilerOptions(requeue_after=30.0, now=Ticker())
+    return WebAppReconciler(cluster, cluster, events=sink, records=sink, options=options)
+
+
+def change_spec(cluster: FakeCluster, **spec: Any) -> None:
+    def apply(data: dict[str, Any]) -> None:
+        data["spec"].update(spec)
+        data["metadata"]["generation"] += 1
+
+    cluster.edit("WebApp", "shop", apply)
+
+
+def deployment_becomes_ready(cluster: FakeCluster, replicas: int) -> None:
+    """What the Deployment controller and kwok would do."""
+
+    def apply(data: dict[str, Any]) -> None:
+        data["status"] = {
+            "observedGeneration": data["metadata"]["generation"],
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "readyReplicas": replicas,
+            "availableReplicas": replicas,
+        }
+
+    cluster.edit("Deployment", "shop", apply)
+
+
+def of(sink: Recorded, kind: type[Any]) -> list[Any]:
+    return [r for r in sink.records if isinstance(r, kind)]
+
+
+def history(sink: Recorded) -> Iterator[tuple[int, str, int]]:
+    return ((r.generation, r.image, r.replicas) for r in of(sink, HistoryRecord))
+
+
+async def test_first_reconcile_creates_owned_objects_status_and_records(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    result = await reconciler.reconcile(REQUEST)
+
+    assert result == Result(requeue_after=30.0)
+    assert cluster.writes == [
+        ("create", "Deployment", "shop"),
+        ("create", "Service", "shop"),
+        ("update_status", "WebApp", "shop"),
+    ]
+    dep = cluster.raw("Deployment", "shop")
+    assert dep["metadata"]["ownerReferences"][0]["uid"] == "wa-uid"
+    assert dep["metadata"]["annotations"]["kubeweft.dev/generation"] == "1"
+    status = cluster.raw("WebApp", "shop")["status"]
+    assert status["observedGeneration"] == 1
+    assert status["serviceName"] == "shop"
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {
+        "Ready": "False",
+        "Progressing": "True",
+        "Degraded": "False",
+    }
+    assert [e[1] for e in sink.events] == ["Created", "Created"]
+    assert list(history(sink)) == [(1, "nginx:1", 3)]
+    (log,) = of(sink, ReconcileRecord)
+    assert log.outcome == "success"
+    assert log.uid == "wa-uid"
+    assert log.actions == (
+        "created Deployment",
+        "history generation 1",
+        "created Service",
+        "updated status",
+    )
+    assert sorted(s.name for s in of(sink, MetricSample)) == [
+        "desired_replicas",
+        "ready_replicas",
+        "reconcile_seconds",
+    ]
+
+
+async def test_nothing_changed_means_no_write_and_no_history(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    await reconciler.reconcile(REQUEST)
+    deployment_becomes_ready(cluster, 3)
+    await reconciler.reconcile(REQUEST)  # status catches up: Ready
+    writes = len(cluster.writes)
+    sink.records.clear()
+
+    result = await reconciler.reconcile(REQUEST)
+
+    assert result == Result(requeue_after=30.0)
+    assert len(cluster.writes) == writes
+    assert list(history(sink)) == []
+    (log,) = of(sink, ReconcileRecord)
+    assert (log.outcome, log.actions) == ("success", ())
+    samples = {s.name: s.value for s in of(sink, MetricSample)}
+    assert samples["ready_replicas"] == 3
+    assert samples["desired_replicas"] == 3
+
+
+async def test_ready_event_when_rollout_completes(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    await reconciler.reconcile(REQUEST)
+    deployment_becomes_ready(cluster, 3)
+    await reconciler.reconcile(REQUEST)
+    status = cluster.raw("WebApp", "shop")["status"]
+    assert status["readyReplicas"] == 3
+    assert {c["type"]: c["reason"] for c in status["conditions"]}["Ready"] == "AllReplicasReady"
+    assert sink.events[-1][1] == "Ready"
+
+
+async def test_image_and_replica_changes_follow_with_history_and_events(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    await reconciler.reconcile(REQUEST)
+    change_spec(cluster, image="nginx:2")
+    await reconciler.reconcile(REQUEST)
+    change_spec(cluster, replicas=5)
+    await reconciler.reconcile(REQUEST)
+    change_spec(cluster, env=[{"name": "A", "value": "1"}])
+    await reconciler.reconcile(REQUEST)
+
+    dep = cluster.raw("Deployment", "shop")
+    assert dep["spec"]["replicas"] == 5
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "nginx:2"
+    assert container["env"] == [{"name": "A", "value": "1"}]
+    assert list(history(sink)) == [(1, "nginx:1", 3), (2, "nginx:2", 3), (3, "nginx:2", 5)]
+    scaled = [e for e in sink.events if e[1] == "Scaled"]
+    assert scaled == [("Normal", "Scaled", "Scaled Deployment shop from 3 to 5 replicas")]
+    assert ("Normal", "Updated", "Updated Deployment shop: annotations, image") in sink.events
+    assert cluster.raw("WebApp", "shop")["status"]["observedGeneration"] == 4
+
+
+async def test_hand_edit_is_reverted_without_history(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    await reconciler.reconcile(REQUEST)
+    cluster.edit("Deployment", "shop", lambda d: d["spec"].update(replicas=9))
+    sink.records.clear()
+
+    await reconciler.reconcile(REQUEST)
+
+    assert cluster.raw("Deployment", "shop")["spec"]["replicas"] == 3
+    assert list(history(sink)) == []
+    (log,) = of(sink, ReconcileRecord)
+    assert log.actions == ("updated Deployment (replicas)",)
+
+
+async def test_actor_comes_from_a_matching_change_stamp(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    spec = {"image": "nginx:1", "replicas": 3, "port": 8080, "env": []}
+    cluster.edit(
+        "WebApp",
+        "shop",
+        lambda d: d["metadata"].update(
+            annotations={CHANGED_BY_ANNOTATION: changed_by_value("alice", spec)}
+        ),
+    )
+    await reconciler.reconcile(REQUEST)
+    change_spec(cluster, image="nginx:2")  # by kubectl: the stamp is now stale
+    await reconciler.reconcile(REQUEST)
+    assert [r.actor for r in of(sink, HistoryRecord)] == ["alice", None]
+
+
+async def test_conflict_on_status_requeues_and_is_logged_as_requeue(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    cluster.fail_next["update_status"] = errors.Conflict(409, "Conflict", "modified")
+    result = await reconciler.reconcile(REQUEST)
+    assert result == Result(requeue=True)
+    (log,) = of(sink, ReconcileRecord)
+    assert log.outcome == "requeue"
+    assert "modified" in (log.error or "")
+
+
+async def test_already_exists_from_a_lagging_cache_requeues(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    cluster.fail_next["create"] = errors.AlreadyExists(409, "AlreadyExists", "exists")
+    assert await reconciler.reconcile(REQUEST) == Result(requeue=True)
+
+
+async def test_api_error_propagates_for_the_controller_backoff(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    cluster.fail_next["create"] = errors.ServerError(500, "InternalError", "etcd down")
+    with pytest.raises(errors.ServerError):
+        await reconciler.reconcile(REQUEST)
+    (log,) = of(sink, ReconcileRecord)
+    assert log.outcome == "error"
+    assert log.error == "ServerError: 500 InternalError: etcd down"
+
+
+async def test_crash_between_deployment_write_and_status_resubmits_history(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    await reconciler.reconcile(REQUEST)
+    change_spec(cluster, image="nginx:2")
+    cluster.fail_next["update_status"] = errors.ConnectionFailed(0, "", "connection reset")
+    with pytest.raises(errors.ConnectionFailed):
+        await reconciler.reconcile(REQUEST)
+    # A restarted operator has no memory; the Deployment's annotations say gen 2 applied.
+    fresh = WebAppReconciler(cluster, cluster, records=sink)
+    change_spec(cluster, image="nginx:3")
+    await fresh.reconcile(REQUEST)
+    await fresh.reconcile(REQUEST)
+
+    generations = sorted({g for g, _, _ in history(sink)})
+    assert generations == [1, 2, 3]
+    by_generation = {r.generation: r for r in of(sink, HistoryRecord)}
+    assert (by_generation[2].image, by_generation[2].previous_image) == ("nginx:2", "nginx:1")
+    assert (by_generation[3].image, by_generation[3].previous_image) == ("nginx:3", "nginx:2")
+
+
+async def test_object_controlled_by_someone_else_is_left_alone(
+    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+) -> None:
+    await reconciler.reconcile(REQUEST)
+
+    def steal(data: dict[str, Any]) -> None:
+        data["metadata"]["ownerReferences"][0]["uid"] = "other-uid"
+        data["spec"]["replicas"] = 9
+
+    cluster.edit("Deployment", "shop", steal)
+    writes = len(cluster.writes)
+    assert await reconciler.reconcile(REQUEST) == Result(requeue=True)
+    assert len(cluster.writes) == writes
+    assert sink.events[-1][:2] == ("Warning", "NotOwned")
+
+
+async def test_missing_webapp_is_done_without_records(
+    reconciler: WebAppReconciler, sink: Recorded
+) -> None:
+    assert await reconciler.reconcile(Request("default", "nope")) == Result()
+    assert sink.records == []
+
+
+async def test_webapp_being_deleted_is_not_touched(
+    reconciler: WebAppReconciler, cluster: FakeCluster
+) -> None:
+    cluster.edit(
+        "WebApp",
+        "shop",
+        lambda d: d["metadata"].update(deletionTimestamp="2026-05-01T12:00:00Z"),
+    )
+    assert await reconciler.reconcile(REQUEST) == Result()
+    assert cluster.writes == []
+
+
+async def test_a_refusing_record_sink_never_fails_the_reconcile(
+    cluster: FakeCluster,
+) -> None:
+    class Refusing:
+        def submit(self, record: object) -> None:
+            raise RuntimeError("buffer closed")
+
+    reconciler = WebAppReconciler(cluster, cluster, records=Refusing())
+    assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
+    assert ("create", "Deployment", "shop") in cluster.writes
