@@ -50,6 +50,7 @@ _log = get_logger("kubeweft.controllers.webapp")
 
 T = TypeVar("T")
 Outcome = Literal["success", "requeue", "error"]
+EventType = Literal["Normal", "Warning"]
 
 
 class ObjectReader(Protocol):
@@ -71,7 +72,7 @@ class ObjectWriter(Protocol):
 class EventSink(Protocol):
     """Kubernetes Events on the WebApp (``runtime.recorder.EventRecorder``)."""
 
-    def event(self, obj: Any, type: str, reason: str, message: str) -> None: ...
+    def event(self, obj: Any, type: EventType, reason: str, message: str) -> None: ...
 
 
 class RecordSink(Protocol):
@@ -88,7 +89,7 @@ class NullRecordSink:
 
 
 class _NullEvents:
-    def event(self, obj: Any, type: str, reason: str, message: str) -> None:
+    def event(self, obj: Any, type: EventType, reason: str, message: str) -> None:
         return None
 
 
