@@ -25,6 +25,7 @@ from anyio.abc import TaskStatus
 
 from kubeweft.logging import get_logger
 from kubeweft.runtime import metrics
+from kubeweft.runtime.cache import CacheSyncTimeout
 from kubeweft.runtime.clock import Clock, RealClock
 from kubeweft.runtime.errors import ApiError
 from kubeweft.runtime.ratelimiter import RateLimiter
@@ -39,10 +40,6 @@ _log = get_logger("kubeweft.runtime.controller")
 #: Failures a reconciler is expected to meet (the API said no, the call timed out).
 #: Anything else is a bug — controller-runtime's "panic" — and is counted as such.
 _EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ApiError, TimeoutError)
-
-
-class CacheSyncTimeout(TimeoutError):
-    """A controller's sources did not sync within ``cache_sync_timeout``."""
 
 
 @dataclass
@@ -85,6 +82,8 @@ class Controller:
         self.queue: RateLimitingQueue[Request] = RateLimitingQueue(
             name, rate_limiter=self.options.rate_limiter, clock=self._clock
         )
+        #: Seconds in-flight reconciles get on shutdown; a manager sets its own if unset.
+        self.drain_timeout: float | None = self.options.drain_timeout
         self._sources: list[Source] = []
         self._started = False
         self._stopping = False
@@ -158,9 +157,7 @@ class Controller:
 
     async def _drain(self, shield: anyio.CancelScope, log: Any) -> None:
         self.stop()
-        timeout = self.options.drain_timeout
-        if timeout is None:
-            timeout = 30.0
+        timeout = 30.0 if self.drain_timeout is None else self.drain_timeout
         in_flight = self.queue.processing
         if in_flight:
             log.info("draining in-flight reconciles", in_flight=in_flight, timeout=timeout)
