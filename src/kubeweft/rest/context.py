@@ -1,0 +1,48 @@
+"""What a request handler can reach, gathered in one object held by the app.
+
+``create_app`` receives an :class:`AppContext` and stores it on ``app.state``; the
+dependencies in :mod:`kubeweft.rest.dependencies` hand its parts to handlers. Nothing
+is a module-level global, so two apps (or two tests) never share state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kubeweft.api import CustomResource
+from kubeweft.auth.identity import Authenticator, Authorizer
+from kubeweft.settings import Settings
+from kubeweft.views.reader import ClusterReader, WriteTracker
+from kubeweft.views.records import RecordStore
+
+__all__ = ["AppContext", "KubeClient"]
+
+
+class KubeClient(Protocol):
+    """The slice of ``kubeweft.runtime.client.Client`` the REST layer writes through."""
+
+    async def get(self, kind: type[Any], name: str, namespace: str | None = None) -> Any: ...
+
+    async def create(self, obj: Any, *, dry_run: bool = False) -> Any: ...
+
+    async def update(self, obj: Any) -> Any: ...
+
+    async def delete(self, kind: type[Any], name: str, namespace: str | None = None) -> None: ...
+
+    async def list(
+        self, kind: type[Any], namespace: str | None = None, *, field_selector: Any = None
+    ) -> Any: ...
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    models: Sequence[type[CustomResource]]
+    client: KubeClient
+    reader: ClusterReader
+    store: RecordStore
+    authenticator: Authenticator
+    authorizer: Authorizer
+    tracker: WriteTracker = field(default_factory=WriteTracker)

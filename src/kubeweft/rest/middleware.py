@@ -1,0 +1,159 @@
+"""ASGI middleware: request id, access log and HTTP metrics; body size limit.
+
+Both are plain ASGI (not ``BaseHTTPMiddleware``) so a streamed body is never buffered
+twice and a cancelled request is not turned into a spurious error. The observability
+middleware is the outermost layer: it sees every response, including the problem
+bodies the error handlers produce, and labels metrics by the *route template*
+(``/api/webapps/{namespace}/{name}``), never by the raw path, so cardinality stays
+bounded.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kubeweft.logging import get_logger
+from kubeweft.rest.metrics import HTTP_IN_FLIGHT, HTTP_REQUEST_DURATION, HTTP_REQUESTS
+from kubeweft.rest.problems import problem_body
+
+__all__ = ["REQUEST_ID_HEADER", "BodySizeLimitMiddleware", "ObservabilityMiddleware"]
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+_access_log = get_logger("kubeweft.access")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class ObservabilityMiddleware:
+    """Accept or generate ``X-Request-ID``, echo it, log one line, observe the metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = _header(scope, REQUEST_ID_HEADER.encode())
+        request_id = offered if offered and _VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        HTTP_IN_FLIGHT.inc()
+        try:
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                await self.app(scope, receive, send_with_id)
+        finally:
+            HTTP_IN_FLIGHT.dec()
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_REQUEST_DURATION.labels(method, route, str(status)).observe(elapsed)
+            user = scope["state"].get("user")
+            _access_log.info(
+                "request",
+                request_id=request_id,
+                method=method,
+                path=scope["path"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                user=user,
+                client=(scope.get("client") or ("", 0))[0],
+            )
+
+
+def _route_template(scope: Scope) -> str:
+    route: Any = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return str(path) if path else "<unmatched>"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over ``max_bytes`` with 413: by Content-Length, and while streaming."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, send)
+            return
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not response_started:
+                await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        body = problem_body(
+            status=413,
+            slug="payload-too-large",
+            title="Content Too Large",
+            detail=f"The request body exceeds {self.max_bytes} bytes.",
+            instance=scope["path"],
+            request_id=scope.get("state", {}).get("request_id"),
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

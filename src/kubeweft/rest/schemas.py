@@ -1,0 +1,184 @@
+"""Request and response schemas, named by direction and generated per model.
+
+``WebAppCreate`` (what a client sends to create), ``WebAppPatch`` (a JSON merge patch),
+``WebAppRead`` (the detail view) and ``WebAppListItem`` are built from the model's own
+spec and status classes — the same classes that generate the CRD's OpenAPI schema —
+so the REST API validates exactly what the API server will accept, and a second model
+gets its schemas without new code. Sub-resource schemas (history, metrics, annotations,
+events) do not depend on the model and are declared once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from kubeweft.api import CustomResource
+from kubeweft.rest.dependencies import DNS1123_LABEL, DNS1123_SUBDOMAIN
+
+__all__ = [
+    "AnnotationCreate",
+    "AnnotationRead",
+    "EventRead",
+    "HistoryRead",
+    "MetricAggregateRead",
+    "MetricPointRead",
+    "MetricSeriesRead",
+    "ModelSchemas",
+    "schemas_for",
+]
+
+LabelKey = Annotated[str, Field(min_length=1, max_length=317)]
+LabelValue = Annotated[
+    str, Field(max_length=63, pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HistoryRead(_Out):
+    generation: int
+    image: str
+    replicas: int
+    previous_image: str | None
+    previous_replicas: int | None
+    actor: str | None = Field(description="Who made the change through the API, if known.")
+    source: str
+    created_at: datetime
+
+
+class MetricAggregateRead(_Out):
+    latest: float
+    min: float
+    max: float
+    avg: float
+    count: int
+    latest_at: datetime
+
+
+class MetricPointRead(_Out):
+    value: float
+    ts: datetime
+
+
+class MetricSeriesRead(_Out):
+    name: str
+    value: float
+    ts: datetime
+
+
+class AnnotationCreate(_In):
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class AnnotationRead(_Out):
+    id: int
+    author: str
+    body: str
+    created_at: datetime
+
+
+class EventRead(_Out):
+    type: str | None
+    reason: str | None
+    message: str | None
+    count: int | None
+    first_timestamp: datetime | None
+    last_timestamp: datetime | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class ModelSchemas:
+    create: type[BaseModel]
+    patch: type[BaseModel]
+    read: type[BaseModel]
+    list_item: type[BaseModel]
+    list_page: type[BaseModel]
+
+
+def _field_type(model: type[CustomResource], field: str) -> Any:
+    info = model.model_fields[field]
+    return info.annotation
+
+
+def schemas_for(model: type[CustomResource]) -> ModelSchemas:
+    kind = model.model_info.kind
+    spec_type = _field_type(model, "spec")
+    status_type = _field_type(model, "status") if "status" in model.model_fields else Any
+    in_config = ConfigDict(extra="forbid")
+    labels_type = dict[LabelKey, LabelValue] | None
+
+    create = create_model(
+        f"{kind}Create",
+        __config__=in_config,
+        __doc__=f"Create a {kind}: its name, namespace, labels and spec.",
+        name=(str, Field(min_length=1, max_length=253, pattern=DNS1123_SUBDOMAIN)),
+        namespace=(str, Field(min_length=1, max_length=63, pattern=DNS1123_LABEL)),
+        labels=(labels_type, None),
+        spec=(spec_type, ...),
+    )
+    patch = create_model(
+        f"{kind}Patch",
+        __config__=in_config,
+        __doc__=(
+            f"A JSON merge patch (RFC 7386) of a {kind}'s spec and labels: "
+            "absent keys are kept, null removes a key."
+        ),
+        spec=(dict[str, Any] | None, None),
+        labels=(dict[LabelKey, LabelValue | None] | None, None),
+    )
+    common: dict[str, Any] = {
+        "uid": (str, ...),
+        "name": (str, ...),
+        "namespace": (str, ...),
+        "labels": (dict[str, str], Field(default_factory=dict)),
+        "resource_version": (str, ...),
+        "generation": (int | None, None),
+        "created_at": (datetime | None, None),
+        "deleting": (bool, False),
+        "spec": (spec_type, ...),
+        "status": (status_type | None, None),
+        "health_score": (int, Field(ge=0, le=100)),
+    }
+    read = create_model(
+        f"{kind}Read",
+        __doc__=f"A {kind} joined with its database rows (the detail view).",
+        **common,
+        deployment_history=(list[HistoryRead], ...),
+        metrics=(
+            dict[str, MetricAggregateRead],
+            Field(description="Per metric name, aggregates over the last 5 minutes."),
+        ),
+        annotations=(list[AnnotationRead], ...),
+    )
+    list_item = create_model(
+        f"{kind}ListItem",
+        __doc__=f"A {kind} with its latest metric samples.",
+        **common,
+        latest_metrics=(dict[str, MetricPointRead], ...),
+    )
+    list_page = create_model(
+        f"{kind}List",
+        __doc__=f"One page of {model.model_info.plural}.",
+        items=(list[list_item], ...),
+        continue_=(
+            str | None,
+            Field(
+                None,
+                alias="continue",
+                serialization_alias="continue",
+                description="Pass as ?continue= to get the next page; null on the last page.",
+            ),
+        ),
+    )
+    return ModelSchemas(create, patch, read, list_item, list_page)

@@ -1,0 +1,138 @@
+"""The database side of a view: what the join needs, as plain values.
+
+Views ask for a resource's rows through :class:`RecordSource` — two calls, each one
+batched query set — so the join layer does not care how the repositories are
+organised, and a unit test can hand it rows without a database. The implementation
+over kubeweft's repositories is :class:`kubeweft.views.repository_source.RepositorySource`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+__all__ = [
+    "AnnotationEntry",
+    "AuditEntry",
+    "HistoryEntry",
+    "MetricAggregate",
+    "MetricPoint",
+    "MetricSeriesPoint",
+    "RecordSource",
+    "RecordStore",
+    "ResourceRecords",
+    "ResourceRef",
+]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    generation: int
+    image: str
+    replicas: int
+    previous_image: str | None
+    previous_replicas: int | None
+    actor: str | None
+    source: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    value: float
+    ts: datetime
+
+
+@dataclass(frozen=True)
+class MetricAggregate:
+    latest: float
+    min: float
+    max: float
+    avg: float
+    count: int
+    latest_at: datetime
+
+
+@dataclass(frozen=True)
+class MetricSeriesPoint:
+    name: str
+    value: float
+    ts: datetime
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """Which object a row belongs to: the UID joins, the rest is for humans."""
+
+    uid: str
+    kind: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    verb: str
+    target: ResourceRef | None
+    target_path: str
+    outcome: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AnnotationEntry:
+    id: int
+    author: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ResourceRecords:
+    """Everything the database knows about one UID that the detail view shows."""
+
+    history: list[HistoryEntry] = field(default_factory=list)
+    metrics: dict[str, MetricAggregate] = field(default_factory=dict)
+    annotations: list[AnnotationEntry] = field(default_factory=list)
+    # Failed / total reconcile attempts since the window start; None without attempts.
+    reconcile_error_rate: float | None = None
+
+
+class RecordSource(Protocol):
+    """Database reads of the join layer. Failures raise ``DatabaseUnavailable``."""
+
+    async def resource_records(
+        self, uid: str, *, history_limit: int, since: datetime
+    ) -> ResourceRecords: ...
+
+    async def latest_metrics(self, uids: Sequence[str]) -> dict[str, dict[str, MetricPoint]]:
+        """Newest sample per metric name for each UID, in one query for all of them."""
+        ...
+
+
+class RecordStore(RecordSource, Protocol):
+    """All database access of the web system: the join reads plus the sub-resources.
+
+    Reads raise ``DatabaseUnavailable`` when the database fails.
+    """
+
+    async def history(self, uid: str, *, limit: int) -> list[HistoryEntry]: ...
+
+    async def metric_series(
+        self, uid: str, *, since: datetime, name: str | None
+    ) -> list[MetricSeriesPoint]: ...
+
+    async def annotations(self, uid: str) -> list[AnnotationEntry]: ...
+
+    async def add_annotation(
+        self, ref: ResourceRef, *, author: str, body: str
+    ) -> AnnotationEntry: ...
+
+    async def delete_annotation(self, uid: str, annotation_id: int) -> bool:
+        """True if the annotation existed (and belonged to ``uid``)."""
+        ...
+
+    async def audit(self, entry: AuditEntry) -> None: ...

@@ -1,0 +1,218 @@
+"""The generated WebApp router against fakes of the client, cache and store."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by
+from tests.unit.rest.conftest import Harness
+
+pytestmark = pytest.mark.anyio
+
+NEW = {
+    "name": "shop",
+    "namespace": "team-a",
+    "labels": {"tier": "web"},
+    "spec": {"image": "nginx:1"},
+}
+
+
+async def test_create_returns_201_location_etag_and_stamps_the_actor(harness: Harness) -> None:
+    response = await harness.http.post("/api/webapps", json=NEW)
+    assert response.status_code == 201, response.text
+    assert response.headers["location"] == "/api/webapps/team-a/shop"
+    body = response.json()
+    assert response.headers["etag"] == f'"{body["resource_version"]}"'
+    assert body["spec"] == {
+        "image": "nginx:1",
+        "replicas": 1,
+        "port": 8080,
+        "env": [],
+        "resources": None,
+    }
+    assert body["deployment_history"] == []
+    assert body["annotations"] == []
+    assert body["metrics"] == {}
+    stored = await harness.kube.get(harness.context.models[0], "shop", "team-a")
+    assert changed_by(stored.metadata.annotations, stored.to_dict()["spec"]) == "alice"
+    assert [(a.verb, a.outcome, a.actor) for a in harness.store.audits] == [
+        ("create", "success", "alice")
+    ]
+
+
+async def test_create_twice_is_409(harness: Harness) -> None:
+    assert (await harness.http.post("/api/webapps", json=NEW)).status_code == 201
+    response = await harness.http.post("/api/webapps", json=NEW)
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_invalid_spec_is_422_naming_fields(harness: Harness) -> None:
+    bad = {**NEW, "spec": {"image": "", "replicas": 500, "bogus": 1}}
+    response = await harness.http.post("/api/webapps", json=bad)
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"spec.image", "spec.replicas", "spec.bogus"}
+
+
+async def test_get_detail_and_404(harness: Harness) -> None:
+    await harness.http.post("/api/webapps", json=NEW)
+    detail = await harness.http.get("/api/webapps/team-a/shop")
+    assert detail.status_code == 200
+    assert detail.json()["name"] == "shop"
+    assert detail.json()["health_score"] >= 0
+    missing = await harness.http.get("/api/webapps/team-a/nope")
+    assert missing.status_code == 404
+    assert missing.json()["status"] == 404
+
+
+async def test_read_your_writes_falls_back_to_the_api_server_when_the_cache_lags(
+    harness: Harness,
+) -> None:
+    harness.kube.lag = True
+    assert (await harness.http.post("/api/webapps", json=NEW)).status_code == 201
+    assert (await harness.http.get("/api/webapps/team-a/shop")).status_code == 200
+    patched = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"image": "b"}})
+    assert patched.status_code == 200
+    again = await harness.http.get("/api/webapps/team-a/shop")
+    assert again.json()["spec"]["image"] == "b"
+
+
+async def test_patch_merges_spec_and_labels_and_restamps_the_actor(harness: Harness) -> None:
+    await harness.http.post("/api/webapps", json=NEW)
+    response = await harness.http.patch(
+        "/api/webapps/team-a/shop",
+        json={"spec": {"image": "nginx:2"}, "labels": {"tier": None, "team": "a"}},
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["spec"]["image"] == "nginx:2"
+    assert body["spec"]["replicas"] == 1
+    assert body["labels"] == {"team": "a"}
+    stored = await harness.kube.get(harness.context.models[0], "shop", "team-a")
+    assert CHANGED_BY_ANNOTATION in (stored.metadata.annotations or {})
+    assert changed_by(stored.metadata.annotations, stored.to_dict()["spec"]) == "alice"
+
+
+async def test_patch_with_stale_if_match_is_412(harness: Harness) -> None:
+    created = await harness.http.post("/api/webapps", json=NEW)
+    etag = created.headers["etag"]
+    ok = await harness.http.patch(
+        "/api/webapps/team-a/shop", json={"spec": {"replicas": 2}}, headers={"If-Match": etag}
+    )
+    assert ok.status_code == 200
+    stale = await harness.http.patch(
+        "/api/webapps/team-a/shop", json={"spec": {"replicas": 3}}, headers={"If-Match": etag}
+    )
+    assert stale.status_code == 412
+    assert stale.headers["etag"] == ok.headers["etag"]
+
+
+async def test_patch_without_if_match_retries_conflicts(harness: Harness) -> None:
+    await harness.http.post("/api/webapps", json=NEW)
+    harness.kube.conflicts_to_inject = 2
+    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"replicas": 4}})
+    assert response.status_code == 200
+    assert response.json()["spec"]["replicas"] == 4
+
+
+async def test_patch_invalid_merged_spec_is_422(harness: Harness) -> None:
+    await harness.http.post("/api/webapps", json=NEW)
+    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"port": 0}})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["spec.port"]
+
+
+async def test_patch_that_changes_nothing_does_not_write(harness: Harness) -> None:
+    await harness.http.post("/api/webapps", json=NEW)
+    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"port": 8080}})
+    assert response.status_code == 200
+    assert harness.kube.updates == 0
+
+
+async def test_delete_then_404(harness: Harness) -> None:
+    await harness.http.post("/api/webapps", json=NEW)
+    assert (await harness.http.get("/api/webapps/team-a/shop")).status_code == 200
+    assert (await harness.http.delete("/api/webapps/team-a/shop")).status_code == 204
+    assert (await harness.http.get("/api/webapps/team-a/shop")).status_code == 404
+    assert (await harness.http.delete("/api/webapps/team-a/shop")).status_code == 404
+
+
+async def test_annotations_round_trip(harness: Harness) -> None:
+    assert (
+        await harness.http.post("/api/webapps/team-a/shop/annotations", json={"body": "x"})
+    ).status_code == 404
+    await harness.http.post("/api/webapps", json=NEW)
+    created = await harness.http.post("/api/webapps/team-a/shop/annotations", json={"body": "hi"})
+    assert created.status_code == 201
+    note = created.json()
+    assert note["author"] == "alice"
+    assert note["body"] == "hi"
+    assert created.headers["location"].endswith(f"/annotations/{note['id']}")
+    detail = (await harness.http.get("/api/webapps/team-a/shop")).json()
+    assert [a["body"] for a in detail["annotations"]] == ["hi"]
+    gone = await harness.http.delete(f"/api/webapps/team-a/shop/annotations/{note['id']}")
+    assert gone.status_code == 204
+    again = await harness.http.delete(f"/api/webapps/team-a/shop/annotations/{note['id']}")
+    assert again.status_code == 404
+
+
+async def test_database_down_is_500_problem_without_internals(harness: Harness) -> None:
+    await harness.http.post("/api/webapps", json=NEW)
+    harness.store.down = True
+    response = await harness.http.get("/api/webapps/team-a/shop")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "refused" not in response.text
+    assert "Traceback" not in response.text
+    assert response.json()["type"].endswith("/database-unavailable")
+
+
+async def test_list_pages_with_one_batched_metrics_query_per_page(harness: Harness) -> None:
+    for i in range(7):
+        spec = {"image": "x"}
+        await harness.http.post(
+            "/api/webapps", json={"name": f"a{i}", "namespace": "n", "spec": spec}
+        )
+    names: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        params = {"limit": "3", **({"continue": token} if token else {})}
+        page = (await harness.http.get("/api/webapps/n", params=params)).json()
+        names += [item["name"] for item in page["items"]]
+        token = page["continue"]
+        pages += 1
+        if token is None:
+            break
+    assert names == [f"a{i}" for i in range(7)]
+    assert harness.store.latest_calls == pages == 3
+
+
+async def test_list_continue_token_from_another_query_is_400(harness: Harness) -> None:
+    for i in range(3):
+        await harness.http.post(
+            "/api/webapps", json={"name": f"a{i}", "namespace": "n", "spec": {"image": "x"}}
+        )
+    token = (await harness.http.get("/api/webapps/n", params={"limit": 1})).json()["continue"]
+    response = await harness.http.get("/api/webapps/other", params={"continue": token})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "query.continue"
+
+
+async def test_list_all_namespaces_shows_only_permitted_namespaces(harness: Harness) -> None:
+    for ns in ("n1", "n2"):
+        await harness.http.post(
+            "/api/webapps", json={"name": "a", "namespace": ns, "spec": {"image": "x"}}
+        )
+    harness.authorizer.deny = {("list", None), ("list", "n2")}
+    items = (await harness.http.get("/api/webapps")).json()["items"]
+    assert [i["namespace"] for i in items] == ["n1"]
+
+
+async def test_forbidden_names_verb_and_resource(harness: Harness) -> None:
+    harness.authorizer.deny = {("delete", "team-a")}
+    response = await harness.http.delete("/api/webapps/team-a/shop")
+    assert response.status_code == 403
+    assert "delete webapps.kubeweft.dev in namespace team-a" in response.json()["detail"]
