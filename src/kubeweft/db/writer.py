@@ -23,7 +23,7 @@ from collections import deque
 
 import anyio
 from anyio.abc import TaskStatus
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kubeweft.db import records
@@ -32,8 +32,18 @@ from kubeweft.runtime.metrics import RECORDS_DROPPED, RECORDS_PENDING, RECORDS_W
 
 log = logging.getLogger(__name__)
 
-# Errors that say "this row can never be written", as opposed to "the database is away".
-_POISON = (IntegrityError, DataError)
+# SQLSTATE classes that say "this row can never be written" (22 data exception,
+# 23 integrity constraint violation), as opposed to "the database is away".
+_POISON_SQLSTATE_CLASSES = ("22", "23")
+
+
+def _is_poison(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError | DataError):
+        return True
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return isinstance(sqlstate, str) and sqlstate[:2] in _POISON_SQLSTATE_CLASSES
+    return False
 
 
 class RecordWriter:
@@ -132,13 +142,17 @@ class RecordWriter:
     async def _write_batch(self) -> None:
         try:
             await self._write(self._in_flight)
-        except _POISON:
+        except Exception as exc:
+            if not _is_poison(exc):
+                raise
             # A record the database refuses (not a database outage): find it, keep the rest.
             while self._in_flight:
                 record = self._in_flight[0]
                 try:
                     await self._write([record])
-                except _POISON as exc:
+                except Exception as exc:
+                    if not _is_poison(exc):
+                        raise
                     log.error("dropping a record the database refuses: %r: %s", record, exc)
                     self._in_flight.pop(0)
                     self._count_dropped(1)
