@@ -1,0 +1,101 @@
+"""Wiring the WebApp reconciler to its events: For(WebApp), Owns(Deployment), Owns(Service).
+
+Three sources feed one work queue. WebApp events enqueue the WebApp itself — only
+when its *generation* changed, because the reconciler's own status writes would
+otherwise wake it once more for nothing. Deployment and Service events enqueue their
+controller owner, so a hand edit of an owned object, a pod becoming ready (the
+Deployment's status moves) or a deleted Service each bring the WebApp back to the
+reconciler. Time is the fourth source: every reconcile asks to be requeued after
+``requeue_after``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import Service
+
+from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.controllers.webapp import (
+    EventSink,
+    ObjectWriter,
+    RecordSink,
+    WebAppReconciler,
+    WebAppReconcilerOptions,
+)
+from kubeweft.runtime import handler, predicate, source
+from kubeweft.runtime.controller import Controller, ControllerOptions
+from kubeweft.runtime.manager import Manager
+from kubeweft.runtime.recorder import EventRecorder
+
+__all__ = ["CONTROLLER_NAME", "new_webapp_controller", "setup_webapp_controller"]
+
+CONTROLLER_NAME = "webapp"
+
+
+def new_webapp_controller(
+    cache: Any,
+    client: ObjectWriter,
+    *,
+    events: EventSink | None = None,
+    records: RecordSink | None = None,
+    workers: int = 4,
+    requeue_after: float = 30.0,
+    controller_options: ControllerOptions | None = None,
+    reconciler: Any | None = None,
+) -> Controller:
+    """A runnable ``Controller`` for WebApps reading ``cache`` and writing ``client``.
+
+    ``reconciler`` replaces the WebAppReconciler (tests wrap it to inject failures);
+    ``records`` is the database sink (None: records are dropped).
+    """
+    options = controller_options or ControllerOptions(max_concurrent_reconciles=workers)
+    target = reconciler or WebAppReconciler(
+        cache,
+        client,
+        events=events,
+        records=records,
+        options=WebAppReconcilerOptions(requeue_after=requeue_after),
+    )
+    controller = Controller(CONTROLLER_NAME, target, options)
+    controller.watch(
+        source.Kind(cache, WebApp, handler.EnqueueRequestForObject(), predicate.GenerationChanged())
+    )
+    for owned in (Deployment, Service):
+        controller.watch(source.Kind(cache, owned, handler.EnqueueRequestForOwner(WebApp)))
+    return controller
+
+
+def setup_webapp_controller(
+    manager: Manager,
+    *,
+    records: RecordSink | None = None,
+    events: EventSink | None = None,
+    workers: int = 4,
+    requeue_after: float = 30.0,
+    controller_options: ControllerOptions | None = None,
+    reconciler: Any | None = None,
+) -> Controller:
+    """Add the WebApp controller (and, unless ``events`` is given, its Event recorder)
+    to ``manager``; it reads the manager's cache and writes with the manager's client.
+
+    ``records`` is the database sink (``db.RecordWriter``), run by the caller; None when
+    the database is disabled (records are dropped).
+    """
+    if events is None:
+        recorder = EventRecorder(manager.client, "kubeweft-webapp-controller")
+        manager.add(recorder)
+        events = recorder
+    controller = new_webapp_controller(
+        manager.cache,
+        manager.client,
+        events=events,
+        records=records,
+        workers=workers,
+        requeue_after=requeue_after,
+        controller_options=controller_options,
+        reconciler=reconciler,
+    )
+    manager.add(controller)
+    return controller
