@@ -10,8 +10,10 @@ from kubeweft.localcluster.access import NON_ADMIN_USERS, ClusterAccess, Kubectl
 from kubeweft.localcluster.build import Binaries, BinariesUnavailable, ensure_built, find_binaries
 from kubeweft.localcluster.cluster import ClusterStartError, LocalCluster
 from kubeweft.localcluster.external import ExternalCluster
+from kubeweft.localcluster.state import DEFAULT_DIR, running_kubeconfig
 
 __all__ = [
+    "DEFAULT_DIR",
     "NON_ADMIN_USERS",
     "Binaries",
     "BinariesUnavailable",
@@ -23,4 +25,5 @@ __all__ = [
     "NotSupported",
     "ensure_built",
     "find_binaries",
+    "running_kubeconfig",
 ]

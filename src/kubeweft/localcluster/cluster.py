@@ -80,6 +80,8 @@ class LocalCluster(ClusterAccess):
         self._lifecycle = threading.Lock()
         self._started = False
         self.ports: dict[str, int] = {}
+        # Seconds from start() to each start-up milestone (for bench/cluster_start.py).
+        self.timings: dict[str, float] = {}
 
     # --- access ------------------------------------------------------------------------
     @property
@@ -190,7 +192,12 @@ class LocalCluster(ClusterAccess):
 
     # --- start-up ----------------------------------------------------------------------
     def _start(self) -> None:
-        deadline = time.monotonic() + self.start_timeout
+        begun = time.monotonic()
+        deadline = begun + self.start_timeout
+
+        def milestone(name: str) -> None:
+            self.timings[name] = time.monotonic() - begun
+
         binaries = self.binaries
         self._prepare_dir()
         self.ports = {
@@ -202,14 +209,17 @@ class LocalCluster(ClusterAccess):
         }
         self.server = f"https://127.0.0.1:{self.ports['kube-apiserver']}"
         paths = pki.generate(self.data_dir / "pki")
+        milestone("certificates")
         self.ca_path = paths.ca_cert
         self._write_credentials(paths)
         self._write_state()
 
         self._launch("etcd", self._etcd_argv(binaries.etcd))
         self._wait(deadline, "etcd", self._etcd_healthy)
+        milestone("etcd healthy")
         self._launch("kube-apiserver", self._apiserver_argv(binaries.kube_apiserver, paths))
         self._wait_apiserver_ready(deadline)
+        milestone("kube-apiserver ready")
         if binaries.kube_controller_manager is not None:
             argv = self._controller_manager_argv(binaries.kube_controller_manager, paths)
             self._launch("kube-controller-manager", argv)
@@ -221,8 +231,10 @@ class LocalCluster(ClusterAccess):
         self._write_state()
         if binaries.kube_controller_manager is not None:
             self._wait(deadline, "kube-controller-manager", self._default_service_account)
+            milestone("default ServiceAccount")
         if binaries.kwok is not None:
             self._wait(deadline, "kwok", self._nodes_ready)
+            milestone("Nodes Ready")
 
     def _prepare_dir(self) -> None:
         if self._owns_dir:

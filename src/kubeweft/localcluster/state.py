@@ -61,3 +61,12 @@ def stop_recorded(directory: Path, timeout: float = 10.0) -> dict[str, int]:
         state["pids"] = {}
         (directory / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
     return live
+
+
+def running_kubeconfig(directory: Path = DEFAULT_DIR) -> Path | None:
+    """The admin kubeconfig of a cluster ``kubeweft cluster up`` left running in
+    ``directory``, or None; lets ``kubeweft run`` reuse it instead of starting another."""
+    state = read_state(directory)
+    if state is None or "kube-apiserver" not in running_pids(directory):
+        return None
+    return Path(state["kubeconfig"])
