@@ -1,0 +1,207 @@
+"""The generated RBAC on a real API server: bound to a ServiceAccount, it allows exactly
+what the controller and the REST layer use, and nothing else (no Secrets, no creating
+or deleting the model, no impersonation unless asked)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.codegen import rbac_for
+from kubeweft.codegen.rbac import NAMESPACE, SERVICE_ACCOUNT
+from kubeweft.localcluster import ClusterAccess
+
+pytestmark = pytest.mark.localcluster
+
+CLUSTER_SCOPED = ("ClusterRole", "ClusterRoleBinding")
+
+
+def install(
+    cluster: ClusterAccess, namespace: str, *, impersonation: bool = False
+) -> list[dict[str, Any]]:
+    """What ``config/default`` does (namespace, name prefix), into the test namespace."""
+    prefix = f"{namespace}-"
+    documents = rbac_for([WebApp], impersonation=impersonation)
+    for doc in documents:
+        meta = doc["metadata"]
+        meta["name"] = prefix + meta["name"]
+        if doc["kind"] not in CLUSTER_SCOPED:
+            meta["namespace"] = namespace
+        if "roleRef" in doc:
+            doc["roleRef"]["name"] = prefix + doc["roleRef"]["name"]
+        for subject in doc.get("subjects", []):
+            assert subject["namespace"] == NAMESPACE
+            subject["namespace"] = namespace
+            subject["name"] = prefix + subject["name"]
+    cluster.apply(documents)
+    return documents
+
+
+def uninstall(cluster: ClusterAccess, documents: list[dict[str, Any]]) -> None:
+    for doc in documents:
+        if doc["kind"] in CLUSTER_SCOPED:
+            cluster.kubectl("delete", doc["kind"].lower(), doc["metadata"]["name"], check=False)
+
+
+@pytest.fixture
+def service_account(local_cluster: ClusterAccess, namespace: str) -> Iterator[str]:
+    documents = install(local_cluster, namespace)
+    try:
+        yield f"{namespace}-{SERVICE_ACCOUNT}"
+    finally:
+        uninstall(local_cluster, documents)
+
+
+def can_i(cluster: ClusterAccess, user: str, *args: str) -> bool:
+    result = cluster.kubectl("auth", "can-i", f"--as={user}", *args, check=False)
+    assert result.stdout.strip() in ("yes", "no"), result.stdout + result.stderr
+    return result.stdout.strip() == "yes"
+
+
+def test_service_account_can_do_exactly_what_the_controller_needs(
+    local_cluster: ClusterAccess, namespace: str, service_account: str, webapp_crd: str
+) -> None:
+    user = f"system:serviceaccount:{namespace}:{service_account}"
+    ns = ["-n", namespace]
+    allowed = [
+        ["get", "webapps.kubeweft.dev", *ns],
+        ["list", "webapps.kubeweft.dev", "--all-namespaces"],
+        ["watch", "webapps.kubeweft.dev", "--all-namespaces"],
+        ["update", "webapps.kubeweft.dev", *ns],
+        ["patch", "webapps.kubeweft.dev", *ns],
+        ["update", "webapps.kubeweft.dev", "--subresource=status", *ns],
+        ["patch", "webapps.kubeweft.dev", "--subresource=status", *ns],
+        ["update", "webapps.kubeweft.dev", "--subresource=finalizers", *ns],
+        ["create", "deployments.apps", *ns],
+        ["delete", "deployments.apps", *ns],
+        ["watch", "deployments.apps", "--all-namespaces"],
+        ["create", "services", *ns],
+        ["patch", "services", *ns],
+        ["create", "events", *ns],
+        ["create", "events.events.k8s.io", *ns],
+        ["create", "tokenreviews.authentication.k8s.io"],
+        ["create", "subjectaccessreviews.authorization.k8s.io"],
+        ["create", "leases.coordination.k8s.io", *ns],
+        ["update", "leases.coordination.k8s.io", *ns],
+    ]
+    denied = [
+        ["get", "secrets", *ns],
+        ["list", "secrets", "-n", "kube-system"],
+        ["get", "configmaps", *ns],
+        ["list", "pods", *ns],
+        ["create", "webapps.kubeweft.dev", *ns],
+        ["delete", "webapps.kubeweft.dev", *ns],
+        ["deletecollection", "deployments.apps", *ns],
+        ["create", "leases.coordination.k8s.io", "-n", "kube-system"],
+        ["impersonate", "users"],
+        ["impersonate", "serviceaccounts", *ns],
+        ["create", "clusterrolebindings.rbac.authorization.k8s.io"],
+        ["update", "customresourcedefinitions.apiextensions.k8s.io"],
+        ["create", "webapps.kubeweft.dev", "--subresource=annotations", *ns],
+    ]
+    assert [a for a in allowed if not can_i(local_cluster, user, *a)] == []
+    assert [d for d in denied if can_i(local_cluster, user, *d)] == []
+
+
+def test_a_real_token_of_the_service_account_is_held_to_the_role(
+    local_cluster: ClusterAccess, namespace: str, service_account: str, webapp_crd: str
+) -> None:
+    token = local_cluster.kubectl(
+        "create", "token", "-n", namespace, service_account, "--duration=10m"
+    ).stdout.strip()
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "kubeweft-leader"},
+        "spec": {"holderIdentity": "test"},
+    }
+    review = {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenReview",
+        "spec": {"token": token},
+    }
+    webapp = {
+        "apiVersion": "kubeweft.dev/v1alpha1",
+        "kind": "WebApp",
+        "metadata": {"name": "w"},
+        "spec": {"image": "nginx"},
+    }
+    with local_cluster.http(token=token) as client:
+        listed = client.get("/apis/kubeweft.dev/v1alpha1/webapps")
+        assert listed.status_code == 200, listed.text
+        assert client.get("/apis/apps/v1/deployments").status_code == 200
+        leases = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+        assert client.post(leases, json=lease).status_code == 201
+        reviewed = client.post("/apis/authentication.k8s.io/v1/tokenreviews", json=review)
+        assert reviewed.status_code == 201
+        assert reviewed.json()["status"]["user"]["username"].endswith(service_account)
+
+        for path in (
+            f"/api/v1/namespaces/{namespace}/secrets",
+            "/api/v1/namespaces/kube-system/secrets",
+            "/api/v1/secrets",
+            f"/api/v1/namespaces/{namespace}/configmaps",
+        ):
+            assert client.get(path).status_code == 403, path
+        webapps = f"/apis/kubeweft.dev/v1alpha1/namespaces/{namespace}/webapps"
+        assert client.post(webapps, json=webapp).status_code == 403
+
+
+def test_impersonation_only_when_the_option_is_on(
+    local_cluster: ClusterAccess, namespace: str
+) -> None:
+    documents = install(local_cluster, namespace, impersonation=True)
+    try:
+        user = f"system:serviceaccount:{namespace}:{namespace}-{SERVICE_ACCOUNT}"
+        assert can_i(local_cluster, user, "impersonate", "users")
+        assert can_i(local_cluster, user, "impersonate", "groups")
+        assert not can_i(local_cluster, user, "get", "secrets", "-n", namespace)
+    finally:
+        uninstall(local_cluster, documents)
+
+
+def test_user_roles_aggregate_into_the_builtin_roles(
+    local_cluster: ClusterAccess, namespace: str
+) -> None:
+    """alice bound to the built-in ``edit`` role in a namespace gets WebApp rights
+    (including the REST layer's annotations), ``view`` does not allow writes."""
+    documents = [d for d in rbac_for([WebApp]) if d["metadata"]["name"].startswith("webapp-")]
+    local_cluster.apply(documents)
+    try:
+        local_cluster.kubectl(
+            "create", "rolebinding", "alice-edit", "--clusterrole=edit", "--user=alice",
+            "-n", namespace,
+        )  # fmt: skip
+        local_cluster.kubectl(
+            "create", "rolebinding", "bob-view", "--clusterrole=view", "--user=bob",
+            "-n", namespace,
+        )  # fmt: skip
+        ns = ["-n", namespace]
+        checks = {
+            ("alice", "create", "webapps.kubeweft.dev"): True,
+            ("alice", "create", "webapps.kubeweft.dev/annotations"): True,
+            ("alice", "delete", "webapps.kubeweft.dev/annotations"): True,
+            ("bob", "list", "webapps.kubeweft.dev"): True,
+            ("bob", "get", "webapps.kubeweft.dev/annotations"): True,
+            ("bob", "create", "webapps.kubeweft.dev/annotations"): False,
+            ("bob", "patch", "webapps.kubeweft.dev"): False,
+        }
+
+        def ask(user: str, verb: str, resource: str) -> bool:
+            name, _, sub = resource.partition("/")
+            extra = [f"--subresource={sub}"] if sub else []
+            return can_i(local_cluster, user, verb, name, *extra, *ns)
+
+        # Aggregation is done by the controller-manager: wait until it shows.
+        from tests.integration.localcluster.polling import eventually
+
+        eventually(
+            lambda: {key: ask(*key) for key in checks},
+            lambda seen: seen == checks,
+            what="aggregated WebApp rights in edit/view",
+        )
+    finally:
+        uninstall(local_cluster, documents)
