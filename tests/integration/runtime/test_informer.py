@@ -103,7 +103,9 @@ async def test_informer_delivers_events_keeps_indexes_and_survives_handler_error
 
         created = await client.create(config_map("after", namespace, colour="blue"))
         await handler.wait_for(lambda: bool(handler.seen("add", "after")))
-        assert [cm.metadata.name for cm in informer.by_index("by-data-key", "colour")] == ["after"]
+        assert [
+            cm.metadata.name for cm in informer.by_index("by-data-key", "colour") if cm.metadata
+        ] == ["after"]
 
         updated = await client.patch(
             ConfigMap, "after", {"data": {"colour": "red"}}, namespace=namespace

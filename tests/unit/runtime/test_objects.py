@@ -1,0 +1,92 @@
+"""Kind metadata and object conversion for both object families, plus label selectors."""
+
+from __future__ import annotations
+
+import pytest
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.authorization_v1 import SubjectAccessReview
+from lightkube.resources.core_v1 import Namespace
+
+from kubeweft.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.runtime import errors
+from kubeweft.runtime.index import matches_labels
+from kubeweft.runtime.objects import (
+    KindInfo,
+    ObjectKey,
+    controller_owner,
+    decode,
+    from_dict,
+    kind_info,
+    object_key,
+    owner_reference,
+    to_dict,
+)
+
+
+def test_kind_info_of_both_families() -> None:
+    assert kind_info(WebApp) == KindInfo("kubeweft.dev", "v1alpha1", "WebApp", "webapps", True)
+    assert kind_info(Deployment) == KindInfo("apps", "v1", "Deployment", "deployments", True)
+    assert kind_info(Namespace).namespaced is False
+    assert kind_info(Namespace).api_version == "v1"
+    assert kind_info(SubjectAccessReview).plural == "subjectaccessreviews"
+    with pytest.raises(TypeError):
+        kind_info(dict)
+
+
+def test_round_trip_and_owner_references() -> None:
+    app = WebApp(
+        metadata={"name": "web", "namespace": "ns", "uid": "u-1"}, spec=WebAppSpec(image="nginx")
+    )
+    assert from_dict(WebApp, to_dict(app)) == app
+    assert decode(WebApp, b'{"metadata":{"name":"x"},"spec":{"image":"i"}}').spec.image == "i"
+    assert object_key(app) == ObjectKey("ns", "web")
+    assert str(object_key(app)) == "ns/web"
+
+    dep = from_dict(
+        Deployment,
+        {"metadata": {"name": "d", "namespace": "ns"}, "spec": {"selector": {}, "template": {}}},
+    )
+    assert dep.metadata is not None
+    dep.metadata.ownerReferences = [owner_reference(app)]
+    data = to_dict(dep)
+    assert data["apiVersion"] == "apps/v1"
+    assert data["metadata"]["ownerReferences"][0]["controller"] is True
+    back = from_dict(Deployment, data)
+    owner = controller_owner(back)
+    assert owner is not None
+    assert (owner.kind, owner.uid) == ("WebApp", "u-1")
+    with pytest.raises(ValueError, match="created"):
+        owner_reference(WebApp(spec=WebAppSpec(image="x")))
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ("app=web", True),
+        ("app==web,tier=front", True),
+        ("app!=web", False),
+        ("tier", True),
+        ("!tier", False),
+        ("!missing", True),
+        ("app in (web, api)", True),
+        ("app notin (web)", False),
+        ("missing notin (x)", True),
+        ({"app": "web"}, True),
+        ({"app": "api"}, False),
+    ],
+)
+def test_label_selectors(selector: str | dict[str, str], expected: bool) -> None:
+    assert matches_labels(selector, {"app": "web", "tier": "front"}) is expected
+
+
+def test_error_mapping_from_status() -> None:
+    gone = errors.error_from_status(200, {"kind": "Status", "code": 410, "reason": "Expired"})
+    assert isinstance(gone, errors.Gone)
+    timeout = errors.error_from_status(504, {"reason": "Timeout"})
+    assert isinstance(timeout, errors.Timeout)
+    assert isinstance(timeout, errors.ServerError)
+    plain = errors.error_from_body(502, b"<html>bad gateway</html>")
+    assert isinstance(plain, errors.ServerError)
+    assert "bad gateway" in plain.message
+    throttled = errors.error_from_status(429, {"details": {"retryAfterSeconds": 4}})
+    assert throttled.retry_after == 4.0
