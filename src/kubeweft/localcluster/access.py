@@ -81,11 +81,9 @@ class ClusterAccess:
     def http(self, *, token: str | None = None, timeout: float = 30.0) -> httpx.Client:
         """An HTTP client on the API server, authenticated with ``token`` (default: admin)."""
         bearer = token if token is not None else self.admin_token()
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         return httpx.Client(
-            base_url=self.server,
-            verify=self.ssl_context(),
-            headers={"Authorization": f"Bearer {bearer}"},
-            timeout=timeout,
+            base_url=self.server, verify=self.ssl_context(), headers=headers, timeout=timeout
         )
 
     def apply(self, manifests: Sequence[dict[str, Any]] | str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+import ssl
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,7 @@ class ExternalCluster(ClusterAccess):
             self.ca_path = self._scratch / "ca.crt"
             self.ca_path.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
         elif "certificate-authority" in cluster:
-            ca = Path(cluster["certificate-authority"])
-            self.ca_path = ca if ca.is_absolute() else kubeconfig_path.parent / ca
+            self.ca_path = self._relative(cluster["certificate-authority"])
         else:
             raise NotSupported(f"{kubeconfig_path}: the cluster entry has no CA")
 
@@ -56,13 +56,43 @@ class ExternalCluster(ClusterAccess):
             return Path(found)
 
     def admin_token(self) -> str:
+        """The current user's bearer token; empty when it authenticates by client
+        certificate (then ``ssl_context`` presents the certificate)."""
         token = self._user.get("token")
-        if not isinstance(token, str):
-            raise NotSupported(
-                f"{self.kubeconfig_path}: the current user has no bearer token "
-                "(client certificates and exec plugins are not supported by http())"
-            )
-        return token
+        if isinstance(token, str):
+            return token
+        if self._client_cert() is not None:
+            return ""
+        raise NotSupported(
+            f"{self.kubeconfig_path}: the current user has neither a bearer token nor a "
+            "client certificate (exec plugins are not supported by http())"
+        )
+
+    def _client_cert(self) -> tuple[Path, Path] | None:
+        pairs = (
+            ("client-certificate-data", "client-key-data"),
+            ("client-certificate", "client-key"),
+        )
+        for cert_key, key_key in pairs:
+            if cert_key in self._user and key_key in self._user:
+                if cert_key.endswith("-data"):
+                    cert, key = self._scratch / "client.crt", self._scratch / "client.key"
+                    cert.write_bytes(base64.b64decode(self._user[cert_key]))
+                    key.write_bytes(base64.b64decode(self._user[key_key]))
+                    key.chmod(0o600)
+                    return cert, key
+                return self._relative(self._user[cert_key]), self._relative(self._user[key_key])
+        return None
+
+    def _relative(self, path: str) -> Path:
+        return Path(path) if Path(path).is_absolute() else self.kubeconfig_path.parent / path
+
+    def ssl_context(self) -> ssl.SSLContext:
+        context = super().ssl_context()
+        pair = self._client_cert()
+        if pair is not None:
+            context.load_cert_chain(str(pair[0]), str(pair[1]))
+        return context
 
     def close(self) -> None:
         shutil.rmtree(self._scratch, ignore_errors=True)
