@@ -1,11 +1,415 @@
-"""The process: start-up in the seed's order, runnables, graceful shutdown."""
+"""The process: start-up in the seed's order, runnables, graceful shutdown.
+
+``kubeweft run`` is a kubebuilder ``main.go``: logging → settings → database (connect,
+migrate, verify) → Kubernetes (in-cluster, kubeconfig, or the local control plane on a
+bare machine; verify the CRDs can be listed, installing them if asked) → manager
+(cache, leader election, the WebApp controller, the record writer, metric retention)
+→ HTTP servers → wait for SIGTERM/SIGINT → graceful shutdown.
+
+Everything is one anyio task-group tree. The probe server starts first and stops last
+(the kubelet can ask "alive?" during cache sync and during drain). The record writer
+runs outside the manager: the manager's shutdown drains reconciles, and only after
+that — when no more records can arrive — is the writer flushed and stopped. The API
+server is a manager runnable, so it starts after the caches have synced (no request is
+served from an empty cache) and, on shutdown, stops accepting and finishes in-flight
+requests while the cache, client and database are still open.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
 import typer
+from anyio.abc import TaskStatus
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+
+from kubeweft.api import CustomResource
+from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.auth.config import build_authenticator, build_authorizer
+from kubeweft.codegen.crd import crd_for
+from kubeweft.controllers.setup import setup_webapp_controller
+from kubeweft.db.engine import Database
+from kubeweft.db.migrate import migrate
+from kubeweft.db.writer import RecordWriter
+from kubeweft.logging import configure_logging, get_logger
+from kubeweft.repositories.retention import RetentionJob
+from kubeweft.rest.app import create_app
+from kubeweft.rest.context import AppContext
+from kubeweft.rest.probes import Check, probe_app
+from kubeweft.rest.server import HTTPServer
+from kubeweft.runtime import errors as kube_errors
+from kubeweft.runtime import objects
+from kubeweft.runtime.cache import Cache, CacheOptions
+from kubeweft.runtime.client import Client
+from kubeweft.runtime.healthz import CheckFailed
+from kubeweft.runtime.informer import InformerOptions
+from kubeweft.runtime.manager import Manager, ManagerOptions
+from kubeweft.runtime.metrics import REGISTRY
+from kubeweft.settings import Settings
+from kubeweft.views.reader import CacheReader, WriteTracker
+from kubeweft.views.repository_source import RepositorySource
+
+__all__ = ["MODELS", "ProcessInfo", "run_command", "run_process"]
+
+_log = get_logger("kubeweft.app")
+
+#: The models this process serves and reconciles.
+MODELS: tuple[type[CustomResource], ...] = (WebApp,)
+
+CRD_ESTABLISH_TIMEOUT = 60.0
 
 
-def run_command() -> None:
-    """Run the controller and the REST API (placeholder until the process is built)."""
-    typer.echo("kubeweft run: not built yet", err=True)
-    raise typer.Exit(1)
+@dataclass
+class ProcessInfo:
+    """What a started process exposes (bound URLs), for the ready line and for tests."""
+
+    api_url: str | None = None
+    probe_url: str | None = None
+    roles: list[str] = field(default_factory=list)
+
+
+# --- Kubernetes ------------------------------------------------------------------------
+
+
+def _kubernetes_configured(settings: Settings) -> bool:
+    """A kubeconfig was given, the process runs in a pod, or ``~/.kube/config`` exists."""
+    if settings.kubeconfig:
+        return True
+    token = settings.service_account_dir / "token"
+    if token.exists() and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return True
+    return Path("~/.kube/config").expanduser().exists()
+
+
+@asynccontextmanager
+async def kubernetes_settings(settings: Settings) -> AsyncIterator[Settings]:
+    """Settings whose Kubernetes source exists: as given, or the local control plane.
+
+    A kubeconfig (flag, ``KUBECONFIG``, ``~/.kube/config``) or in-cluster configuration
+    is used as is. On a bare machine, with ``local_cluster`` on, a cluster that
+    ``kubeweft cluster up`` left running under the state directory is reused, or the
+    local control plane is started there for the life of the process.
+    """
+    if _kubernetes_configured(settings):
+        yield settings
+        return
+    if not settings.local_cluster:
+        raise RuntimeError(
+            "no Kubernetes configuration: set --kubeconfig / KUBECONFIG, run in a pod, "
+            "or enable the local control plane (KUBEWEFT_LOCAL_CLUSTER=true)"
+        )
+    from kubeweft.localcluster import LocalCluster, running_kubeconfig
+
+    directory = settings.state_dir / "cluster"
+    running = running_kubeconfig(directory)
+    if running is not None:
+        _log.info("using the running local control plane", kubeconfig=str(running))
+        yield settings.model_copy(update={"kubeconfig": running})
+        return
+    _log.info("starting the local control plane", directory=str(directory))
+    async with LocalCluster(directory) as cluster:
+        _log.info("local control plane up", server=cluster.server)
+        yield settings.model_copy(update={"kubeconfig": cluster.kubeconfig_path})
+
+
+async def ensure_crds(
+    client: Client, models: tuple[type[CustomResource], ...], *, install: bool, manager: str
+) -> None:
+    """Verify every model's CRD can be listed; apply the generated CRDs first if asked."""
+    for model in models:
+        if install:
+            crd = objects.from_dict(CustomResourceDefinition, crd_for(model))
+            await client.apply(crd, field_manager=manager, force=True)
+            await _wait_established(client, model.model_info.crd_name)
+        try:
+            await client.list(model, limit=1)
+        except kube_errors.NotFound:
+            raise RuntimeError(
+                f"the CRD {model.model_info.crd_name} is not installed; run `kubeweft manifests` "
+                "and apply config/crd, or start with --install-crds"
+            ) from None
+        _log.info("crd verified", crd=model.model_info.crd_name)
+
+
+async def _wait_established(client: Client, name: str) -> None:
+    with anyio.fail_after(CRD_ESTABLISH_TIMEOUT):
+        while True:
+            crd = await client.get(CustomResourceDefinition, name)
+            conditions = (crd.status.conditions if crd.status else None) or []
+            if any(c.type == "Established" and c.status == "True" for c in conditions):
+                return
+            await anyio.sleep(0.2)  # polling the API server, not synchronising our tasks
+
+
+# --- the process -----------------------------------------------------------------------
+
+
+async def _scoped(
+    scope: anyio.CancelScope,
+    run: Callable[..., Any],
+    *,
+    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    with scope:
+        await run(task_status=task_status)
+
+
+def _probe_checks(
+    client: Client, database: Database, manager: Manager
+) -> tuple[list[Check], list[Check]]:
+    async def kubernetes() -> None:
+        await client.list(WebApp, limit=1)
+
+    async def db() -> None:
+        await database.verify(timeout_s=2.0)
+
+    async def manager_ready() -> None:
+        result = await manager.check_ready()
+        if not result.ok:
+            raise CheckFailed("; ".join(f"{k}: {v}" for k, v in result.failures.items()))
+
+    async def manager_alive() -> None:
+        result = await manager.check_health()
+        if not result.ok:
+            raise CheckFailed("; ".join(f"{k}: {v}" for k, v in result.failures.items()))
+
+    liveness = [Check("manager", manager_alive)]
+    readiness = [
+        Check("kubernetes", kubernetes, timeout=3.0),
+        Check("database", db, timeout=3.0),
+        Check("caches", manager_ready, timeout=3.0),
+    ]
+    return liveness, readiness
+
+
+async def run_process(
+    settings: Settings, *, on_ready: Callable[[ProcessInfo], None] | None = None
+) -> None:
+    """Run until SIGTERM/SIGINT (or cancellation); return after a graceful shutdown."""
+    info = ProcessInfo(
+        roles=[
+            r
+            for r, on in (("controller", settings.enable_controller), ("api", settings.enable_api))
+            if on
+        ]
+    )
+    url = settings.resolved_database_url()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(url).connect()
+    try:
+        if settings.migrate_on_start:
+            _log.info("migrating the database")
+            await migrate(url)
+        await database.verify()
+        _log.info("database verified", dialect=database.dialect)
+        async with AsyncExitStack() as stack:
+            settings = await stack.enter_async_context(kubernetes_settings(settings))
+            client = Client.from_settings(settings)
+            stack.push_async_callback(client.aclose)
+            await ensure_crds(
+                client, MODELS, install=settings.install_crds, manager=settings.field_manager
+            )
+            await _serve(settings, database, client, info, on_ready)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await database.aclose()
+    _log.info("stopped")
+
+
+async def _serve(
+    settings: Settings,
+    database: Database,
+    client: Client,
+    info: ProcessInfo,
+    on_ready: Callable[[ProcessInfo], None] | None,
+) -> None:
+    informer_defaults = InformerOptions(namespace=settings.watch_namespace)
+    cache = Cache(client, CacheOptions(defaults=informer_defaults))
+    manager = Manager(
+        client,
+        cache,
+        ManagerOptions(
+            leader_election=settings.leader_election and settings.enable_controller,
+            leader_election_id=settings.leader_election_id,
+            leader_election_namespace=settings.leader_election_namespace or "default",
+            graceful_shutdown_timeout=settings.drain_timeout_seconds,
+        ),
+    )
+    writer = RecordWriter(database, buffer_size=settings.record_buffer_size)
+    for model in MODELS:
+        cache.informer_for(model)  # the API reads these even without the controller
+    if settings.enable_controller:
+        setup_webapp_controller(manager, records=writer, workers=settings.workers)
+        manager.add(
+            RetentionJob(database, retention=timedelta(days=settings.metric_retention_days))
+        )
+    api: HTTPServer | None = None
+    if settings.enable_api:
+        tracker = WriteTracker()
+        context = AppContext(
+            settings=settings,
+            models=MODELS,
+            client=client,
+            reader=CacheReader(
+                cache, client, tracker, timeout=settings.read_your_writes_timeout_seconds
+            ),
+            store=RepositorySource(database),
+            authenticator=build_authenticator(settings, client, database),
+            authorizer=build_authorizer(settings, client),
+            tracker=tracker,
+        )
+        if settings.dev_user:
+            _log.warning(
+                "DEVELOPMENT IDENTITY ENABLED: requests without credentials act as this user",
+                user=settings.dev_user,
+                groups=settings.dev_groups,
+            )
+        api = HTTPServer(
+            create_app(settings, context),
+            name="api",
+            host=settings.api_host,
+            port=settings.api_port,
+            drain_timeout=settings.drain_timeout_seconds,
+        )
+        manager.add(api)
+    liveness, readiness = _probe_checks(client, database, manager)
+    probes = HTTPServer(
+        probe_app(liveness=liveness, readiness=readiness, registry=REGISTRY),
+        name="probes",
+        host=settings.probe_host,
+        port=settings.probe_port,
+        drain_timeout=settings.drain_timeout_seconds,
+    )
+
+    manager_done = anyio.Event()
+
+    async def run_manager(*, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await manager.run(task_status=task_status)
+        finally:
+            manager_done.set()
+
+    async with anyio.create_task_group() as tg:
+        probe_scope, writer_scope, manager_scope = (anyio.CancelScope() for _ in range(3))
+        await tg.start(_scoped, probe_scope, probes.run)
+        info.probe_url = probes.url
+        await tg.start(_scoped, writer_scope, writer.run)
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            await tg.start(_scoped, manager_scope, run_manager)
+            info.api_url = api.url if api is not None else None
+            _announce(info)
+            if on_ready is not None:
+                on_ready(info)
+
+            async def stop_on_signal() -> None:
+                async for signum in signals:
+                    _log.info("shutting down", signal=signal.Signals(signum).name)
+                    manager_scope.cancel()
+                    return
+
+            tg.start_soon(stop_on_signal)
+            await manager_done.wait()
+        # Reconciles have drained: no more records can arrive. Write what is pending.
+        flushed = await writer.flush(settings.drain_timeout_seconds)
+        if not flushed:
+            _log.error(
+                "database records not written before the drain timeout", pending=writer.pending
+            )
+        writer_scope.cancel()
+        probe_scope.cancel()
+        tg.cancel_scope.cancel()
+
+
+def _announce(info: ProcessInfo) -> None:
+    _log.info("ready", api=info.api_url, probes=info.probe_url, roles=info.roles)
+    parts = [f"kubeweft ready ({'+'.join(info.roles) or 'probes only'})"]
+    if info.api_url:
+        parts.append(f"API {info.api_url}/api  docs {info.api_url}/docs")
+    parts.append(f"probes {info.probe_url}/readyz")
+    print(" | ".join(parts), flush=True)
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def run_command(
+    kubeconfig: Annotated[Path | None, typer.Option(help="Kubeconfig file.")] = None,
+    context: Annotated[str | None, typer.Option(help="Kubeconfig context.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in the state dir).")
+    ] = None,
+    api_host: Annotated[str | None, typer.Option(help="Address of the REST API.")] = None,
+    api_port: Annotated[int | None, typer.Option(help="REST API port (0: any free port).")] = None,
+    probe_host: Annotated[str | None, typer.Option(help="Address of the probe server.")] = None,
+    probe_port: Annotated[int | None, typer.Option(help="Probe port (0: any free port).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Concurrent reconciles.")] = None,
+    state_dir: Annotated[Path | None, typer.Option(help="Where local state lives.")] = None,
+    mode: Annotated[str | None, typer.Option(help="development or production.")] = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING, ERROR.")] = None,
+    log_format: Annotated[str | None, typer.Option(help="json or console.")] = None,
+    dev_user: Annotated[
+        str | None, typer.Option(help="Development identity for unauthenticated requests.")
+    ] = None,
+    leader_election: Annotated[
+        bool | None, typer.Option("--leader-election/--no-leader-election")
+    ] = None,
+    install_crds: Annotated[bool | None, typer.Option("--install-crds/--no-install-crds")] = None,
+    migrate_on_start: Annotated[bool | None, typer.Option("--migrate/--no-migrate")] = None,
+    local_cluster: Annotated[
+        bool | None, typer.Option("--local-cluster/--no-local-cluster")
+    ] = None,
+    drain_timeout: Annotated[
+        float | None, typer.Option(help="Seconds to finish requests and reconciles on exit.")
+    ] = None,
+    no_controller: Annotated[
+        bool, typer.Option("--no-controller", help="Serve the API only (no reconciling).")
+    ] = False,
+    no_api: Annotated[bool, typer.Option("--no-api", help="Reconcile only (no REST API).")] = False,
+) -> None:
+    """Run the controller and the REST API (flags override KUBEWEFT_* variables)."""
+    flags: dict[str, Any] = {
+        "kubeconfig": kubeconfig,
+        "kube_context": context,
+        "database_url": database_url,
+        "api_host": api_host,
+        "api_port": api_port,
+        "probe_host": probe_host,
+        "probe_port": probe_port,
+        "workers": workers,
+        "state_dir": state_dir,
+        "mode": mode,
+        "log_level": log_level,
+        "log_format": log_format,
+        "dev_user": dev_user,
+        "leader_election": leader_election,
+        "install_crds": install_crds,
+        "migrate_on_start": migrate_on_start,
+        "local_cluster": local_cluster,
+        "drain_timeout_seconds": drain_timeout,
+    }
+    overrides = {k: v for k, v in flags.items() if v is not None}
+    if no_controller:
+        overrides["enable_controller"] = False
+    if no_api:
+        overrides["enable_api"] = False
+    settings = Settings(**overrides)
+    configure_logging(settings.log_level, settings.log_format)
+    if not (settings.enable_controller or settings.enable_api):
+        typer.echo("--no-controller and --no-api leave nothing to run", err=True)
+        raise typer.Exit(2)
+    try:
+        anyio.run(run_process, settings)
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        _log.error("kubeweft run failed", error=f"{type(exc).__name__}: {exc}")
+        sys.exit(1)

@@ -186,16 +186,20 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         request: Request,
         identity: Identity,
         verb: str,
-        path: str,
-        outcome: str,
+        namespace: str,
+        name: str,
+        status_code: int,
         obj: Any = None,
     ) -> None:
         entry = AuditEntry(
             actor=identity.user,
             verb=verb,
-            target=ref_of(obj) if obj is not None else None,
-            target_path=path,
-            outcome=outcome,
+            kind=info.kind,
+            namespace=namespace,
+            name=name,
+            uid=obj.metadata.uid if obj is not None else None,
+            outcome="success" if status_code < 400 else "failure",
+            status_code=status_code,
             request_id=getattr(request.state, "request_id", None),
         )
         try:
@@ -274,28 +278,29 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         return _json(list_of(page))
 
     async def _namespace_filter(ctx: AppContext, identity: Identity) -> Any:
-        attributes = ResourceAttributes("list", group, plural)
+        """Which namespaces an all-namespace list may show (None: every namespace).
+
+        Uses the authorizer's ``allowed_namespaces(identity, template, namespaces)`` when
+        it has one (the SubjectAccessReview authorizer batches and caches it), otherwise
+        asks ``authorize`` at cluster scope and then per namespace present.
+        """
+        template = ResourceAttributes("list", group, plural)
         hook = getattr(ctx.authorizer, "allowed_namespaces", None)
         if hook is not None:
-            allowed = await hook(identity, attributes)
-            if allowed is None:
-                return None
 
             async def by_hook(present: frozenset[str]) -> frozenset[str]:
-                return present & frozenset(allowed)
+                return frozenset(await hook(identity, template, present))
 
             return by_hook
-        if (await ctx.authorizer.authorize(identity, attributes)).allowed:
+        if (await ctx.authorizer.authorize(identity, template)).allowed:
             return None
 
         async def per_namespace(present: frozenset[str]) -> frozenset[str]:
             allowed: set[str] = set()
 
             async def check(ns: str) -> None:
-                decision = await ctx.authorizer.authorize(
-                    identity, ResourceAttributes("list", group, plural, namespace=ns)
-                )
-                if decision.allowed:
+                scoped = ResourceAttributes("list", group, plural, namespace=ns)
+                if (await ctx.authorizer.authorize(identity, scoped)).allowed:
                     allowed.add(ns)
 
             async with anyio.create_task_group() as tg:
@@ -376,10 +381,10 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         try:
             created = await ctx.client.create(obj)
         except kube_errors.ApiError as exc:
-            await audit(ctx, request, identity, "create", path, f"failure:{exc.code}")
+            await audit(ctx, request, identity, "create", namespace, name, exc.code or 502)
             raise problem_from_kube_error(exc, what=what(namespace, name)) from None
         ctx.tracker.wrote(model, created)
-        await audit(ctx, request, identity, "create", path, "success", created)
+        await audit(ctx, request, identity, "create", namespace, name, 201, created)
         view = build_detail(created, ResourceRecords())  # a new UID has no rows yet
         headers = {"Location": path, "ETag": etag_of(created)}
         return _json(read_of(view), 201, headers)
@@ -451,7 +456,6 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         if_match: Annotated[str | None, Header(max_length=256)] = None,
     ) -> Response:
         expected = _parse_if_match(if_match)
-        path = f"/api/{plural}/{namespace}/{name}"
         result: Any = None
         for _attempt in range(PATCH_RETRIES):
             try:
@@ -472,12 +476,14 @@ def model_router(model: type[CustomResource]) -> APIRouter:
                     raise _precondition_failed(namespace, name, None) from None
                 continue
             except kube_errors.ApiError as exc:
-                await audit(ctx, request, identity, "patch", path, f"failure:{exc.code}", current)
+                await audit(
+                    ctx, request, identity, "patch", namespace, name, exc.code or 502, current
+                )
                 raise problem_from_kube_error(exc, what=what(namespace, name)) from None
         if result is None:
             raise Problem(409, f"{what(namespace, name)} kept changing; retry.", slug="conflict")
         ctx.tracker.wrote(model, result)
-        await audit(ctx, request, identity, "patch", path, "success", result)
+        await audit(ctx, request, identity, "patch", namespace, name, 200, result)
         view = await detail_after_write(ctx, result)
         return _json(read_of(view), headers={"ETag": etag_of(result)})
 
@@ -504,14 +510,13 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         ctx: ContextDep,
         identity: Annotated[Identity, may("delete")],
     ) -> Response:
-        path = f"/api/{plural}/{namespace}/{name}"
         try:
             current = await ctx.client.get(model, name, namespace)
             await ctx.client.delete(model, name, namespace)
         except kube_errors.ApiError as exc:
             raise problem_from_kube_error(exc, what=what(namespace, name)) from None
         ctx.tracker.deleted(model, namespace, name, current.metadata.uid)
-        await audit(ctx, request, identity, "delete", path, "success", current)
+        await audit(ctx, request, identity, "delete", namespace, name, 204, current)
         try:
             remaining = await ctx.client.get(model, name, namespace)
         except kube_errors.NotFound:
@@ -549,7 +554,8 @@ def model_router(model: type[CustomResource]) -> APIRouter:
     ) -> Response:
         row = await ctx.store.add_annotation(ref_of(obj), author=identity.user, body=body.body)
         path = f"/api/{plural}/{obj.metadata.namespace}/{obj.metadata.name}/annotations/{row.id}"
-        await audit(ctx, request, identity, "create", path, "success", obj)
+        meta = obj.metadata
+        await audit(ctx, request, identity, "annotate", meta.namespace, meta.name, 201, obj)
         return _json(
             AnnotationRead.model_validate(dataclasses.asdict(row)), 201, {"Location": path}
         )
@@ -568,8 +574,8 @@ def model_router(model: type[CustomResource]) -> APIRouter:
     ) -> Response:
         if not await ctx.store.delete_annotation(obj.metadata.uid, annotation_id):
             raise Problem(404, f"Annotation {annotation_id} not found on this resource.")
-        path = request.url.path
-        await audit(ctx, request, identity, "delete", path, "success", obj)
+        meta = obj.metadata
+        await audit(ctx, request, identity, "unannotate", meta.namespace, meta.name, 204, obj)
         return Response(status_code=204)
 
     # --- history, metrics, events ------------------------------------------------------

@@ -12,7 +12,6 @@ Objects nobody wrote recently are served from the cache without waiting.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,21 +21,38 @@ from kubeweft.runtime import errors as kube_errors
 from kubeweft.runtime.objects import kind_info
 from kubeweft.views.errors import ResourceNotFound
 
-__all__ = ["CacheReader", "ClusterReader", "ObjectCache", "ObjectGetter", "WriteTracker"]
+__all__ = [
+    "CacheReader",
+    "ClusterReader",
+    "ObjectCache",
+    "ObjectGetter",
+    "SharedStore",
+    "WriteTracker",
+]
+
+
+class SharedStore(Protocol):
+    """What the reader needs of one ``SharedInformer``: its store, read in place."""
+
+    def get(self, namespace: str | None, name: str) -> Any | None: ...
+
+    def list(
+        self, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[Any]: ...
+
+    def has_synced(self) -> bool: ...
 
 
 class ObjectCache(Protocol):
     """What the reader needs of ``kubeweft.runtime.cache.Cache``."""
 
-    def get(self, kind: type[Any], name: str, namespace: str | None = None) -> Any: ...
+    def informer_for(self, kind: type[Any]) -> SharedStore: ...
 
-    def list(
-        self,
-        kind: type[Any],
-        namespace: str | None = None,
-        *,
-        label_selector: str | None = None,
-    ) -> Sequence[Any]: ...
+    async def get(self, kind: type[Any], name: str, namespace: str | None = None) -> Any: ...
+
+    async def list(
+        self, kind: type[Any], namespace: str | None = None, label_selector: str | None = None
+    ) -> list[Any]: ...
 
     async def wait_for_resource_version(
         self,
@@ -132,14 +148,19 @@ class CacheReader:
         self._tracker = tracker
         self._timeout = timeout
 
-    def _cached(self, kind: type[Any], namespace: str | None, name: str) -> Any | None:
+    async def _cached(self, kind: type[Any], namespace: str | None, name: str) -> Any | None:
+        # Views never mutate what they read, so the informer's own objects are served
+        # without a deep copy; until the informer has synced, Cache.get waits for it.
+        informer = self._cache.informer_for(kind)
+        if informer.has_synced():
+            return informer.get(namespace, name)
         try:
-            return self._cache.get(kind, name, namespace)
-        except (kube_errors.NotFound, KeyError, LookupError):
+            return await self._cache.get(kind, name, namespace)
+        except kube_errors.NotFound:
             return None
 
     def peek_uid(self, kind: type[Any], namespace: str | None, name: str) -> str | None:
-        obj = self._cached(kind, namespace, name)
+        obj = self._cache.informer_for(kind).get(namespace, name)
         return None if obj is None else obj.metadata.uid
 
     async def _reached(self, kind: type[Any], resource_version: str) -> bool:
@@ -154,14 +175,14 @@ class CacheReader:
     async def get(self, kind: type[Any], namespace: str | None, name: str) -> Any:
         pending = self._tracker.pending(kind, namespace, name)
         if pending is None:
-            return self._found(kind, namespace, name, self._cached(kind, namespace, name))
+            return self._found(kind, namespace, name, await self._cached(kind, namespace, name))
         if pending.resource_version is not None:
             if await self._reached(kind, pending.resource_version):
                 self._tracker.settle(kind, namespace, name)
-                return self._found(kind, namespace, name, self._cached(kind, namespace, name))
+                return self._found(kind, namespace, name, await self._cached(kind, namespace, name))
             return await self._direct(kind, namespace, name)
         # Deleted by us: the cache is current once the old incarnation is gone from it.
-        cached = self._cached(kind, namespace, name)
+        cached = await self._cached(kind, namespace, name)
         if cached is None or cached.metadata.uid != pending.uid:
             self._tracker.settle(kind, namespace, name)
             return self._found(kind, namespace, name, cached)
@@ -186,4 +207,7 @@ class CacheReader:
         if newest is not None:
             with anyio.move_on_after(self._timeout):
                 await self._reached(kind, newest)
-        return list(self._cache.list(kind, namespace, label_selector=label_selector))
+        informer = self._cache.informer_for(kind)
+        if informer.has_synced():
+            return informer.list(namespace, label_selector)
+        return await self._cache.list(kind, namespace, label_selector)

@@ -74,11 +74,16 @@ class ResourceRef:
 
 @dataclass(frozen=True)
 class AuditEntry:
+    """One REST request that changed something (or tried to)."""
+
     actor: str
     verb: str
-    target: ResourceRef | None
-    target_path: str
-    outcome: str
+    kind: str
+    namespace: str | None
+    name: str | None
+    uid: str | None
+    outcome: str  # "success" or "failure"
+    status_code: int
     request_id: str | None = None
 
 

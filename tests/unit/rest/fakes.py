@@ -127,19 +127,44 @@ class FakeKube:
         return not self.lag
 
 
+class FakeInformer:
+    def __init__(self, kube: FakeKube, kind: type[Any]) -> None:
+        self.kube, self.kind = kube, kind
+
+    def get(self, namespace: str | None, name: str) -> Any | None:
+        return self.kube.cache_get(self.kind, name, namespace)
+
+    def list(self, namespace: str | None = None, label_selector: str | None = None) -> list[Any]:
+        return self.kube.cache_list(self.kind, namespace, label_selector=label_selector)
+
+    def has_synced(self) -> bool:
+        return True
+
+
 class FakeCache:
     def __init__(self, kube: FakeKube) -> None:
         self.kube = kube
 
-    def get(self, kind: type[Any], name: str, namespace: str | None = None) -> Any:
-        return self.kube.cache_get(kind, name, namespace)
+    def informer_for(self, kind: type[Any]) -> FakeInformer:
+        return FakeInformer(self.kube, kind)
 
-    def list(
-        self, kind: type[Any], namespace: str | None = None, *, label_selector: str | None = None
+    async def get(self, kind: type[Any], name: str, namespace: str | None = None) -> Any:
+        obj = self.kube.cache_get(kind, name, namespace)
+        if obj is None:
+            raise kube_errors.NotFound(404, "NotFound", "not in cache")
+        return obj
+
+    async def list(
+        self, kind: type[Any], namespace: str | None = None, label_selector: str | None = None
     ) -> list[Any]:
         return self.kube.cache_list(kind, namespace, label_selector=label_selector)
 
-    async def wait_for_resource_version(self, kind: type[Any], rv: str, timeout: float) -> bool:  # noqa: ASYNC109
+    async def wait_for_resource_version(
+        self,
+        kind: type[Any],
+        rv: str,
+        timeout: float,  # noqa: ASYNC109
+    ) -> bool:
         return await self.kube.wait_for_resource_version(kind, rv, timeout)
 
 

@@ -35,8 +35,8 @@ async def test_create_returns_201_location_etag_and_stamps_the_actor(harness: Ha
     assert body["metrics"] == {}
     stored = await harness.kube.get(harness.context.models[0], "shop", "team-a")
     assert changed_by(stored.metadata.annotations, stored.to_dict()["spec"]) == "alice"
-    assert [(a.verb, a.outcome, a.actor) for a in harness.store.audits] == [
-        ("create", "success", "alice")
+    assert [(a.verb, a.outcome, a.actor, a.status_code) for a in harness.store.audits] == [
+        ("create", "success", "alice", 201)
     ]
 
 

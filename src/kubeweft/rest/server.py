@@ -1,0 +1,80 @@
+"""An HTTP server as a runnable: uvicorn inside kubeweft's task-group tree.
+
+``uvicorn.Server.serve`` wants to own the process (it installs signal handlers); here
+the process owns the signals and shutdown is cancellation, so this drives uvicorn's
+``startup``/``shutdown`` directly. The socket is bound before ``started()`` so port 0
+works and the bound port is known (``port``) by the time anyone asks. On cancellation
+the server stops accepting, lets in-flight requests finish (bounded by
+``drain_timeout``), then returns.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import anyio
+import uvicorn
+from anyio.abc import TaskStatus
+from starlette.types import ASGIApp
+
+from kubeweft.logging import get_logger
+
+__all__ = ["HTTPServer"]
+
+_log = get_logger("kubeweft.rest.server")
+
+
+class HTTPServer:
+    """Serve ``app`` on ``host:port`` until cancelled."""
+
+    def __init__(
+        self, app: ASGIApp, *, name: str, host: str, port: int, drain_timeout: float
+    ) -> None:
+        self.app = app
+        self.name = name
+        self.host = host
+        self.requested_port = port
+        self.drain_timeout = drain_timeout
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.requested_port))
+        sock.set_inheritable(True)
+        return sock
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=max(int(self.drain_timeout), 1),
+        )
+        server = uvicorn.Server(config)
+        config.load()
+        server.lifespan = config.lifespan_class(config)
+        sock = self._bind()
+        try:
+            await server.startup(sockets=[sock])
+            self.port = sock.getsockname()[1]
+            _log.info("http server listening", server=self.name, url=self.url)
+            task_status.started()
+            # main_loop keeps the Date header fresh; it returns only if should_exit is set.
+            await server.main_loop()
+        finally:
+            with anyio.CancelScope(shield=True):
+                _log.info("http server draining", server=self.name)
+                server.should_exit = True
+                if getattr(server, "servers", None):
+                    await server.shutdown(sockets=[sock])
+                sock.close()
+                _log.info("http server stopped", server=self.name)

@@ -1,0 +1,162 @@
+"""The join layer's database side over kubeweft's repositories.
+
+One short session per call, and a fixed number of statements per call however many
+rows or UIDs are involved (the detail view: four; a list page: one). Any driver or
+connection failure becomes :class:`DatabaseUnavailable` (the seed's "DB query fails →
+500"); the driver's message is chained for the log, never shown to a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kubeweft.db import tables
+from kubeweft.db.engine import Database
+from kubeweft.repositories import NotFoundError, reconcile_log, unit_of_work
+from kubeweft.repositories import annotations as annotation_rows
+from kubeweft.repositories import audit as audit_rows
+from kubeweft.repositories import history as history_rows
+from kubeweft.repositories import metrics as metric_rows
+from kubeweft.views.errors import DatabaseUnavailable
+from kubeweft.views.records import (
+    AnnotationEntry,
+    AuditEntry,
+    HistoryEntry,
+    MetricAggregate,
+    MetricPoint,
+    MetricSeriesPoint,
+    ResourceRecords,
+    ResourceRef,
+)
+
+__all__ = ["RepositorySource"]
+
+# Enough attempts to make a rate meaningful, few enough to stay one cheap query.
+ERROR_RATE_SAMPLE = 100
+
+
+class RepositorySource:
+    """A :class:`~kubeweft.views.records.RecordStore` backed by the database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        try:
+            async with unit_of_work(self._database) as session:
+                yield session
+        except (DatabaseUnavailable, NotFoundError):
+            raise
+        except Exception as exc:
+            raise DatabaseUnavailable(type(exc).__name__) from exc
+
+    async def resource_records(
+        self, uid: str, *, history_limit: int, since: datetime
+    ) -> ResourceRecords:
+        async with self._session() as session:
+            history = await history_rows.history_by_uid(session, uid, limit=history_limit)
+            aggregates = await metric_rows.metric_aggregates(session, uid, since)
+            notes = await annotation_rows.annotations_for(session, uid)
+            attempts = await reconcile_log.attempts_by_uid(
+                session, uid, since=since, limit=ERROR_RATE_SAMPLE
+            )
+        failures = sum(1 for a in attempts if a.outcome == "error")
+        return ResourceRecords(
+            history=[_history(row) for row in history],
+            metrics={
+                name: MetricAggregate(a.latest, a.min, a.max, a.avg, a.count, a.latest_ts)
+                for name, a in aggregates.items()
+            },
+            annotations=[_annotation(row) for row in notes],
+            reconcile_error_rate=failures / len(attempts) if attempts else None,
+        )
+
+    async def latest_metrics(self, uids: Sequence[str]) -> dict[str, dict[str, MetricPoint]]:
+        async with self._session() as session:
+            latest = await metric_rows.latest_metrics(session, uids)
+        return {
+            uid: {name: MetricPoint(s.value, s.ts) for name, s in samples.items()}
+            for uid, samples in latest.items()
+        }
+
+    async def history(self, uid: str, *, limit: int) -> list[HistoryEntry]:
+        async with self._session() as session:
+            rows = await history_rows.history_by_uid(session, uid, limit=limit)
+        return [_history(row) for row in rows]
+
+    async def metric_series(
+        self, uid: str, *, since: datetime, name: str | None
+    ) -> list[MetricSeriesPoint]:
+        async with self._session() as session:
+            series = await metric_rows.metric_series(
+                session, uid, since=since, names=[name] if name else None
+            )
+        return [
+            MetricSeriesPoint(metric, s.value, s.ts)
+            for metric, samples in series.items()
+            for s in samples
+        ]
+
+    async def annotations(self, uid: str) -> list[AnnotationEntry]:
+        async with self._session() as session:
+            rows = await annotation_rows.annotations_for(session, uid)
+        return [_annotation(row) for row in rows]
+
+    async def add_annotation(self, ref: ResourceRef, *, author: str, body: str) -> AnnotationEntry:
+        async with self._session() as session:
+            row = await annotation_rows.create_annotation(
+                session,
+                uid=ref.uid,
+                namespace=ref.namespace,
+                name=ref.name,
+                kind=ref.kind,
+                author=author,
+                body=body,
+            )
+            entry = _annotation(row)
+        return entry
+
+    async def delete_annotation(self, uid: str, annotation_id: int) -> bool:
+        try:
+            async with self._session() as session:
+                await annotation_rows.delete_annotation(session, annotation_id, uid=uid)
+        except NotFoundError:
+            return False
+        return True
+
+    async def audit(self, entry: AuditEntry) -> None:
+        async with self._session() as session:
+            await audit_rows.record_audit(
+                session,
+                actor=entry.actor,
+                verb=entry.verb,
+                target_kind=entry.kind,
+                target_namespace=entry.namespace,
+                target_name=entry.name,
+                target_uid=entry.uid,
+                outcome=entry.outcome,
+                status_code=entry.status_code,
+                request_id=entry.request_id,
+            )
+
+
+def _history(row: tables.DeploymentHistory) -> HistoryEntry:
+    return HistoryEntry(
+        generation=row.generation,
+        image=row.image,
+        replicas=row.replicas,
+        previous_image=row.previous_image,
+        previous_replicas=row.previous_replicas,
+        actor=row.actor,
+        source=row.source,
+        created_at=row.created_at,
+    )
+
+
+def _annotation(row: tables.Annotation) -> AnnotationEntry:
+    return AnnotationEntry(id=row.id, author=row.author, body=row.body, created_at=row.created_at)
