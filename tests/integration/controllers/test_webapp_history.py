@@ -1,0 +1,123 @@
+"""Deployment history is written exactly once per generation that changed image or
+replicas — across a failed status write (a retry after the Deployment was updated) and
+an operator restart — on the local control plane and a real database (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.controllers.webapp import WebAppReconciler
+from kubeweft.db import Database, RecordWriter
+from kubeweft.localcluster.access import ClusterAccess
+from kubeweft.repositories import history as history_repo
+from kubeweft.repositories import reconcile_log
+from kubeweft.runtime import errors
+from kubeweft.runtime.client import Client
+from tests.integration.controllers.harness import eventually, running_controller, webapp
+
+pytestmark = [pytest.mark.anyio, pytest.mark.localcluster, pytest.mark.usefixtures("webapp_crd")]
+
+
+class FailStatusOnce:
+    """Delegates to the client, but the first status write after ``arm`` fails — the
+    crash window between updating the Deployment and acknowledging the generation."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.armed = False
+        self.failed = 0
+
+    async def create(self, obj: Any) -> Any:
+        return await self.inner.create(obj)
+
+    async def update(self, obj: Any) -> Any:
+        return await self.inner.update(obj)
+
+    async def update_status(self, obj: Any) -> Any:
+        if self.armed:
+            self.armed = False
+            self.failed += 1
+            raise errors.ConnectionFailed(0, "", "injected: connection reset")
+        return await self.inner.update_status(obj)
+
+
+async def converged(client: Client, namespace: str, image: str) -> WebApp | None:
+    obj = await client.get(WebApp, "hist", namespace)
+    ready = {c.type: c.status.value for c in obj.status.conditions}.get("Ready")
+    if (
+        obj.spec.image == image
+        and obj.status.observed_generation == obj.metadata.generation
+        and ready == "True"
+    ):
+        return obj
+    return None
+
+
+async def set_image(client: Client, namespace: str, image: str) -> None:
+    await client.patch(WebApp, "hist", {"spec": {"image": image}}, namespace=namespace)
+    await eventually(lambda: converged(client, namespace, image), what=f"converged on {image}")
+
+
+async def test_three_image_changes_give_four_history_rows(
+    local_cluster: ClusterAccess, namespace: str, database: Database
+) -> None:
+    writer = RecordWriter(database)
+    failing: list[FailStatusOnce] = []
+
+    def with_failing_status(real: WebAppReconciler) -> WebAppReconciler:
+        failing.append(FailStatusOnce(real.writer))
+        real.writer = failing[-1]
+        return real
+
+    kubeconfig = local_cluster.kubeconfig_path
+    async with anyio.create_task_group() as group:
+        await group.start(writer.run)
+        async with running_controller(
+            kubeconfig, namespace, records=writer, reconciler=with_failing_status
+        ) as run:
+            created = await run.client.create(webapp("hist", namespace, replicas=1))
+            await eventually(lambda: converged(run.client, namespace, "nginx:1"), what="ready")
+            failing[0].armed = True
+            await set_image(run.client, namespace, "nginx:2")
+            assert failing[0].failed == 1
+        # The operator restarts: a new manager, cache and reconciler, no memory.
+        async with running_controller(kubeconfig, namespace, records=writer) as run:
+            await set_image(run.client, namespace, "nginx:3")
+            await run.client.patch(WebApp, "hist", {"spec": {"port": 9090}}, namespace=namespace)
+            final = await eventually(
+                lambda: _port_applied(run.client, namespace, 9090), what="port change applied"
+            )
+            await set_image(run.client, namespace, "nginx:4")
+        assert await writer.flush(timeout_s=60)
+        group.cancel_scope.cancel()
+
+    uid = created.metadata.uid
+    assert uid is not None
+    async with database.session() as session:
+        rows = await history_repo.history_by_uid(session, uid)
+        attempts = await reconcile_log.attempts_by_uid(session, uid, limit=1000)
+    rows.sort(key=lambda r: r.generation)
+    assert [(r.image, r.previous_image, r.replicas) for r in rows] == [
+        ("nginx:1", None, 1),
+        ("nginx:2", "nginx:1", 1),
+        ("nginx:3", "nginx:2", 1),
+        ("nginx:4", "nginx:3", 1),
+    ]
+    assert len({r.generation for r in rows}) == 4
+    # The port-only generation has no row.
+    assert final.metadata.generation not in {r.generation for r in rows}
+    assert all(r.source == "reconciler" for r in rows)
+    # The injected failure is in the reconcile log, with its error text.
+    assert any(a.outcome == "error" and "injected" in (a.error or "") for a in attempts)
+
+
+async def _port_applied(client: Client, namespace: str, port: int) -> WebApp | None:
+    obj = await client.get(WebApp, "hist", namespace)
+    if obj.spec.port == port and obj.status.observed_generation == obj.metadata.generation:
+        return obj
+    return None
