@@ -22,9 +22,11 @@ MANAGER_ROLE_BINDING = "manager-rolebinding"
 LEADER_ELECTION_ROLE = "leader-election-role"
 LEADER_ELECTION_ROLE_BINDING = "leader-election-rolebinding"
 
-# The REST layer authorises annotation writes as verbs on this virtual subresource;
-# the API server never serves it, but SubjectAccessReview checks it like any other.
+# The REST layer authorises its own endpoints as verbs on virtual subresources of the
+# model (``webapps/annotations`` create/delete, ``get`` on the read-only views); the API
+# server never serves them, but SubjectAccessReview checks them like any other.
 ANNOTATIONS_SUBRESOURCE = "annotations"
+VIEW_SUBRESOURCES = (ANNOTATIONS_SUBRESOURCE, "history", "metrics", "events")
 
 READ = ("get", "list", "watch")
 OWNED = ("create", "delete", "get", "list", "patch", "update", "watch")
@@ -69,9 +71,15 @@ def manager_role(
 ) -> Manifest:
     """The controller's ClusterRole: exactly what reconcilers and the REST layer call."""
     grants: set[_Grant] = set()
+    # The REST layer writes models with the process's own identity after a
+    # SubjectAccessReview, unless it impersonates the caller (then the caller's RBAC
+    # applies to the write and the process needs ``impersonate`` instead).
+    model_verbs: tuple[str, ...] = ("get", "list", "watch", "update", "patch")
+    if not impersonation:
+        model_verbs += ("create", "delete")
     for model in models:
         info = model.model_info
-        grants |= _grants(info.group, [info.plural], ("get", "list", "watch", "update", "patch"))
+        grants |= _grants(info.group, [info.plural], model_verbs)
         if "status" in model.model_fields:
             grants |= _grants(info.group, [f"{info.plural}/status"], ("get", "update", "patch"))
         if info.owns:
@@ -82,6 +90,8 @@ def manager_role(
             grants |= _grants(_group_of(api_version), [plural], OWNED)
     for events_group in ("", "events.k8s.io"):
         grants |= _grants(events_group, ["events"], ("create", "patch"))
+    # ``GET /api/<plural>/{namespace}/{name}/events`` lists the object's Events.
+    grants |= _grants("", ["events"], ("list",))
     grants |= _grants("authentication.k8s.io", ["tokenreviews"], ("create",))
     grants |= _grants("authorization.k8s.io", ["subjectaccessreviews"], ("create",))
     if impersonation:
@@ -111,30 +121,21 @@ def user_roles(model: type[CustomResource]) -> list[Manifest]:
     ``admin`` / ``edit`` / ``view`` roles so namespace users get them automatically."""
     info = model.model_info
     annotations = f"{info.plural}/{ANNOTATIONS_SUBRESOURCE}"
+    views = [f"{info.plural}/{sub}" for sub in VIEW_SUBRESOURCES]
     status = f"{info.plural}/status"
-    everything = ("*",)
-    editor = ("create", "delete", "get", "list", "patch", "update", "watch")
+    read = _grants(info.group, [info.plural], READ) | _grants(
+        info.group, [status, *views], ("get",)
+    )
     levels: list[tuple[str, str, set[_Grant]]] = [
-        (
-            "admin",
-            "admin",
-            _grants(info.group, [info.plural, annotations], everything)
-            | _grants(info.group, [status], ("get",)),
-        ),
+        ("admin", "admin", read | _grants(info.group, [info.plural, annotations], ("*",))),
         (
             "editor",
             "edit",
-            _grants(info.group, [info.plural], editor)
-            | _grants(info.group, [annotations], ("create", "delete", "get", "list"))
-            | _grants(info.group, [status], ("get",)),
+            read
+            | _grants(info.group, [info.plural], ("create", "delete", "patch", "update"))
+            | _grants(info.group, [annotations], ("create", "delete")),
         ),
-        (
-            "viewer",
-            "view",
-            _grants(info.group, [info.plural], READ)
-            | _grants(info.group, [annotations], ("get", "list"))
-            | _grants(info.group, [status], ("get",)),
-        ),
+        ("viewer", "view", read),
     ]
     singular = info.singular or info.kind.lower()
     return [
@@ -158,7 +159,8 @@ def rules_from(grants: Iterable[_Grant]) -> list[dict[str, list[str]]]:
         verbs_by_resource[(group, resource)].add(verb)
     resources_by_rule: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
     for (group, resource), verbs in verbs_by_resource.items():
-        resources_by_rule[(group, tuple(sorted(verbs)))].append(resource)
+        key = ("*",) if "*" in verbs else tuple(sorted(verbs))
+        resources_by_rule[(group, key)].append(resource)
     return [
         {"apiGroups": [group], "resources": sorted(resources), "verbs": list(verbs)}
         for (group, verbs), resources in sorted(resources_by_rule.items())

@@ -72,6 +72,9 @@ def test_service_account_can_do_exactly_what_the_controller_needs(
         ["watch", "webapps.kubeweft.dev", "--all-namespaces"],
         ["update", "webapps.kubeweft.dev", *ns],
         ["patch", "webapps.kubeweft.dev", *ns],
+        ["create", "webapps.kubeweft.dev", *ns],  # the REST layer's POST
+        ["delete", "webapps.kubeweft.dev", *ns],  # the REST layer's DELETE
+        ["list", "events", *ns],  # the REST layer's events view
         ["update", "webapps.kubeweft.dev", "--subresource=status", *ns],
         ["patch", "webapps.kubeweft.dev", "--subresource=status", *ns],
         ["update", "webapps.kubeweft.dev", "--subresource=finalizers", *ns],
@@ -92,9 +95,9 @@ def test_service_account_can_do_exactly_what_the_controller_needs(
         ["list", "secrets", "-n", "kube-system"],
         ["get", "configmaps", *ns],
         ["list", "pods", *ns],
-        ["create", "webapps.kubeweft.dev", *ns],
-        ["delete", "webapps.kubeweft.dev", *ns],
+        ["deletecollection", "webapps.kubeweft.dev", *ns],
         ["deletecollection", "deployments.apps", *ns],
+        ["delete", "events", *ns],
         ["create", "leases.coordination.k8s.io", "-n", "kube-system"],
         ["impersonate", "users"],
         ["impersonate", "serviceaccounts", *ns],
@@ -146,8 +149,11 @@ def test_a_real_token_of_the_service_account_is_held_to_the_role(
             f"/api/v1/namespaces/{namespace}/configmaps",
         ):
             assert client.get(path).status_code == 403, path
+        # The REST layer creates and deletes models with this identity.
         webapps = f"/apis/kubeweft.dev/v1alpha1/namespaces/{namespace}/webapps"
-        assert client.post(webapps, json=webapp).status_code == 403
+        assert client.post(webapps, json=webapp).status_code == 201
+        assert client.delete(f"{webapps}/w").status_code == 200
+        assert client.delete(webapps).status_code == 403  # deletecollection
 
 
 def test_impersonation_only_when_the_option_is_on(
@@ -159,6 +165,9 @@ def test_impersonation_only_when_the_option_is_on(
         assert can_i(local_cluster, user, "impersonate", "users")
         assert can_i(local_cluster, user, "impersonate", "groups")
         assert not can_i(local_cluster, user, "get", "secrets", "-n", namespace)
+        # Writes go as the caller now: the process itself may no longer create models.
+        assert not can_i(local_cluster, user, "create", "webapps.kubeweft.dev", "-n", namespace)
+        assert can_i(local_cluster, user, "patch", "webapps.kubeweft.dev", "-n", namespace)
     finally:
         uninstall(local_cluster, documents)
 
@@ -186,6 +195,9 @@ def test_user_roles_aggregate_into_the_builtin_roles(
             ("alice", "delete", "webapps.kubeweft.dev/annotations"): True,
             ("bob", "list", "webapps.kubeweft.dev"): True,
             ("bob", "get", "webapps.kubeweft.dev/annotations"): True,
+            ("bob", "get", "webapps.kubeweft.dev/history"): True,
+            ("bob", "get", "webapps.kubeweft.dev/events"): True,
+            ("bob", "delete", "webapps.kubeweft.dev/annotations"): False,
             ("bob", "create", "webapps.kubeweft.dev/annotations"): False,
             ("bob", "patch", "webapps.kubeweft.dev"): False,
         }

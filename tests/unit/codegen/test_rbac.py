@@ -26,8 +26,10 @@ def expand(group: str, resource: str, verbs: str) -> set[Grant]:
 
 
 OWNED = "get list watch create update patch delete"
+# The REST layer's SubjectAccessReviews for its read-only views (rest/router.py).
+VIEWS = ("annotations", "history", "metrics", "events")
 PROCESS = (
-    expand("", "events", "create patch")
+    expand("", "events", "create patch list")
     | expand("events.k8s.io", "events", "create patch")
     | expand("authentication.k8s.io", "tokenreviews", "create")
     | expand("authorization.k8s.io", "subjectaccessreviews", "create")
@@ -36,7 +38,7 @@ PROCESS = (
 
 def test_manager_role_for_webapp_is_exact() -> None:
     assert grants(manager_role([WebApp])) == (
-        expand("kubeweft.dev", "webapps", "get list watch update patch")
+        expand("kubeweft.dev", "webapps", "get list watch update patch create delete")
         | expand("kubeweft.dev", "webapps/status", "get update patch")
         | expand("kubeweft.dev", "webapps/finalizers", "update")
         | expand("apps", "deployments", OWNED)
@@ -45,27 +47,32 @@ def test_manager_role_for_webapp_is_exact() -> None:
     )
 
 
-def test_manager_role_never_touches_secrets_or_creates_the_model() -> None:
-    role = grants(manager_role([WebApp, CronTab]))
-    assert not {g for g in role if g[1] in ("secrets", "configmaps", "*")}
-    assert ("kubeweft.dev", "webapps", "create") not in role
-    assert ("kubeweft.dev", "webapps", "delete") not in role
-    assert not {g for g in role if g[2] in ("impersonate", "*", "escalate", "bind")}
+def test_manager_role_never_touches_secrets_or_wildcards() -> None:
+    for impersonation in (False, True):
+        role = grants(manager_role([WebApp, CronTab], impersonation=impersonation))
+        assert not {g for g in role if g[1] in ("secrets", "configmaps", "pods", "*")}
+        assert not {g for g in role if g[2] in ("*", "escalate", "bind", "deletecollection")}
+        assert not {g for g in role if g[1].endswith("/annotations")}
 
 
-def test_impersonation_is_granted_only_when_asked() -> None:
+def test_impersonation_trades_model_writes_for_impersonate() -> None:
+    """Impersonating, the REST layer creates and deletes as the caller; the controller
+    itself never creates or deletes its model."""
     with_it = grants(manager_role([WebApp], impersonation=True))
     without = grants(manager_role([WebApp]))
-    assert with_it - without == expand("", "users", "impersonate") | expand(
-        "", "groups", "impersonate"
-    ) | expand("", "serviceaccounts", "impersonate")
+    assert with_it - without == (
+        expand("", "users", "impersonate")
+        | expand("", "groups", "impersonate")
+        | expand("", "serviceaccounts", "impersonate")
+    )
+    assert without - with_it == expand("kubeweft.dev", "webapps", "create delete")
 
 
 def test_a_second_model_adds_its_own_rules() -> None:
     both = grants(manager_role([WebApp, CronTab]))
     only_webapp = grants(manager_role([WebApp]))
     assert both - only_webapp == (
-        expand("test.kubeweft.dev", "crontabs", "get list watch update patch")
+        expand("test.kubeweft.dev", "crontabs", "get list watch update patch create delete")
         | expand("test.kubeweft.dev", "crontabs/status", "get update patch")
         | expand("test.kubeweft.dev", "crontabs/finalizers", "update")
         | expand("batch", "jobs", OWNED)
@@ -89,18 +96,20 @@ def test_user_roles_aggregate_and_cover_annotations() -> None:
     }
     assert editor["metadata"]["labels"] == {"rbac.authorization.k8s.io/aggregate-to-edit": "true"}
     assert viewer["metadata"]["labels"] == {"rbac.authorization.k8s.io/aggregate-to-view": "true"}
+    views = set().union(
+        *(expand("kubeweft.dev", f"webapps/{sub}", "get") for sub in (*VIEWS, "status"))
+    )
+    assert grants(viewer) == expand("kubeweft.dev", "webapps", "get list watch") | views
     assert grants(editor) == (
-        expand("kubeweft.dev", "webapps", "create delete get list patch update watch")
-        | expand("kubeweft.dev", "webapps/annotations", "create delete get list")
-        | expand("kubeweft.dev", "webapps/status", "get")
+        grants(viewer)
+        | expand("kubeweft.dev", "webapps", "create delete patch update")
+        | expand("kubeweft.dev", "webapps/annotations", "create delete")
     )
-    assert grants(viewer) == (
-        expand("kubeweft.dev", "webapps", "get list watch")
-        | expand("kubeweft.dev", "webapps/annotations", "get list")
-        | expand("kubeweft.dev", "webapps/status", "get")
+    assert grants(admin) == (
+        views - expand("kubeweft.dev", "webapps/annotations", "get")  # covered by "*"
+        | expand("kubeweft.dev", "webapps", "*")
+        | expand("kubeweft.dev", "webapps/annotations", "*")
     )
-    assert ("kubeweft.dev", "webapps/annotations", "*") in grants(admin)
-    assert ("kubeweft.dev", "webapps", "*") in grants(admin)
 
 
 def test_rbac_for_returns_the_whole_set_with_consistent_bindings() -> None:
