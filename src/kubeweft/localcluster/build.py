@@ -233,6 +233,9 @@ def ensure_built(*, progress: IO[str] | None = None) -> Path:
         if _complete(entry / "bin"):
             return entry / "bin"
         go = go_executable()
+        # Staging dirs of builds that were killed (we hold the lock, so none is live).
+        for stale in entry.parent.glob(f".{entry.name}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=entry.parent))
         try:
             bin_dir = staging / "bin"
