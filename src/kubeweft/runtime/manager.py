@@ -151,10 +151,10 @@ class Manager:
             async with anyio.create_task_group() as root:
                 # Caches stop last: draining reconciles still read from them.
                 cache_scope = anyio.CancelScope(shield=True)
-                await root.start(self._run_in, cache_scope, self.cache.run)
-                self._caches_synced = True
-                _log.info("caches synced")
                 try:
+                    await root.start(self._run_in, cache_scope, self.cache.run)
+                    self._caches_synced = True
+                    _log.info("caches synced")
                     async with anyio.create_task_group() as group:
                         for runnable in self._other_runnables:
                             await group.start(runnable.run)
