@@ -58,7 +58,7 @@ from kubeweft.settings import Settings
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
 
-__all__ = ["MODELS", "ProcessInfo", "run_command", "run_process"]
+__all__ = ["MODELS", "Process", "ProcessInfo", "ensure_crds", "run_command", "run_process"]
 
 _log = get_logger("kubeweft.app")
 
@@ -99,6 +99,8 @@ async def kubernetes_settings(settings: Settings) -> AsyncIterator[Settings]:
     ``kubeweft cluster up`` left running under the state directory is reused, or the
     local control plane is started there for the life of the process.
     """
+    if settings.kubeconfig == Path():  # KUBECONFIG set but empty means unset
+        settings = settings.model_copy(update={"kubeconfig": None})
     if _kubernetes_configured(settings):
         yield settings
         return
@@ -195,13 +197,6 @@ async def run_process(
     settings: Settings, *, on_ready: Callable[[ProcessInfo], None] | None = None
 ) -> None:
     """Run until SIGTERM/SIGINT (or cancellation); return after a graceful shutdown."""
-    info = ProcessInfo(
-        roles=[
-            r
-            for r, on in (("controller", settings.enable_controller), ("api", settings.enable_api))
-            if on
-        ]
-    )
     url = settings.resolved_database_url()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     database = Database(url).connect()
@@ -218,115 +213,156 @@ async def run_process(
             await ensure_crds(
                 client, MODELS, install=settings.install_crds, manager=settings.field_manager
             )
-            await _serve(settings, database, client, info, on_ready)
+            await _serve(settings, database, client, on_ready)
     finally:
         with anyio.CancelScope(shield=True):
             await database.aclose()
     _log.info("stopped")
 
 
-async def _serve(
-    settings: Settings,
-    database: Database,
-    client: Client,
-    info: ProcessInfo,
-    on_ready: Callable[[ProcessInfo], None] | None,
-) -> None:
-    informer_defaults = InformerOptions(namespace=settings.watch_namespace)
-    cache = Cache(client, CacheOptions(defaults=informer_defaults))
-    manager = Manager(
-        client,
-        cache,
-        ManagerOptions(
-            leader_election=settings.leader_election and settings.enable_controller,
-            leader_election_id=settings.leader_election_id,
-            leader_election_namespace=settings.leader_election_namespace or "default",
-            graceful_shutdown_timeout=settings.drain_timeout_seconds,
-        ),
-    )
-    writer = RecordWriter(database, buffer_size=settings.record_buffer_size)
-    for model in MODELS:
-        cache.informer_for(model)  # the API reads these even without the controller
-    if settings.enable_controller:
-        setup_webapp_controller(manager, records=writer, workers=settings.workers)
-        manager.add(
-            RetentionJob(database, retention=timedelta(days=settings.metric_retention_days))
+class Process:
+    """The runnables of one kubeweft process, wired together; ``run`` is itself a runnable.
+
+    ``run`` starts the probe server, the record writer and the manager (which starts
+    the caches, the API server and the controller) and signals ``started()`` once the
+    API serves. ``stop()`` begins the graceful shutdown; ``run`` returns when it is done.
+    """
+
+    def __init__(self, settings: Settings, database: Database, client: Client) -> None:
+        self.settings = settings
+        self.database = database
+        self.client = client
+        self.info = ProcessInfo(
+            roles=[
+                role
+                for role, enabled in (
+                    ("controller", settings.enable_controller),
+                    ("api", settings.enable_api),
+                )
+                if enabled
+            ]
         )
-    api: HTTPServer | None = None
-    if settings.enable_api:
-        tracker = WriteTracker()
-        context = AppContext(
-            settings=settings,
-            models=MODELS,
-            client=client,
-            reader=CacheReader(
-                cache, client, tracker, timeout=settings.read_your_writes_timeout_seconds
+        informer_defaults = InformerOptions(namespace=settings.watch_namespace)
+        self.cache = Cache(client, CacheOptions(defaults=informer_defaults))
+        self.manager = Manager(
+            client,
+            self.cache,
+            ManagerOptions(
+                leader_election=settings.leader_election and settings.enable_controller,
+                leader_election_id=settings.leader_election_id,
+                leader_election_namespace=settings.leader_election_namespace or "default",
+                graceful_shutdown_timeout=settings.drain_timeout_seconds,
             ),
-            store=RepositorySource(database),
-            authenticator=build_authenticator(settings, client, database),
-            authorizer=build_authorizer(settings, client),
-            tracker=tracker,
         )
+        self.writer = RecordWriter(database, buffer_size=settings.record_buffer_size)
+        for model in MODELS:
+            self.cache.informer_for(model)  # the API reads these even without the controller
+        if settings.enable_controller:
+            setup_webapp_controller(self.manager, records=self.writer, workers=settings.workers)
+            self.manager.add(
+                RetentionJob(database, retention=timedelta(days=settings.metric_retention_days))
+            )
+        self.api: HTTPServer | None = None
+        self.context: AppContext | None = None
+        if settings.enable_api:
+            self.context = self._api_context()
+            self.api = HTTPServer(
+                create_app(settings, self.context),
+                name="api",
+                host=settings.api_host,
+                port=settings.api_port,
+                drain_timeout=settings.drain_timeout_seconds,
+            )
+            self.manager.add(self.api)
+        liveness, readiness = _probe_checks(client, database, self.manager)
+        self.probes = HTTPServer(
+            probe_app(liveness=liveness, readiness=readiness, registry=REGISTRY),
+            name="probes",
+            host=settings.probe_host,
+            port=settings.probe_port,
+            drain_timeout=settings.drain_timeout_seconds,
+        )
+        self._manager_scope = anyio.CancelScope()
+
+    def _api_context(self) -> AppContext:
+        settings = self.settings
+        tracker = WriteTracker()
         if settings.dev_user:
             _log.warning(
                 "DEVELOPMENT IDENTITY ENABLED: requests without credentials act as this user",
                 user=settings.dev_user,
                 groups=settings.dev_groups,
             )
-        api = HTTPServer(
-            create_app(settings, context),
-            name="api",
-            host=settings.api_host,
-            port=settings.api_port,
-            drain_timeout=settings.drain_timeout_seconds,
+        return AppContext(
+            settings=settings,
+            models=MODELS,
+            client=self.client,
+            reader=CacheReader(
+                self.cache, self.client, tracker, timeout=settings.read_your_writes_timeout_seconds
+            ),
+            store=RepositorySource(self.database),
+            authenticator=build_authenticator(settings, self.client, self.database),
+            authorizer=build_authorizer(settings, self.client),
+            tracker=tracker,
         )
-        manager.add(api)
-    liveness, readiness = _probe_checks(client, database, manager)
-    probes = HTTPServer(
-        probe_app(liveness=liveness, readiness=readiness, registry=REGISTRY),
-        name="probes",
-        host=settings.probe_host,
-        port=settings.probe_port,
-        drain_timeout=settings.drain_timeout_seconds,
-    )
 
-    manager_done = anyio.Event()
+    def stop(self) -> None:
+        """Begin the graceful shutdown (safe to call more than once, or before ``run``)."""
+        self._manager_scope.cancel()
 
-    async def run_manager(*, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        try:
-            await manager.run(task_status=task_status)
-        finally:
-            manager_done.set()
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        manager_done = anyio.Event()
 
-    async with anyio.create_task_group() as tg:
-        probe_scope, writer_scope, manager_scope = (anyio.CancelScope() for _ in range(3))
-        await tg.start(_scoped, probe_scope, probes.run)
-        info.probe_url = probes.url
-        await tg.start(_scoped, writer_scope, writer.run)
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            await tg.start(_scoped, manager_scope, run_manager)
-            info.api_url = api.url if api is not None else None
-            _announce(info)
-            if on_ready is not None:
-                on_ready(info)
+        async def run_manager(*, task_status: TaskStatus[None]) -> None:
+            try:
+                await self.manager.run(task_status=task_status)
+            finally:
+                manager_done.set()
+
+        async with anyio.create_task_group() as tg:
+            probe_scope, writer_scope = anyio.CancelScope(), anyio.CancelScope()
+            await tg.start(_scoped, probe_scope, self.probes.run)
+            self.info.probe_url = self.probes.url
+            await tg.start(_scoped, writer_scope, self.writer.run)
+            await tg.start(_scoped, self._manager_scope, run_manager)
+            self.info.api_url = self.api.url if self.api is not None else None
+            task_status.started()
+            await manager_done.wait()
+            # Reconciles have drained and the API has finished its requests: no more
+            # records can arrive. Write what is pending, then stop the rest.
+            if not await self.writer.flush(self.settings.drain_timeout_seconds):
+                _log.error(
+                    "records not written before the drain timeout", pending=self.writer.pending
+                )
+            writer_scope.cancel()
+            probe_scope.cancel()
+
+
+async def _serve(
+    settings: Settings,
+    database: Database,
+    client: Client,
+    on_ready: Callable[[ProcessInfo], None] | None,
+) -> None:
+    process = Process(settings, database, client)
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with anyio.create_task_group() as tg:
 
             async def stop_on_signal() -> None:
                 async for signum in signals:
                     _log.info("shutting down", signal=signal.Signals(signum).name)
-                    manager_scope.cancel()
+                    process.stop()
                     return
 
+            async def run_then_stop_listening(*, task_status: TaskStatus[None]) -> None:
+                await process.run(task_status=task_status)
+                tg.cancel_scope.cancel()
+
             tg.start_soon(stop_on_signal)
-            await manager_done.wait()
-        # Reconciles have drained: no more records can arrive. Write what is pending.
-        flushed = await writer.flush(settings.drain_timeout_seconds)
-        if not flushed:
-            _log.error(
-                "database records not written before the drain timeout", pending=writer.pending
-            )
-        writer_scope.cancel()
-        probe_scope.cancel()
-        tg.cancel_scope.cancel()
+            await tg.start(run_then_stop_listening)
+            _announce(process.info)
+            if on_ready is not None:
+                on_ready(process.info)
 
 
 def _announce(info: ProcessInfo) -> None:

@@ -27,6 +27,9 @@ _log = get_logger("kubeweft.rest.server")
 class HTTPServer:
     """Serve ``app`` on ``host:port`` until cancelled."""
 
+    # Servers run on every replica, leader or not (the API scales out).
+    need_leader_election = False
+
     def __init__(
         self, app: ASGIApp, *, name: str, host: str, port: int, drain_timeout: float
     ) -> None:
