@@ -14,11 +14,11 @@ records a generation twice; each metric sample also moves ``metric_latest`` forw
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -109,8 +109,19 @@ class MetricSample:
 
 Record = HistoryRecord | ReconcileRecord | MetricSample
 
+# Core tables: bulk inserts skip the ORM's per-row bookkeeping.
+_HISTORY = cast(Table, DeploymentHistory.__table__)
+_RECONCILE_LOG = cast(Table, ReconcileLog.__table__)
+_METRIC_SAMPLES = cast(Table, MetricSampleRow.__table__)
+_METRIC_LATEST = cast(Table, MetricLatest.__table__)
+
 # Rows per multi-row upsert (4 bound parameters each; far below every driver's limit).
 _UPSERT_CHUNK = 500
+
+
+def _row(record: Record) -> dict[str, Any]:
+    """A record's columns (shallow; ``dataclasses.asdict`` deep-copies every value)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 def _dialect_insert(session: AsyncSession, table: Any) -> Any:
@@ -126,37 +137,37 @@ async def write_history(session: AsyncSession, records: Sequence[HistoryRecord])
     """Insert history rows; a (uid, generation) already stored is silently skipped."""
     if not records:
         return
-    stmt = _dialect_insert(session, DeploymentHistory).on_conflict_do_nothing(
+    stmt = _dialect_insert(session, _HISTORY).on_conflict_do_nothing(
         index_elements=["uid", "generation"]
     )
-    await session.execute(stmt, [asdict(r) for r in records])
+    await session.execute(stmt, [_row(r) for r in records])
 
 
 async def write_reconciles(session: AsyncSession, records: Sequence[ReconcileRecord]) -> None:
     if not records:
         return
-    rows = [{**asdict(r), "actions": list(r.actions)} for r in records]
-    await session.execute(insert(ReconcileLog), rows)
+    rows = [{**_row(r), "actions": list(r.actions)} for r in records]
+    await session.execute(insert(_RECONCILE_LOG), rows)
 
 
 async def write_samples(session: AsyncSession, samples: Sequence[MetricSample]) -> None:
     """Append samples to the series and move ``metric_latest`` forward (never back)."""
     if not samples:
         return
-    await session.execute(insert(MetricSampleRow), [asdict(s) for s in samples])
+    await session.execute(insert(_METRIC_SAMPLES), [_row(s) for s in samples])
     newest: dict[tuple[str, str], MetricSample] = {}
     for s in samples:
         seen = newest.get((s.uid, s.name))
         if seen is None or s.ts >= seen.ts:
             newest[(s.uid, s.name)] = s
     # Sorted so concurrent writers take row locks in one order (no deadlocks).
-    rows = [asdict(newest[key]) for key in sorted(newest)]
+    rows = [_row(newest[key]) for key in sorted(newest)]
     for start in range(0, len(rows), _UPSERT_CHUNK):
-        stmt = _dialect_insert(session, MetricLatest).values(rows[start : start + _UPSERT_CHUNK])
+        stmt = _dialect_insert(session, _METRIC_LATEST).values(rows[start : start + _UPSERT_CHUNK])
         stmt = stmt.on_conflict_do_update(
             index_elements=["uid", "name"],
             set_={"ts": stmt.excluded.ts, "value": stmt.excluded.value},
-            where=MetricLatest.ts <= stmt.excluded.ts,
+            where=stmt.table.c.ts <= stmt.excluded.ts,
         )
         await session.execute(stmt)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from kubeweft.db import records
 from kubeweft.db.tables import ACTOR_LENGTH, KIND_LENGTH, NAME_LENGTH, DeploymentHistory
@@ -73,12 +74,12 @@ async def history_for(
         .over(partition_by=DeploymentHistory.uid, order_by=DeploymentHistory.generation.desc())
         .label("rank")
     )
-    ranked = select(DeploymentHistory.id, rank).where(DeploymentHistory.uid.in_(wanted)).subquery()
+    ranked = select(DeploymentHistory, rank).where(DeploymentHistory.uid.in_(wanted)).subquery()
+    entry = aliased(DeploymentHistory, ranked)
     stmt = (
-        select(DeploymentHistory)
-        .join(ranked, ranked.c.id == DeploymentHistory.id)
+        select(entry)
         .where(ranked.c.rank <= limit_per_uid)
-        .order_by(DeploymentHistory.uid, DeploymentHistory.generation.desc())
+        .order_by(ranked.c.uid, ranked.c.generation.desc())
     )
     for row in (await session.scalars(stmt)).all():
         result[row.uid].append(row)
