@@ -3,35 +3,15 @@ API server (``kubectl apply``, then wait for ``Established``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
 
 from kubeweft.codegen import crd_for
 from kubeweft.localcluster import ClusterAccess
+from tests.integration.codegen.installing import WEBAPP_CRD, install_crd
 from tests.support.models import CronTab
-
-REPO = Path(__file__).resolve().parents[3]
-WEBAPP_CRD = REPO / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
-
-
-def install_crd(cluster: ClusterAccess, path: Path, name: str) -> None:
-    """Apply, wait for ``Established``, then until a list succeeds: right after
-    ``Established`` the API server still answers 429 "storage is (re)initializing"
-    while the new resource's watch cache fills."""
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
-    cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
-    (crd,) = yaml.safe_load_all(path.read_text())
-    group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
-    version = crd["spec"]["versions"][0]["name"]
-    deadline = time.monotonic() + 60.0
-    with cluster.http() as client:
-        while (status := client.get(f"/apis/{group}/{version}/{plural}").status_code) != 200:
-            assert time.monotonic() < deadline, f"listing {plural} still answers {status}"
-            time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

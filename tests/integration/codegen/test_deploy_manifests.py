@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from kubeweft.localcluster import ClusterAccess
-from tests.integration.codegen.conftest import REPO
+from tests.integration.codegen.installing import REPO
 
 pytestmark = pytest.mark.localcluster
 

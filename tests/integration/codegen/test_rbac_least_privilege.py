@@ -5,54 +5,25 @@ or deleting the model, no impersonation unless asked)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import rbac_for
-from kubeweft.codegen.rbac import NAMESPACE, SERVICE_ACCOUNT
+from kubeweft.codegen.rbac import SERVICE_ACCOUNT
 from kubeweft.localcluster import ClusterAccess
+from tests.integration.codegen.installing import install_rbac, uninstall_cluster_scoped
 
 pytestmark = pytest.mark.localcluster
-
-CLUSTER_SCOPED = ("ClusterRole", "ClusterRoleBinding")
-
-
-def install(
-    cluster: ClusterAccess, namespace: str, *, impersonation: bool = False
-) -> list[dict[str, Any]]:
-    """What ``config/default`` does (namespace, name prefix), into the test namespace."""
-    prefix = f"{namespace}-"
-    documents = rbac_for([WebApp], impersonation=impersonation)
-    for doc in documents:
-        meta = doc["metadata"]
-        meta["name"] = prefix + meta["name"]
-        if doc["kind"] not in CLUSTER_SCOPED:
-            meta["namespace"] = namespace
-        if "roleRef" in doc:
-            doc["roleRef"]["name"] = prefix + doc["roleRef"]["name"]
-        for subject in doc.get("subjects", []):
-            assert subject["namespace"] == NAMESPACE
-            subject["namespace"] = namespace
-            subject["name"] = prefix + subject["name"]
-    cluster.apply(documents)
-    return documents
-
-
-def uninstall(cluster: ClusterAccess, documents: list[dict[str, Any]]) -> None:
-    for doc in documents:
-        if doc["kind"] in CLUSTER_SCOPED:
-            cluster.kubectl("delete", doc["kind"].lower(), doc["metadata"]["name"], check=False)
 
 
 @pytest.fixture
 def service_account(local_cluster: ClusterAccess, namespace: str) -> Iterator[str]:
-    documents = install(local_cluster, namespace)
+    documents = install_rbac(local_cluster, namespace)
     try:
         yield f"{namespace}-{SERVICE_ACCOUNT}"
     finally:
-        uninstall(local_cluster, documents)
+        uninstall_cluster_scoped(local_cluster, documents)
 
 
 def can_i(cluster: ClusterAccess, user: str, *args: str) -> bool:
@@ -159,7 +130,7 @@ def test_a_real_token_of_the_service_account_is_held_to_the_role(
 def test_impersonation_only_when_the_option_is_on(
     local_cluster: ClusterAccess, namespace: str
 ) -> None:
-    documents = install(local_cluster, namespace, impersonation=True)
+    documents = install_rbac(local_cluster, namespace, impersonation=True)
     try:
         user = f"system:serviceaccount:{namespace}:{namespace}-{SERVICE_ACCOUNT}"
         assert can_i(local_cluster, user, "impersonate", "users")
@@ -169,7 +140,7 @@ def test_impersonation_only_when_the_option_is_on(
         assert not can_i(local_cluster, user, "create", "webapps.kubeweft.dev", "-n", namespace)
         assert can_i(local_cluster, user, "patch", "webapps.kubeweft.dev", "-n", namespace)
     finally:
-        uninstall(local_cluster, documents)
+        uninstall_cluster_scoped(local_cluster, documents)
 
 
 def test_user_roles_aggregate_into_the_builtin_roles(
@@ -216,4 +187,4 @@ def test_user_roles_aggregate_into_the_builtin_roles(
             what="aggregated WebApp rights in edit/view",
         )
     finally:
-        uninstall(local_cluster, documents)
+        uninstall_cluster_scoped(local_cluster, documents)

@@ -149,7 +149,7 @@ def test_scale_subresource(local_cluster: ClusterAccess, webapp_crd: str, namesp
 def test_checked_in_sample_is_accepted(
     local_cluster: ClusterAccess, webapp_crd: str, namespace: str
 ) -> None:
-    from tests.integration.codegen.conftest import REPO
+    from tests.integration.codegen.installing import REPO
 
     local_cluster.kubectl("apply", "-n", namespace, "-k", str(REPO / "config" / "samples"))
     spec = get_json(local_cluster, "-n", namespace, "webapp", "webapp-sample")["spec"]

@@ -1,0 +1,187 @@
+"""``kubeweft run`` as a pod would run it — in-cluster configuration from a service
+account directory, the generated RBAC and nothing more — reconciles a WebApp, wins
+the leader Lease and serves the REST API. If the generated role missed a verb the
+process uses, this is where it would show (a stuck reconcile or a 403 in the log)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from kubeweft.localcluster import ClusterAccess
+from tests.integration.codegen.installing import (
+    install_rbac,
+    service_account_name,
+    uninstall_cluster_scoped,
+)
+
+pytestmark = [pytest.mark.localcluster, pytest.mark.slow]
+
+T = TypeVar("T")
+
+
+def eventually(observe: Callable[[], T], accept: Callable[[T], bool], what: str) -> T:
+    deadline = time.monotonic() + 120.0
+    while True:
+        value = observe()
+        if accept(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not reached; last: {value!r}")
+        time.sleep(0.25)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Operator:
+    def __init__(self, process: subprocess.Popen[bytes], log: Path, api: str, probes: str):
+        self.process, self.log, self.api, self.probes = process, log, api, probes
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def operator(
+    local_cluster: ClusterAccess, namespace: str, webapp_crd: str, tmp_path: Path
+) -> Iterator[Operator]:
+    documents = install_rbac(local_cluster, namespace)
+    account = service_account_name(namespace)
+    # What the kubelet mounts at /var/run/secrets/kubernetes.io/serviceaccount.
+    mount = tmp_path / "serviceaccount"
+    mount.mkdir()
+    token = local_cluster.kubectl("create", "token", "-n", namespace, account, "--duration=1h")
+    (mount / "token").write_text(token.stdout.strip())
+    (mount / "ca.crt").write_bytes(local_cluster.ca_path.read_bytes())
+    (mount / "namespace").write_text(namespace)
+    server = urlsplit(local_cluster.server)
+    api_port, probe_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEWEFT_")}
+    env.pop("KUBECONFIG", None)
+    env.update(
+        HOME=str(tmp_path),  # no ~/.kube/config to fall back on
+        KUBERNETES_SERVICE_HOST=server.hostname or "",
+        KUBERNETES_SERVICE_PORT=str(server.port),
+        KUBEWEFT_SERVICE_ACCOUNT_DIR=str(mount),
+        KUBEWEFT_MODE="production",
+        KUBEWEFT_LOCAL_CLUSTER="false",
+        KUBEWEFT_INSTALL_CRDS="false",
+        KUBEWEFT_LEADER_ELECTION="true",
+        KUBEWEFT_LEADER_ELECTION_NAMESPACE=namespace,
+        # Only this test's namespace: WebApps other tests left behind are not ours.
+        KUBEWEFT_WATCH_NAMESPACE=namespace,
+        KUBEWEFT_STATE_DIR=str(tmp_path / "state"),
+        KUBEWEFT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'kubeweft.db'}",
+        KUBEWEFT_API_PORT=str(api_port),
+        KUBEWEFT_PROBE_PORT=str(probe_port),
+        KUBEWEFT_DRAIN_TIMEOUT_SECONDS="10",
+    )
+    log = tmp_path / "operator.log"
+    kubeweft = Path(sys.executable).parent / "kubeweft"
+    with log.open("wb") as sink:
+        process = subprocess.Popen([str(kubeweft), "run"], env=env, stdout=sink, stderr=sink)
+    running = Operator(
+        process, log, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{probe_port}"
+    )
+    try:
+
+        def ready() -> int | str:
+            if process.poll() is not None:
+                raise AssertionError(f"kubeweft run exited:\n{running.output()}")
+            try:
+                return httpx.get(f"{running.probes}/readyz", timeout=2).status_code
+            except httpx.TransportError as error:
+                return repr(error)
+
+        eventually(ready, lambda status: status == 200, "kubeweft run ready")
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        uninstall_cluster_scoped(local_cluster, documents)
+
+
+def get_json(cluster: ClusterAccess, *args: str) -> dict[str, Any]:
+    done = cluster.kubectl("get", *args, "-o", "json", check=False)
+    return json.loads(done.stdout) if done.returncode == 0 else {}
+
+
+def test_operator_works_with_exactly_the_generated_rbac(
+    local_cluster: ClusterAccess, namespace: str, operator: Operator
+) -> None:
+    # Reconciling: a WebApp created with kubectl converges.
+    webapp = {
+        "apiVersion": "kubeweft.dev/v1alpha1",
+        "kind": "WebApp",
+        "metadata": {"name": "shop"},
+        "spec": {"image": "registry.k8s.io/pause:3.10", "replicas": 2, "port": 8080},
+    }
+    local_cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(webapp))
+    status = eventually(
+        lambda: get_json(local_cluster, "-n", namespace, "webapp", "shop").get("status", {}),
+        lambda s: s.get("readyReplicas") == 2,
+        "WebApp shop ready",
+    )
+    conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
+    assert conditions.get("Ready") == "True", status
+    for kind in ("deployment", "service"):
+        owned = get_json(local_cluster, "-n", namespace, kind, "shop")
+        assert owned["metadata"]["ownerReferences"][0]["kind"] == "WebApp"
+
+    # Leader election: the generated namespaced Role let it take the Lease.
+    leases = get_json(local_cluster, "-n", namespace, "leases")["items"]
+    assert [lease["spec"].get("holderIdentity") for lease in leases if lease["spec"]] != []
+
+    # The REST layer: TokenReview + SubjectAccessReview with the process's identity,
+    # and a create through the API, written with the same identity.
+    local_cluster.kubectl(
+        "create", "rolebinding", "alice-edit", "--clusterrole=edit", "--user=alice",
+        "-n", namespace,
+    )  # fmt: skip
+    alice = {"Authorization": f"Bearer {local_cluster.token_for('alice')}"}
+    bob = {"Authorization": f"Bearer {local_cluster.token_for('bob')}"}
+
+    def read_shop() -> int:
+        return httpx.get(f"{operator.api}/api/webapps/{namespace}/shop", headers=alice).status_code
+
+    eventually(read_shop, lambda code: code == 200, "alice reads shop through the REST API")
+    refused = httpx.get(f"{operator.api}/api/webapps/{namespace}/shop", headers=bob)
+    assert refused.status_code == 403
+    body = {"namespace": namespace, "name": "blog", "spec": {"image": "nginx:1.27"}}
+    created = httpx.post(f"{operator.api}/api/webapps", json=body, headers=alice, timeout=30)
+    assert created.status_code == 201, created.text
+    events = httpx.get(f"{operator.api}/api/webapps/{namespace}/shop/events", headers=alice)
+    assert events.status_code == 200, events.text
+    eventually(
+        lambda: get_json(local_cluster, "-n", namespace, "deployment", "blog"),
+        lambda d: bool(d),
+        "blog's Deployment created by the reconciler",
+    )
+
+    # A clean shutdown, and nothing was refused along the way.
+    operator.process.send_signal(signal.SIGTERM)
+    assert operator.process.wait(timeout=60) == 0, operator.output()
+    output = operator.output()
+    assert "forbidden" not in output.lower(), output
