@@ -27,7 +27,7 @@ def test_aware_values_are_stored_as_utc_and_read_back_aware() -> None:
     assert back == local
     assert back is not None
     assert back.tzinfo == UTC
-    pg = UTCDateTime().process_bind_param(local, postgresql.dialect())
+    pg = UTCDateTime().process_bind_param(local, postgresql.dialect())  # type: ignore[no-untyped-call]
     assert pg is not None
     assert pg.tzinfo == UTC
 
