@@ -1,0 +1,86 @@
+"""A real kubeweft process, in-process: real control plane, real database, real HTTP.
+
+``running(...)`` builds :class:`kubeweft.app.Process` exactly as ``kubeweft run`` does
+(same start-up, same runnables) with the API and probes on free loopback ports, and
+yields it with an HTTP client for its API. Leaving the block stops it gracefully.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+
+from kubeweft.app import MODELS, Process, ensure_crds
+from kubeweft.db.engine import Database
+from kubeweft.db.migrate import migrate
+from kubeweft.localcluster import ClusterAccess
+from kubeweft.runtime.client import Client
+from kubeweft.settings import Settings
+
+DEV_USER = "dev-tester"
+
+
+@dataclass
+class Running:
+    process: Process
+    http: httpx.AsyncClient
+    probes: httpx.AsyncClient
+    database: Database
+    client: Client
+
+
+@asynccontextmanager
+async def running(
+    cluster: ClusterAccess, database_url: str, **overrides: Any
+) -> AsyncIterator[Running]:
+    values: dict[str, Any] = {
+        "kubeconfig": cluster.kubeconfig_path,
+        "database_url": database_url,
+        "dev_user": DEV_USER,
+        "api_port": 0,
+        "probe_port": 0,
+        "local_cluster": False,
+        "kubernetes_token_auth": False,
+        "drain_timeout_seconds": 10.0,
+        "workers": 4,
+    }
+    values.update(overrides)
+    settings = Settings(**values)
+    await migrate(database_url)
+    database = Database(database_url).connect()
+    client = Client.from_settings(settings)
+    try:
+        await ensure_crds(client, MODELS, install=True, manager="kubeweft-tests")
+        process = Process(settings, database, client)
+        async with anyio.create_task_group() as tg:
+            await tg.start(process.run)
+            assert process.info.probe_url is not None
+            try:
+                async with (
+                    httpx.AsyncClient(base_url=process.info.api_url or "", timeout=60) as http,
+                    httpx.AsyncClient(base_url=process.info.probe_url, timeout=30) as probes,
+                ):
+                    yield Running(process, http, probes, database, client)
+            finally:
+                process.stop()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await client.aclose()
+            await database.aclose()
+
+
+async def eventually(probe: Any, *, timeout: float = 60.0, interval: float = 0.2) -> Any:  # noqa: ASYNC109
+    """Poll an external system until ``probe()`` returns a truthy value (or fail)."""
+    last: Any = None
+    with anyio.move_on_after(timeout):
+        while True:
+            last = await probe()
+            if last:
+                return last
+            await anyio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
