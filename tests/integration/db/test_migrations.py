@@ -78,8 +78,11 @@ async def test_concurrent_migrations_run_once(database_url: str) -> None:
     """Two replicas starting together: both calls succeed and the schema is at head."""
     if database_url.startswith("sqlite"):
         pytest.skip("the advisory lock is PostgreSQL's; SQLite is single-process by design")
-    async with anyio.create_task_group() as tg:
-        for _ in range(3):
-            tg.start_soon(migrate, database_url)
+    # Without the lock the racing DDL fails or waits forever; the deadline turns that into
+    # a failure.
+    with anyio.fail_after(120):
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(migrate, database_url)
     assert await current_revision(database_url) == head_revision()
     assert await _tables(database_url) == EXPECTED_TABLES
