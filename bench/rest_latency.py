@@ -1,7 +1,7 @@
 """REST latency at size: GET detail and list with 32 concurrent clients, against the
 seed's literal detail (direct API-server GET, then one query per table) in the same run.
 
-Run: ``.venv/bin/python bench/rest_latency.py [--postgres] [--requests N]``
+Run: ``.venv/bin/python bench/rest_latency.py [--postgres] [--requests N] 2>bench.log``
 
 Set-up: a local control plane (started here unless ``KUBECONFIG`` points at one),
 1,000 WebApps in one namespace, and per WebApp 100 deployment-history rows and 1,000
@@ -271,6 +271,10 @@ async def bench(kubeconfig: Path, database_url: str, total: int) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     from kubeweft.localcluster import LocalCluster
+    from kubeweft.logging import configure_logging
+
+    # As in production: one JSON access-log line per request (to stderr; redirect it).
+    configure_logging("INFO", "json")
 
     with tempfile.TemporaryDirectory() as tmp:
         targets: list[tuple[str, str]] = [
