@@ -25,6 +25,7 @@ from kubeweft.controllers.webapp import (
     WebAppReconcilerOptions,
 )
 from kubeweft.runtime import handler, predicate, source
+from kubeweft.runtime.builder import ControllerBuilder
 from kubeweft.runtime.controller import Controller, ControllerOptions
 from kubeweft.runtime.manager import Manager
 from kubeweft.runtime.recorder import EventRecorder
@@ -45,7 +46,8 @@ def new_webapp_controller(
     controller_options: ControllerOptions | None = None,
     reconciler: Any | None = None,
 ) -> Controller:
-    """A runnable ``Controller`` for WebApps reading ``cache`` and writing ``client``.
+    """A runnable ``Controller`` for WebApps reading ``cache`` and writing ``client``,
+    for use without a ``Manager`` (run the cache and the controller yourself).
 
     ``reconciler`` replaces the WebAppReconciler (tests wrap it to inject failures);
     ``records`` is the database sink (None: records are dropped).
@@ -78,7 +80,8 @@ def setup_webapp_controller(
     reconciler: Any | None = None,
 ) -> Controller:
     """Add the WebApp controller (and, unless ``events`` is given, its Event recorder)
-    to ``manager``; it reads the manager's cache and writes with the manager's client.
+    to ``manager`` through ``ControllerBuilder``; it reads the manager's cache and
+    writes with the manager's client. Returns the controller (already added).
 
     ``records`` is the database sink (``db.RecordWriter``), run by the caller; None when
     the database is disabled (records are dropped).
@@ -87,15 +90,22 @@ def setup_webapp_controller(
         recorder = EventRecorder(manager.client, "kubeweft-webapp-controller")
         manager.add(recorder)
         events = recorder
-    controller = new_webapp_controller(
-        manager.cache,
+    # Manager.cache is typed by what the manager needs of it (run, has_synced); it is
+    # a runtime.cache.Cache, which has the reads the reconciler needs.
+    cache: Any = manager.cache
+    target = reconciler or WebAppReconciler(
+        cache,
         manager.client,
         events=events,
         records=records,
-        workers=workers,
-        requeue_after=requeue_after,
-        controller_options=controller_options,
-        reconciler=reconciler,
+        options=WebAppReconcilerOptions(requeue_after=requeue_after),
     )
-    manager.add(controller)
-    return controller
+    return (
+        ControllerBuilder(manager)
+        .named(CONTROLLER_NAME)
+        .for_(WebApp, predicate.GenerationChanged())
+        .owns(Deployment)
+        .owns(Service)
+        .with_options(controller_options or ControllerOptions(max_concurrent_reconciles=workers))
+        .complete(target)
+    )
