@@ -18,11 +18,13 @@ Fixtures:
 
 from __future__ import annotations
 
+import atexit
 import glob
 import itertools
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -218,7 +220,12 @@ def postgres_server() -> Iterator[PostgresServer]:
     bin_dir = find_bin_dir()
     if bin_dir is None:
         pytest.skip(INSTALL_HINT)
+    # `timeout`, CI cancellation and IDEs stop pytest with SIGTERM, which would skip
+    # fixture teardown and leave the server running: treat it like Ctrl-C instead.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     with PostgresServer(bin_dir) as server:
+        atexit.register(server.destroy)  # a no-op once the fixture has stopped it
         yield server
 
 
