@@ -220,6 +220,7 @@ async def test_cluster_converges_and_records_wait_out_a_postgres_outage(
                         what="app-0 scaled with PostgreSQL down",
                         deadline=DEADLINE,
                     )
+                    converged_s = time.monotonic() - stopped_at
                     assert postgres_server.running is False
                     assert await all_converged(client, namespace, apps)
                     await eventually(
@@ -247,7 +248,8 @@ async def test_cluster_converges_and_records_wait_out_a_postgres_outage(
             group.cancel_scope.cancel()
 
     print(
-        f"\noutage {outage_s:.1f} s; records pending at peak {peak_pending} "
+        f"\nall changes converged {converged_s:.1f} s into the outage; "
+        f"outage {outage_s:.1f} s; records pending at peak {peak_pending} "
         f"(gauge {peak_gauge:.0f}); drained {drain_s:.1f} s after PostgreSQL returned; "
         f"{writer.failures} failed write attempts, {writer.written} records written"
     )
