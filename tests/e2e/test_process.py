@@ -23,7 +23,9 @@ from kubeweft.localcluster import ClusterAccess
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster]
 
 DRAIN_TIMEOUT = 15.0
-READY = re.compile(r"kubeweft ready .*API (http://\S+)/api .*probes (http://\S+)/readyz")
+READY = re.compile(
+    r"kubeweft ready \((?P<roles>[a-z+]+)\)(?: \| API (?P<api>http://\S+)/api .*)? \| probes (?P<probes>http://\S+)/readyz"
+)
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Served:
     api: str
     probes: str
     log: Path
+    roles: str
 
 
 @contextmanager
@@ -69,7 +72,7 @@ def kubeweft_run(cluster: ClusterAccess, tmp_path: Path, *args: str) -> Iterator
         for line in process.stdout:  # the ready line is the first thing on stdout
             match = READY.search(line)
             if match:
-                yield Served(process, match[1], match[2], log)
+                yield Served(process, match["api"] or "", match["probes"], log, match["roles"])
                 break
         else:
             raise AssertionError(f"kubeweft run exited before ready:\n{log.read_text()[-4000:]}")
@@ -184,3 +187,34 @@ async def test_sigterm_with_requests_in_flight(
     log = served.log.read_text()
     assert "shutting down" in log
     assert "http server draining" in log
+
+
+async def test_run_without_api_only_reconciles(
+    local_cluster: ClusterAccess, namespace: str, tmp_path: Path
+) -> None:
+    with kubeweft_run(local_cluster, tmp_path, "--no-api") as served:
+        assert served.roles == "controller"
+        assert served.api == ""
+        async with api_client(served.probes) as probes:
+            assert (await probes.get("/readyz")).status_code == 200
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=DRAIN_TIMEOUT + 15) == 0
+
+
+async def test_ten_megabyte_body_is_refused_with_413(
+    local_cluster: ClusterAccess, namespace: str, tmp_path: Path
+) -> None:
+    with kubeweft_run(local_cluster, tmp_path, "--no-controller") as served:
+        assert served.roles == "api"
+        async with api_client(served.api) as http:
+            response = await http.post(
+                "/api/webapps",
+                content=b"{" + b" " * (10 * 1024 * 1024) + b"}",
+                headers={"content-type": "application/json"},
+            )
+            assert response.status_code == 413
+            assert response.headers["content-type"] == "application/problem+json"
+            assert "exceeds" in response.json()["detail"]
+            # The server is fine afterwards.
+            listed = await http.get(f"/api/webapps/{namespace}")
+            assert listed.status_code == 200

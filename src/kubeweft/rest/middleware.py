@@ -25,6 +25,8 @@ from kubeweft.rest.problems import problem_body
 __all__ = ["REQUEST_ID_HEADER", "BodySizeLimitMiddleware", "ObservabilityMiddleware"]
 
 REQUEST_ID_HEADER = "x-request-id"
+# How much of a refused body is read and dropped so the 413 reaches the client.
+DRAIN_LIMIT = 64 * 1024 * 1024
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 _access_log = get_logger("kubeweft.access")
@@ -106,7 +108,10 @@ class BodySizeLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, send)
+            drain = declared.isdigit() and int(declared) <= DRAIN_LIMIT
+            await self._refuse(scope, send, close=not drain)
+            if drain:
+                await self._discard_body(receive)
             return
         received = 0
         refused = False
@@ -133,7 +138,23 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _discard_body(self, receive: Receive) -> None:
+        """Read (and drop) what the client is still sending, up to ``DRAIN_LIMIT`` bytes.
+
+        Closing a socket with unread data makes the kernel send RST, and a client still
+        uploading would see "connection reset" instead of the 413 already sent. Past
+        the limit the connection is closed anyway: a refused upload must not cost more.
+        """
+        drained = 0
+        while drained <= DRAIN_LIMIT:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            drained += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    async def _refuse(self, scope: Scope, send: Send, *, close: bool = True) -> None:
         body = problem_body(
             status=413,
             slug="payload-too-large",
@@ -149,7 +170,7 @@ class BodySizeLimitMiddleware:
                 "headers": [
                     (b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
+                    *([(b"connection", b"close")] if close else []),
                 ],
             }
         )
