@@ -12,6 +12,7 @@ two operator processes, the local control plane, a private PostgreSQL — and ch
 * ``kill -9`` of the leader (no lease release) hands the controllers to the survivor,
   which converges every WebApp — created before the kill, during the failover, and
   one changed during the failover;
+* SIGTERM of the leader releases the Lease and the standby takes over and reconciles;
 * two replicas started at the same moment against an empty database migrate it once
   (the advisory lock) and both become ready.
 
@@ -292,3 +293,34 @@ def test_replicas_starting_together_migrate_an_empty_database_once(
         leader, standby = who_leads(local_cluster, namespace, replicas)
         assert leading(leader) == 1
         assert leading(standby) == 0
+
+
+@pytest.mark.usefixtures("webapp_crd")
+def test_sigterm_of_the_leader_releases_the_lease_to_the_standby(
+    local_cluster: ClusterAccess, namespace: str, empty_database: str, tmp_path: Path
+) -> None:
+    env = replica_env(empty_database, namespace)
+    with kubeweft_runs(
+        local_cluster.kubeconfig_path, tmp_path, {"replica-a": env, "replica-b": env}
+    ) as replicas:
+        leader, standby = who_leads(local_cluster, namespace, replicas)
+        assert leader.api_url
+        create(leader.api_url, namespace, "web")
+        eventually(lambda: not unconverged(local_cluster, namespace), "web Ready", 90.0)
+        assert leader.stop() == 0
+        assert "released lease" in leader.log()
+        # Released, not expired: the standby's next poll takes it (no wall-clock bound
+        # asserted; the deadline is only a hang guard).
+        identity = eventually(lambda: identity_of(standby), "the standby to lead", 60.0)
+        assert lease_holder(local_cluster, namespace) == identity
+        assert standby.api_url
+        changed = httpx.patch(
+            f"{standby.api_url}/api/webapps/{namespace}/web",
+            json={"spec": {"replicas": 3}},
+            headers={"content-type": "application/merge-patch+json"},
+            timeout=30.0,
+        )
+        assert changed.status_code == 200, changed.text
+        eventually(lambda: not unconverged(local_cluster, namespace), "web converged", 90.0)
+        (item,) = webapps(local_cluster, namespace)
+        assert item["status"]["readyReplicas"] == 3
