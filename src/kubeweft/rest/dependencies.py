@@ -12,7 +12,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 
-from kubeweft.auth.identity import AuthenticationError, Identity, ResourceAttributes
+from kubeweft.auth.identity import (
+    AuthenticationError,
+    Identity,
+    ResourceAttributes,
+    ReviewUnavailable,
+)
 from kubeweft.logging import get_logger
 from kubeweft.rest.context import AppContext
 from kubeweft.rest.problems import Problem
@@ -50,8 +55,11 @@ async def current_identity(request: Request, ctx: ContextDep) -> Identity:
         raise Problem(
             401,
             "Authentication is required: present a valid bearer token or API key.",
-            headers={"WWW-Authenticate": 'Bearer realm="kubeweft"'},
+            headers={"WWW-Authenticate": exc.challenge},
         ) from None
+    except ReviewUnavailable as exc:
+        _log.warning("authentication unavailable", reason=str(exc), path=request.url.path)
+        raise Problem(503, "Credentials cannot be checked right now; retry shortly.") from None
     request.state.user = identity.user
     return identity
 
@@ -101,7 +109,11 @@ def require(
 
 async def check_access(ctx: AppContext, identity: Identity, attributes: ResourceAttributes) -> None:
     """Ask the authorizer; 403 naming the verb and resource when it says no."""
-    decision = await ctx.authorizer.authorize(identity, attributes)
+    try:
+        decision = await ctx.authorizer.authorize(identity, attributes)
+    except ReviewUnavailable as exc:
+        _log.warning("authorization unavailable", reason=str(exc))
+        raise Problem(503, "Access cannot be checked right now; retry shortly.") from None
     if not decision.allowed:
         a = attributes
         target = f"{a.resource}/{a.subresource}" if a.subresource else a.resource

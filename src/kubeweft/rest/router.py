@@ -534,7 +534,7 @@ def model_router(model: type[CustomResource]) -> APIRouter:
     async def list_annotations(
         obj: ResourceDep,
         ctx: ContextDep,
-        identity: Annotated[Identity, may("get", "annotations")],
+        identity: Annotated[Identity, may("get")],
     ) -> list[AnnotationRead]:
         rows = await ctx.store.annotations(obj.metadata.uid)
         return [AnnotationRead.model_validate(dataclasses.asdict(r)) for r in rows]
@@ -587,7 +587,7 @@ def model_router(model: type[CustomResource]) -> APIRouter:
     async def history(
         obj: ResourceDep,
         ctx: ContextDep,
-        identity: Annotated[Identity, may("get", "history")],
+        identity: Annotated[Identity, may("get")],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[HistoryRead]:
         rows = await ctx.store.history(obj.metadata.uid, limit=limit)
@@ -601,7 +601,7 @@ def model_router(model: type[CustomResource]) -> APIRouter:
     async def metrics(
         obj: ResourceDep,
         ctx: ContextDep,
-        identity: Annotated[Identity, may("get", "metrics")],
+        identity: Annotated[Identity, may("get")],
         since: Annotated[datetime | None, Query(description="RFC 3339; default now-1h.")] = None,
         metric_name: Annotated[str | None, Query(alias="name", max_length=63)] = None,
     ) -> list[MetricSeriesRead]:
@@ -619,7 +619,7 @@ def model_router(model: type[CustomResource]) -> APIRouter:
     async def events(
         obj: ResourceDep,
         ctx: ContextDep,
-        identity: Annotated[Identity, may("get", "events")],
+        identity: Annotated[Identity, may("get")],
     ) -> list[EventRead]:
         try:
             found = await ctx.client.list(
