@@ -251,6 +251,9 @@ class Process:
                 leader_election=settings.leader_election and settings.enable_controller,
                 leader_election_id=settings.leader_election_id,
                 leader_election_namespace=settings.leader_election_namespace or "default",
+                lease_duration=settings.lease_duration_seconds,
+                renew_deadline=settings.renew_deadline_seconds,
+                retry_period=settings.retry_period_seconds,
                 graceful_shutdown_timeout=settings.drain_timeout_seconds,
             ),
         )

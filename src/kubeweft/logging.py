@@ -54,6 +54,9 @@ def configure_logging(level: str = "INFO", fmt: Literal["json", "console"] = "js
     root.setLevel(level)
     # uvicorn's own access log is replaced by kubeweft's access-log middleware.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request at INFO: two lines per Lease renewal, every 2 s.
+    for name in ("httpx", "httpx2", "httpcore"):
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STATE_DIR = Path(".kubeweft")
@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     leader_election: bool = False
     leader_election_namespace: str | None = None
     leader_election_id: str = "kubeweft-leader"
+    # controller-runtime's defaults; failover takes at most lease + retry period.
+    lease_duration_seconds: float = Field(default=15.0, gt=0)
+    renew_deadline_seconds: float = Field(default=10.0, gt=0)
+    retry_period_seconds: float = Field(default=2.0, gt=0)
     watch_namespace: str | None = None
 
     # --- database ------------------------------------------------------------------
@@ -82,6 +86,14 @@ class Settings(BaseSettings):
     authz_cache_ttl_seconds: float = Field(default=10.0, ge=0)
     authz_deny_cache_ttl_seconds: float = Field(default=2.0, ge=0)
     impersonate: bool = False
+
+    @model_validator(mode="after")
+    def _lease_timings_are_ordered(self) -> Settings:
+        if not (
+            self.retry_period_seconds < self.renew_deadline_seconds < self.lease_duration_seconds
+        ):
+            raise ValueError("leader election needs retry_period < renew_deadline < lease_duration")
+        return self
 
     def resolved_database_url(self) -> str:
         """The configured URL, or SQLite under the state directory (the embedded default)."""
