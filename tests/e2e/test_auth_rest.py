@@ -440,15 +440,6 @@ def test_carol_is_refused_everywhere(
     assert listed(http, carol) == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "rest/router.py model_router: the annotations/history/metrics/events handlers "
-        "declare `obj: ResourceDep` (load) before the caller's identity, so FastAPI reads "
-        "the object first and a missing name answers 404 before 401/403 — anyone learns "
-        "which objects exist in any namespace"
-    ),
-)
 def test_existence_is_not_revealed_before_authorization(
     http: httpx.Client, teams: Teams, local_cluster: ClusterAccess
 ) -> None:

@@ -532,9 +532,9 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         summary="List annotations",
     )
     async def list_annotations(
+        identity: Annotated[Identity, may("get")],
         obj: ResourceDep,
         ctx: ContextDep,
-        identity: Annotated[Identity, may("get")],
     ) -> list[AnnotationRead]:
         rows = await ctx.store.annotations(obj.metadata.uid)
         return [AnnotationRead.model_validate(dataclasses.asdict(r)) for r in rows]
@@ -547,10 +547,10 @@ def model_router(model: type[CustomResource]) -> APIRouter:
     )
     async def add_annotation(
         body: AnnotationCreate,
+        identity: Annotated[Identity, may("create", "annotations")],
         obj: ResourceDep,
         request: Request,
         ctx: ContextDep,
-        identity: Annotated[Identity, may("create", "annotations")],
     ) -> Response:
         row = await ctx.store.add_annotation(ref_of(obj), author=identity.user, body=body.body)
         path = f"/api/{plural}/{obj.metadata.namespace}/{obj.metadata.name}/annotations/{row.id}"
@@ -567,10 +567,10 @@ def model_router(model: type[CustomResource]) -> APIRouter:
     )
     async def delete_annotation(
         annotation_id: Annotated[int, Path(ge=1, le=2**62)],
+        identity: Annotated[Identity, may("delete", "annotations")],
         obj: ResourceDep,
         request: Request,
         ctx: ContextDep,
-        identity: Annotated[Identity, may("delete", "annotations")],
     ) -> Response:
         if not await ctx.store.delete_annotation(obj.metadata.uid, annotation_id):
             raise Problem(404, f"Annotation {annotation_id} not found on this resource.")
@@ -585,9 +585,9 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         summary="Deployment history, newest first",
     )
     async def history(
+        identity: Annotated[Identity, may("get")],
         obj: ResourceDep,
         ctx: ContextDep,
-        identity: Annotated[Identity, may("get")],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[HistoryRead]:
         rows = await ctx.store.history(obj.metadata.uid, limit=limit)
@@ -599,9 +599,9 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         summary="Metric samples since a time (default: the last hour)",
     )
     async def metrics(
+        identity: Annotated[Identity, may("get")],
         obj: ResourceDep,
         ctx: ContextDep,
-        identity: Annotated[Identity, may("get")],
         since: Annotated[datetime | None, Query(description="RFC 3339; default now-1h.")] = None,
         metric_name: Annotated[str | None, Query(alias="name", max_length=63)] = None,
     ) -> list[MetricSeriesRead]:
@@ -617,9 +617,9 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         summary="Kubernetes Events about this resource",
     )
     async def events(
+        identity: Annotated[Identity, may("get")],
         obj: ResourceDep,
         ctx: ContextDep,
-        identity: Annotated[Identity, may("get")],
     ) -> list[EventRead]:
         try:
             found = await ctx.client.list(
