@@ -14,7 +14,7 @@ real kube-apiserver of the local control plane.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +51,8 @@ class FakeClient:
         self._rv = 0
         self._watchers: list[tuple[type[Any], str | None, MemoryObjectSendStream[Any]]] = []
         self.writes: list[tuple[str, str, str]] = []  # (verb, kind, name): what a test asserts
+        # verb -> error raised once by the next such write (which is still counted).
+        self.fail_next: dict[str, Exception] = {}
 
     # --- reads ----------------------------------------------------------------------
     async def get(self, kind: type[K], name: str, namespace: str | None = None) -> K:
@@ -87,6 +89,7 @@ class FakeClient:
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         key = self._key(kind, meta.get("name"), meta.get("namespace"))
+        self._inject("create", key)
         if key in self._objects:
             raise errors.AlreadyExists(409, "AlreadyExists", f"{key[2]} already exists")
         meta.update(
@@ -118,6 +121,7 @@ class FakeClient:
     ) -> K:
         if patch_type is not PatchType.MERGE or not isinstance(patch, Mapping):
             raise NotImplementedError("FakeClient supports JSON merge patches only")
+        self._inject("patch", self._key(kind, name, namespace))
         current = self._stored(kind, name, namespace)
         patched = _merge(current, patch)
         if subresource == "status":
@@ -141,6 +145,7 @@ class FakeClient:
         grace_period_seconds: int | None = None,
         dry_run: bool = False,
     ) -> None:
+        self._inject("delete", self._key(kind, name, namespace))
         current = self._stored(kind, name, namespace)
         meta = current["metadata"]
         if preconditions is not None and (
@@ -179,7 +184,35 @@ class FakeClient:
         for _, _, send in self._watchers:
             send.close()
 
+    # --- arranging a test -------------------------------------------------------------
+    def put(self, obj: Any) -> None:
+        """Store ``obj`` as given: a test's arrangement, not a write (nothing counted)."""
+        data = objects.to_dict(obj)
+        key = self._key(type(obj), data["metadata"].get("name"), data["metadata"].get("namespace"))
+        self._rv += 1
+        data["metadata"].setdefault("resourceVersion", str(self._rv))
+        self._objects[key] = data
+
+    def edit(
+        self, kind: str, name: str, change: Callable[[dict[str, Any]], None], namespace: str = ""
+    ) -> None:
+        """Mutate a stored object in place, as a hand edit or another controller would."""
+        data = self.raw(kind, name, namespace)
+        change(data)
+        self._rv += 1
+        data["metadata"]["resourceVersion"] = str(self._rv)
+
+    def raw(self, kind: str, name: str, namespace: str = "") -> dict[str, Any]:
+        """The stored wire-form object (namespace defaults to the client's)."""
+        return self._objects[(kind, namespace or self.default_namespace, name)]
+
     # --- plumbing -------------------------------------------------------------------
+    def _inject(self, verb: str, key: tuple[str, str | None, str]) -> None:
+        error = self.fail_next.pop(verb, None)
+        if error is not None:
+            self.writes.append((verb, key[0], key[2]))
+            raise error
+
     def _key(
         self, kind: type[Any], name: str | None, namespace: str | None
     ) -> tuple[str, str | None, str]:
@@ -198,6 +231,10 @@ class FakeClient:
         kind = type(obj)
         data = objects.to_dict(obj)
         meta = data.get("metadata") or {}
+        self._inject(
+            "update_status" if status_only else "update",
+            self._key(kind, meta.get("name"), meta.get("namespace")),
+        )
         current = self._stored(kind, meta.get("name", ""), meta.get("namespace"))
         sent_rv = meta.get("resourceVersion")
         if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:

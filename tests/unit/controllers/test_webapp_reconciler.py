@@ -14,7 +14,8 @@ from kubeweft.controllers.webapp import WebAppReconciler, WebAppReconcilerOption
 from kubeweft.db.records import HistoryRecord, MetricSample, ReconcileRecord
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result
-from tests.unit.controllers.fakes import FakeCluster, Recorded
+from tests.support.fake_client import FakeClient
+from tests.unit.controllers.fakes import Recorded
 
 pytestmark = pytest.mark.anyio
 
@@ -33,8 +34,8 @@ class Ticker:
 
 
 @pytest.fixture
-def cluster() -> FakeCluster:
-    cluster = FakeCluster()
+def cluster() -> FakeClient:
+    cluster = FakeClient()
     cluster.put(
         WebApp.model_validate(
             {
@@ -53,12 +54,12 @@ def sink() -> Recorded:
 
 
 @pytest.fixture
-def reconciler(cluster: FakeCluster, sink: Recorded) -> WebAppReconciler:
+def reconciler(cluster: FakeClient, sink: Recorded) -> WebAppReconciler:
     options = WebAppReconcilerOptions(requeue_after=30.0, now=Ticker())
     return WebAppReconciler(cluster, cluster, events=sink, records=sink, options=options)
 
 
-def change_spec(cluster: FakeCluster, **spec: Any) -> None:
+def change_spec(cluster: FakeClient, **spec: Any) -> None:
     def apply(data: dict[str, Any]) -> None:
         data["spec"].update(spec)
         data["metadata"]["generation"] += 1
@@ -66,7 +67,7 @@ def change_spec(cluster: FakeCluster, **spec: Any) -> None:
     cluster.edit("WebApp", "shop", apply)
 
 
-def deployment_becomes_ready(cluster: FakeCluster, replicas: int) -> None:
+def deployment_becomes_ready(cluster: FakeClient, replicas: int) -> None:
     """What the Deployment controller and kwok would do."""
 
     def apply(data: dict[str, Any]) -> None:
@@ -90,7 +91,7 @@ def history(sink: Recorded) -> Iterator[tuple[int, str, int]]:
 
 
 async def test_first_reconcile_creates_owned_objects_status_and_records(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     result = await reconciler.reconcile(REQUEST)
 
@@ -130,7 +131,7 @@ async def test_first_reconcile_creates_owned_objects_status_and_records(
 
 
 async def test_nothing_changed_means_no_write_and_no_history(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     deployment_becomes_ready(cluster, 3)
@@ -151,7 +152,7 @@ async def test_nothing_changed_means_no_write_and_no_history(
 
 
 async def test_ready_event_when_rollout_completes(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     deployment_becomes_ready(cluster, 3)
@@ -163,7 +164,7 @@ async def test_ready_event_when_rollout_completes(
 
 
 async def test_image_and_replica_changes_follow_with_history_and_events(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     change_spec(cluster, image="nginx:2")
@@ -186,7 +187,7 @@ async def test_image_and_replica_changes_follow_with_history_and_events(
 
 
 async def test_hand_edit_is_reverted_without_history(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     cluster.edit("Deployment", "shop", lambda d: d["spec"].update(replicas=9))
@@ -201,7 +202,7 @@ async def test_hand_edit_is_reverted_without_history(
 
 
 async def test_actor_comes_from_a_matching_change_stamp(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     spec = {"image": "nginx:1", "replicas": 3, "port": 8080, "env": []}
     cluster.edit(
@@ -218,7 +219,7 @@ async def test_actor_comes_from_a_matching_change_stamp(
 
 
 async def test_conflict_on_status_requeues_and_is_logged_as_requeue(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     cluster.fail_next["update_status"] = errors.Conflict(409, "Conflict", "modified")
     result = await reconciler.reconcile(REQUEST)
@@ -229,14 +230,14 @@ async def test_conflict_on_status_requeues_and_is_logged_as_requeue(
 
 
 async def test_already_exists_from_a_lagging_cache_requeues(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     cluster.fail_next["create"] = errors.AlreadyExists(409, "AlreadyExists", "exists")
     assert await reconciler.reconcile(REQUEST) == Result(requeue=True)
 
 
 async def test_api_error_propagates_for_the_controller_backoff(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     cluster.fail_next["create"] = errors.ServerError(500, "InternalError", "etcd down")
     with pytest.raises(errors.ServerError):
@@ -247,7 +248,7 @@ async def test_api_error_propagates_for_the_controller_backoff(
 
 
 async def test_crash_between_deployment_write_and_status_resubmits_history(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     change_spec(cluster, image="nginx:2")
@@ -268,7 +269,7 @@ async def test_crash_between_deployment_write_and_status_resubmits_history(
 
 
 async def test_object_controlled_by_someone_else_is_left_alone(
-    reconciler: WebAppReconciler, cluster: FakeCluster, sink: Recorded
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
 
@@ -291,7 +292,7 @@ async def test_missing_webapp_is_done_without_records(
 
 
 async def test_webapp_being_deleted_is_not_touched(
-    reconciler: WebAppReconciler, cluster: FakeCluster
+    reconciler: WebAppReconciler, cluster: FakeClient
 ) -> None:
     cluster.edit(
         "WebApp",
@@ -303,7 +304,7 @@ async def test_webapp_being_deleted_is_not_touched(
 
 
 async def test_a_refusing_record_sink_never_fails_the_reconcile(
-    cluster: FakeCluster,
+    cluster: FakeClient,
 ) -> None:
     class Refusing:
         def submit(self, record: object) -> None:
