@@ -5,7 +5,6 @@ component it started."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,30 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from kubeweft.localcluster import Binaries, find_binaries
+from kubeweft.localcluster import Binaries
 from kubeweft.localcluster.state import running_pids
+from tests.integration.localcluster.conftest import group_alive
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.slow]
 
 KUBEWEFT = Path(sys.executable).parent / "kubeweft"
-
-
-@pytest.fixture(scope="module")
-def binaries() -> Binaries:
-    if os.environ.get("KUBEWEFT_TEST_KUBECONFIG"):
-        pytest.skip("KUBEWEFT_TEST_KUBECONFIG is set: these tests start their own clusters")
-    try:
-        return find_binaries()
-    except Exception as error:
-        pytest.skip(f"local control plane unavailable: {error}")
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

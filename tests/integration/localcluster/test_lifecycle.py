@@ -4,35 +4,17 @@ same data. Each test starts its own small cluster, separate from the session's."
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
 import pytest
 
-from kubeweft.localcluster import Binaries, ClusterStartError, LocalCluster, find_binaries
+from kubeweft.localcluster import Binaries, ClusterStartError, LocalCluster
+from tests.integration.localcluster.conftest import group_alive
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.slow]
 
 COMPONENTS = {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
-
-
-@pytest.fixture(scope="module")
-def binaries() -> Binaries:
-    if os.environ.get("KUBEWEFT_TEST_KUBECONFIG"):
-        pytest.skip("KUBEWEFT_TEST_KUBECONFIG is set: these tests start their own LocalCluster")
-    try:
-        return find_binaries()
-    except Exception as error:
-        pytest.skip(f"local control plane unavailable: {error}")
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_no_process_survives_the_context_even_when_the_body_raises(
