@@ -24,23 +24,19 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
-from tests.support.postgres import PostgresServer, find_bin_dir
 from tests.support.process import KubeweftProcess, kubeweft_run, metric, metric_sum
 
-from kubeweft.localcluster import LocalCluster, find_binaries
+from _environment import environment
 
-CRD = Path(__file__).parents[1] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
 LEASE = "kubeweft-bench"
 NAMESPACE = "bench-failover"
 POLL = 0.02
@@ -56,18 +52,6 @@ def reconciles(process: KubeweftProcess) -> float:
 
 def has_reconciled(process: KubeweftProcess) -> bool:
     return reconciles(process) > 0
-
-
-def external_kubectl(
-    kubeconfig: Path, *argv: str, input: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["kubectl", f"--kubeconfig={kubeconfig}", *argv],
-        input=input,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
 
 
 def wait_for(
@@ -93,24 +77,14 @@ def main() -> None:
 
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kw-failover-")))
-        if args.kubeconfig is None:
-            cluster = stack.enter_context(LocalCluster(binaries=find_binaries()))
-            kubeconfig = cluster.kubeconfig_path
-            kubectl = cluster.kubectl
-        else:
-            kubeconfig = args.kubeconfig
-            kubectl = partial(external_kubectl, kubeconfig)
-        database_url = args.database_url
-        if database_url is None:
-            bin_dir = find_bin_dir()
-            if bin_dir is None:
-                sys.exit("no PostgreSQL binaries: install Debian's postgresql or --database-url")
-            server = stack.enter_context(PostgresServer(bin_dir))
-            database_url = server.create_database("failover")
-
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-        kubectl("wait", "--for=condition=Established", "crd/webapps.kubeweft.dev")
-        kubectl("create", "namespace", NAMESPACE)
+        env = environment(
+            stack,
+            kubeconfig=args.kubeconfig,
+            database_url=args.database_url,
+            database_name="failover",
+            namespace=NAMESPACE,
+        )
+        kubeconfig, kubectl, database_url = env.kubeconfig, env.cluster.kubectl, env.database_url
         apps = [
             {
                 "apiVersion": "kubeweft.dev/v1alpha1",

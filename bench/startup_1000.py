@@ -23,28 +23,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import anyio
 from lightkube.resources.apps_v1 import Deployment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
-from tests.support.postgres import PostgresServer, find_bin_dir
 from tests.support.process import KubeweftProcess, metric_sum, spawn
 
+from _environment import environment
 from kubeweft.api.v1alpha1 import WebApp
-from kubeweft.localcluster import LocalCluster, find_binaries
 from kubeweft.runtime.client import Client
 
-CRD = Path(__file__).parents[1] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
 NAMESPACE = "bench-startup"
 LEASE = "kubeweft-bench-startup"
 
@@ -85,12 +80,6 @@ async def progress(kubeconfig: Path) -> tuple[int, int, int, int]:
             if any(c.type == "Ready" and c.status.value == "True" for c in obj.status.conditions):
                 ready += 1
     return deployments, len(items), observed, ready
-
-
-def external_kubectl(kubeconfig: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["kubectl", f"--kubeconfig={kubeconfig}", *argv], check=True, capture_output=True, text=True
-    )
 
 
 def reconciled_total(process: KubeweftProcess) -> float:
@@ -158,30 +147,15 @@ def main() -> None:
 
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kw-startup-")))
-        kubectl: Any
-        if args.kubeconfig is None:
-            cluster = stack.enter_context(
-                LocalCluster(
-                    binaries=find_binaries(),
-                    nodes=args.nodes,
-                    apiserver_args=["--service-cluster-ip-range=10.0.0.0/16"],
-                )
-            )
-            kubeconfig, kubectl = cluster.kubeconfig_path, cluster.kubectl
-        else:
-            kubeconfig = args.kubeconfig
-            kubectl = partial(external_kubectl, kubeconfig)
-        database_url = args.database_url
-        if database_url is None:
-            bin_dir = find_bin_dir()
-            if bin_dir is None:
-                sys.exit("no PostgreSQL binaries: install Debian's postgresql or --database-url")
-            server = stack.enter_context(PostgresServer(bin_dir))
-            database_url = server.create_database("startup")
-
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-        kubectl("wait", "--for=condition=Established", "crd/webapps.kubeweft.dev")
-        kubectl("create", "namespace", NAMESPACE)
+        env = environment(
+            stack,
+            kubeconfig=args.kubeconfig,
+            database_url=args.database_url,
+            database_name="startup",
+            namespace=NAMESPACE,
+            nodes=args.nodes,
+        )
+        kubeconfig, database_url = env.kubeconfig, env.database_url
         started = time.monotonic()
         anyio.run(create_webapps, kubeconfig, n)
         print(
