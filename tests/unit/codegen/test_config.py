@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.localcluster import BinariesUnavailable, find_binaries
 from kubeweft.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -119,12 +120,19 @@ def test_samples_are_valid_models() -> None:
             assert app.spec.image
 
 
+def project_kubectl() -> str:
+    """The kubectl built with the local control plane (``make test`` builds it first)."""
+    try:
+        return str(find_binaries().kubectl)
+    except BinariesUnavailable as unavailable:
+        found = shutil.which("kubectl")
+        if found is None:
+            pytest.skip(f"no kubectl to run `kubectl kustomize` with: {unavailable}")
+        return found
+
+
 def test_kustomize_renders_a_consistent_deployment() -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip(
-            "kubectl is not on PATH; kustomize rendering is covered by the integration test"
-        )
+    kubectl = project_kubectl()
     done = subprocess.run(
         [kubectl, "kustomize", str(CONFIG / "default")], capture_output=True, text=True, check=True
     )
