@@ -345,8 +345,10 @@ class LocalCluster(ClusterAccess):
             *self.apiserver_args,
         ]
 
-    def _controller_manager_argv(self, binary: Path, paths: pki.PKIPaths) -> list[str]:
-        config = self.data_dir / "config" / "kube-controller-manager.kubeconfig"
+    def _component_argv(self, binary: Path, component: str) -> list[str]:
+        """The flags kube-controller-manager and kube-scheduler share: one kubeconfig for
+        everything, a loopback serving port, no leader election, no profiling."""
+        config = self.data_dir / "config" / f"{component}.kubeconfig"
         return [
             str(binary),
             f"--kubeconfig={config}",
@@ -355,8 +357,14 @@ class LocalCluster(ClusterAccess):
             # Only the API server authenticates callers here; no front-proxy CA to look up.
             "--authentication-skip-lookup=true",
             "--bind-address=127.0.0.1",
-            f"--secure-port={self.ports['kube-controller-manager']}",
+            f"--secure-port={self.ports[component]}",
             "--leader-elect=false",
+            "--profiling=false",
+        ]
+
+    def _controller_manager_argv(self, binary: Path, paths: pki.PKIPaths) -> list[str]:
+        return [
+            *self._component_argv(binary, "kube-controller-manager"),
             "--use-service-account-credentials=true",
             f"--service-account-private-key-file={paths.service_account_key}",
             f"--root-ca-file={paths.ca_cert}",
@@ -367,23 +375,10 @@ class LocalCluster(ClusterAccess):
             # controller under test, the bottleneck of every convergence benchmark.
             "--kube-api-qps=200",
             "--kube-api-burst=400",
-            "--profiling=false",
         ]
 
     def _scheduler_argv(self, binary: Path) -> list[str]:
-        config = self.data_dir / "config" / "kube-scheduler.kubeconfig"
-        return [
-            str(binary),
-            f"--kubeconfig={config}",
-            f"--authentication-kubeconfig={config}",
-            f"--authorization-kubeconfig={config}",
-            # Only the API server authenticates callers here; no front-proxy CA to look up.
-            "--authentication-skip-lookup=true",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={self.ports['kube-scheduler']}",
-            "--leader-elect=false",
-            "--profiling=false",
-        ]
+        return self._component_argv(binary, "kube-scheduler")
 
     def _kwok_argv(self, binary: Path) -> list[str]:
         config = self.data_dir / "config"
