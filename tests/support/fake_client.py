@@ -23,7 +23,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from kubeweft.runtime import errors, objects
 from kubeweft.runtime.client import ObjectList, PatchType, Preconditions, WatchEvent
-from kubeweft.runtime.index import matches_labels
+from kubeweft.runtime.labels import matches_labels
 from kubeweft.runtime.objects import K
 
 __all__ = ["FakeClient"]

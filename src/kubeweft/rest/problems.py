@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from kubeweft.logging import get_logger
 from kubeweft.runtime import errors as kube_errors
+from kubeweft.runtime.labels import InvalidSelector
 from kubeweft.views.errors import DatabaseUnavailable, InvalidContinueToken, ResourceNotFound
 
 __all__ = [
@@ -276,6 +277,17 @@ def install_problem_handlers(app: FastAPI) -> None:
             ),
         )
 
+    async def on_selector(request: Request, exc: Exception) -> Response:
+        return problem_response(
+            request,
+            Problem(
+                400,
+                f"Invalid label selector: {exc}",
+                slug="invalid-label-selector",
+                errors=[FieldError("query.labelSelector", str(exc))],
+            ),
+        )
+
     async def on_not_found(request: Request, exc: Exception) -> Response:
         return problem_response(request, Problem(404, f"{str(exc).capitalize()}."))
 
@@ -290,5 +302,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(kube_errors.ApiError, on_kube)
     app.add_exception_handler(DatabaseUnavailable, on_database)
     app.add_exception_handler(InvalidContinueToken, on_continue)
+    app.add_exception_handler(InvalidSelector, on_selector)
     app.add_exception_handler(ResourceNotFound, on_not_found)
     app.add_exception_handler(Exception, on_unexpected)

@@ -56,6 +56,7 @@ from kubeweft.rest.schemas import (
     schemas_for,
 )
 from kubeweft.runtime import errors as kube_errors
+from kubeweft.runtime.labels import LabelSelector
 from kubeweft.views import (
     DatabaseUnavailable,
     DetailView,
@@ -124,6 +125,19 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+def label_selector(
+    value: Annotated[
+        str | None,
+        Query(alias="labelSelector", max_length=1024, description="A label selector."),
+    ] = None,
+) -> str | None:
+    """The ``labelSelector`` query parameter, validated before any other work is done
+    (``InvalidSelector`` is a 400 problem naming ``query.labelSelector``)."""
+    if value:
+        LabelSelector.parse(value)
+    return value
 
 
 def model_router(model: type[CustomResource]) -> APIRouter:
@@ -231,10 +245,7 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         return Depends(require(verb, group, plural, subresource=subresource))
 
     # --- list -------------------------------------------------------------------------
-    SelectorQuery = Annotated[
-        str | None,
-        Query(alias="labelSelector", max_length=1024, description="A label selector."),
-    ]
+    SelectorQuery = Annotated[str | None, Depends(label_selector)]
     LimitQuery = Annotated[int | None, Query(ge=1, le=1000, description="Page size.")]
     ContinueQuery = Annotated[
         str | None,
@@ -252,29 +263,16 @@ def model_router(model: type[CustomResource]) -> APIRouter:
         namespace_filter = None
         if namespace is None:
             namespace_filter = await _namespace_filter(ctx, identity)
-        try:
-            page = await list_with_metrics(
-                model,
-                namespace,
-                selector,
-                limit,
-                token,
-                cluster=ctx.reader,
-                records=ctx.store,
-                namespace_filter=namespace_filter,
-            )
-        except (ValueError, TypeError) as exc:
-            if (
-                isinstance(exc, kube_errors.ApiError)
-                or type(exc).__name__ == "InvalidContinueToken"
-            ):
-                raise
-            raise Problem(
-                400,
-                f"Invalid label selector: {exc}",
-                slug="invalid-label-selector",
-                errors=[FieldError("query.labelSelector", str(exc))],
-            ) from None
+        page = await list_with_metrics(
+            model,
+            namespace,
+            selector,
+            limit,
+            token,
+            cluster=ctx.reader,
+            records=ctx.store,
+            namespace_filter=namespace_filter,
+        )
         return _json(list_of(page))
 
     async def _namespace_filter(ctx: AppContext, identity: Identity) -> Any:

@@ -1,4 +1,4 @@
-"""Secondary indexes over an informer's store, and label-selector matching.
+"""Secondary indexes over an informer's store.
 
 A reconciler asks "which Deployments does this WebApp own?" or "what is in namespace
 X?" on every pass; scanning the whole cache for that is O(objects) per reconcile. An
@@ -9,7 +9,6 @@ client-go's ``Indexers`` and controller-runtime's field indexers.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -23,7 +22,6 @@ __all__ = [
     "Indexer",
     "by_controller_owner_uid",
     "by_namespace",
-    "matches_labels",
 ]
 
 #: Computes the values under which an object is indexed (zero, one or several).
@@ -98,53 +96,3 @@ class Indexer:
                 keys.discard(key)
                 if not keys:
                     del index[value]
-
-
-_REQUIREMENT = re.compile(
-    r"\s*(?P<neg>!)?\s*(?P<key>[A-Za-z0-9_./-]+)\s*"
-    r"(?:(?P<op>==|=|!=|\s+in\s+|\s+notin\s+)\s*(?P<value>\([^)]*\)|[A-Za-z0-9_.-]*))?\s*$"
-)
-
-
-def _split_requirements(selector: str) -> list[str]:
-    parts, depth, current = [], 0, ""
-    for char in selector:
-        depth += char == "("
-        depth -= char == ")"
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return [part for part in parts if part.strip()]
-
-
-def matches_labels(selector: str | Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
-    """Whether ``labels`` satisfy a Kubernetes label selector (equality and set-based)."""
-    if not selector:
-        return True
-    if not isinstance(selector, str):
-        return all(labels.get(key) == value for key, value in selector.items())
-    for requirement in _split_requirements(selector):
-        match = _REQUIREMENT.match(requirement)
-        if match is None:
-            raise ValueError(f"invalid label selector requirement {requirement!r}")
-        key, op, value = match["key"], (match["op"] or "").strip(), match["value"]
-        if match["neg"]:
-            if op or key in labels:
-                return False
-        elif not op:
-            if key not in labels:
-                return False
-        elif op in ("=", "=="):
-            if labels.get(key) != value:
-                return False
-        elif op == "!=":
-            if labels.get(key) == value:
-                return False
-        else:
-            choices = {v.strip() for v in (value or "").strip("()").split(",")}
-            if (op == "in") != (labels.get(key) in choices and key in labels):
-                return False
-    return True

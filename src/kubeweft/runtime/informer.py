@@ -41,8 +41,8 @@ from kubeweft.runtime.index import (
     IndexFunc,
     by_controller_owner_uid,
     by_namespace,
-    matches_labels,
 )
+from kubeweft.runtime.labels import LabelSelector
 from kubeweft.runtime.objects import K, ObjectKey
 
 __all__ = [
@@ -162,11 +162,12 @@ class SharedInformer(Generic[K]):
             candidates = [self._store[key] for key in sorted(keys)]
         else:
             candidates = list(self._store.values())
-        if label_selector:
+        selector = LabelSelector.of(label_selector)  # parsed once, invalid or not
+        if selector:
             candidates = [
                 obj
                 for obj in candidates
-                if matches_labels(label_selector, obj.metadata.labels or {})  # type: ignore[attr-defined]
+                if selector.matches(obj.metadata.labels or {})  # type: ignore[attr-defined]
             ]
         return candidates
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubeweft.runtime import errors as kube_errors
+from kubeweft.runtime.labels import LabelSelector
 from kubeweft.runtime.objects import kind_info
 from kubeweft.views.errors import DatabaseUnavailable
 from kubeweft.views.records import (
@@ -110,18 +111,14 @@ class FakeKube:
         self, kind: type[Any], namespace: str | None = None, *, label_selector: str | None = None
     ) -> list[Any]:
         plural = kind_info(kind).plural
-        out = []
-        for (p, ns, _), obj in self.cache_view.items():
-            if p != plural or (namespace is not None and ns != namespace):
-                continue
-            if label_selector:
-                if "=" not in label_selector:
-                    raise ValueError(f"unparseable selector {label_selector!r}")
-                k, v = label_selector.split("=", 1)
-                if (obj.metadata.labels or {}).get(k) != v:
-                    continue
-            out.append(obj)
-        return out
+        selector = LabelSelector.of(label_selector)
+        return [
+            obj
+            for (p, ns, _), obj in self.cache_view.items()
+            if p == plural
+            and (namespace is None or ns == namespace)
+            and selector.matches(obj.metadata.labels or {})
+        ]
 
     async def wait_for_resource_version(self, kind: type[Any], rv: str, timeout: float) -> bool:  # noqa: ASYNC109
         return not self.lag

@@ -115,3 +115,15 @@ async def test_authentication_failure_is_401_with_bearer_challenge(harness: Harn
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert "no token" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/api/webapps", "/api/webapps/ns"])
+async def test_malformed_label_selector_is_400_even_with_nothing_to_match(
+    harness: Harness, path: str
+) -> None:
+    response = await harness.http.get(path, params={"labelSelector": "app in web"})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    message = "'in' needs a parenthesised set in 'app in web'"
+    assert body["errors"] == [{"field": "query.labelSelector", "message": message}]

@@ -1,4 +1,4 @@
-"""Kind metadata and object conversion for both object families, plus label selectors."""
+"""Kind metadata and object conversion for both object families."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from lightkube.resources.core_v1 import Namespace
 
 from kubeweft.api.v1alpha1 import WebApp, WebAppSpec
 from kubeweft.runtime import errors
-from kubeweft.runtime.index import matches_labels
 from kubeweft.runtime.objects import (
     KindInfo,
     ObjectKey,
@@ -57,26 +56,6 @@ def test_round_trip_and_owner_references() -> None:
     assert (owner.kind, owner.uid) == ("WebApp", "u-1")
     with pytest.raises(ValueError, match="created"):
         owner_reference(WebApp(spec=WebAppSpec(image="x")))
-
-
-@pytest.mark.parametrize(
-    ("selector", "expected"),
-    [
-        ("app=web", True),
-        ("app==web,tier=front", True),
-        ("app!=web", False),
-        ("tier", True),
-        ("!tier", False),
-        ("!missing", True),
-        ("app in (web, api)", True),
-        ("app notin (web)", False),
-        ("missing notin (x)", True),
-        ({"app": "web"}, True),
-        ({"app": "api"}, False),
-    ],
-)
-def test_label_selectors(selector: str | dict[str, str], expected: bool) -> None:
-    assert matches_labels(selector, {"app": "web", "tier": "front"}) is expected
 
 
 def test_error_mapping_from_status() -> None:
