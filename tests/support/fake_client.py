@@ -5,7 +5,8 @@ logic depends on: resourceVersion bumps and optimistic concurrency (409 on a sta
 version), uid/generation/creationTimestamp assignment, generation bumped only when
 ``spec`` changes, a status subresource that ignores everything but ``status``, JSON
 merge patches, and a watch fed by a memory stream. It does not validate schemas,
-run admission, garbage-collect, or implement selectors beyond equality labels.
+run admission, garbage-collect, or filter by field selectors (label selectors use
+``runtime.labels``, the same matching the cache does).
 
 It never stands in for the API server in integration tests: those run against the
 real kube-apiserver of the local control plane.
@@ -23,7 +24,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from kubeweft.runtime import errors, objects
 from kubeweft.runtime.client import ObjectList, PatchType, Preconditions, WatchEvent
-from kubeweft.runtime.labels import matches_labels
+from kubeweft.runtime.labels import LabelSelector
 from kubeweft.runtime.objects import K
 
 __all__ = ["FakeClient"]
@@ -70,12 +71,13 @@ class FakeClient:
         resource_version: str | None = None,
     ) -> ObjectList[K]:
         kind_name = objects.kind_info(kind).kind
+        selector = LabelSelector.of(label_selector)
         items = [
             objects.from_dict(kind, data)
             for (k, ns, _), data in sorted(self._objects.items(), key=lambda item: item[0][1:])
             if k == kind_name
             and (namespace is None or ns == namespace)
-            and matches_labels(label_selector, data["metadata"].get("labels") or {})
+            and selector.matches(data["metadata"].get("labels") or {})
         ]
         return ObjectList(items, str(self._rv))
 
