@@ -165,6 +165,13 @@ INFORMER_RELISTS = Counter(
     registry=REGISTRY,
 )
 
+# --- event recorder ------------------------------------------------------------------
+EVENTS_DROPPED = Counter(
+    "kubeweft_events_dropped_total",
+    "Kubernetes Events not recorded: buffer full or the object could not be referenced.",
+    registry=REGISTRY,
+)
+
 # --- database record writer --------------------------------------------------------
 RECORDS_PENDING = Gauge(
     "kubeweft_records_pending",

@@ -3,16 +3,25 @@
 ``kubectl describe webapp x`` shows Events; they are how an operator explains itself
 ("Created Deployment web", "Scaled to 3"). Recording must never fail or stall a
 reconcile, so :meth:`EventRecorder.event` only puts the event in a bounded buffer and
-returns; a background runnable writes it (dropping, with a log line, when the buffer is
-full or the API server refuses). Repeats of the same event on the same object (same
-type, reason and message) are aggregated as client-go's correlator does: the existing
-Event's ``count`` and ``lastTimestamp`` are patched instead of creating a new object.
+returns; a background runnable writes it (dropping, counted in
+``kubeweft_events_dropped_total`` and logged at most every ``DROP_LOG_INTERVAL``
+seconds, when the buffer is full or the API server refuses). Repeats of the same event
+on the same object (same type, reason and message) are aggregated as client-go's
+correlator does: the existing Event's ``count`` and ``lastTimestamp`` are patched
+instead of creating a new object.
+
+Each write is an API round trip, so one writer tops out at a few hundred Events a
+second — less than a burst of a thousand new objects produces. The buffer is therefore
+split into ``workers`` shards by object UID, each drained by its own writer: Events of
+one object stay in order and are aggregated by one writer, different objects are
+written in parallel.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -25,7 +34,7 @@ from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Event
 
-from kubeweft.runtime import errors, objects
+from kubeweft.runtime import errors, metrics, objects
 from kubeweft.runtime.client import Client
 
 __all__ = ["EventRecorder", "EventType"]
@@ -33,6 +42,9 @@ __all__ = ["EventRecorder", "EventType"]
 log = logging.getLogger(__name__)
 
 EventType = Literal["Normal", "Warning"]
+
+#: Seconds between two log lines about dropped events (each drop is still counted).
+DROP_LOG_INTERVAL = 10.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,7 @@ class EventRecorder:
         component: str,
         *,
         buffer_size: int = 1000,
+        workers: int = 4,
         aggregation_window: float = 600.0,
         max_tracked: int = 4096,
     ) -> None:
@@ -68,11 +81,16 @@ class EventRecorder:
         self.component = component
         self.host = socket.gethostname()
         self.instance = f"{component}-{self.host}"
-        self._send, self._receive = anyio.create_memory_object_stream[_Pending](buffer_size)
+        shard_size = max(1, buffer_size // workers)
+        self._shards = [
+            anyio.create_memory_object_stream[_Pending](shard_size) for _ in range(workers)
+        ]
         self._window = aggregation_window
         self._max_tracked = max_tracked
         self._seen: OrderedDict[tuple[str, ...], _Seen] = OrderedDict()
         self.dropped = 0
+        self._unlogged_drops = 0
+        self._last_drop_log = float("-inf")
         self._enqueued = 0
         self._processed = 0
         self._progress = anyio.Event()
@@ -91,14 +109,31 @@ class EventRecorder:
                 resourceVersion=meta.resourceVersion,
             )
             pending = _Pending(reference, type, reason, message[:1024], datetime.now(UTC))
-            self._send.send_nowait(pending)
+            send, _ = self._shards[hash(meta.uid) % len(self._shards)]
+            send.send_nowait(pending)
             self._enqueued += 1
         except anyio.WouldBlock:
-            self.dropped += 1
-            log.warning("event buffer full: dropped %s %s", reason, message)
+            self._drop(reason, message)
         except Exception:
             self.dropped += 1
+            metrics.EVENTS_DROPPED.inc()
             log.exception("could not record event %s", reason)
+
+    def _drop(self, reason: str, message: str) -> None:
+        """Count a dropped event; log the drops at most every ``DROP_LOG_INTERVAL`` s."""
+        self.dropped += 1
+        self._unlogged_drops += 1
+        metrics.EVENTS_DROPPED.inc()
+        now = time.monotonic()
+        if now - self._last_drop_log >= DROP_LOG_INTERVAL:
+            log.warning(
+                "event buffer full: dropped %d event(s) since the last report (latest: %s %s)",
+                self._unlogged_drops,
+                reason,
+                message,
+            )
+            self._unlogged_drops = 0
+            self._last_drop_log = now
 
     def eventf(self, obj: Any, type: EventType, reason: str, fmt: str, *args: object) -> None:
         self.event(obj, type, reason, fmt % args if args else fmt)
@@ -106,8 +141,13 @@ class EventRecorder:
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        task_status.started()
-        async for pending in self._receive:
+        async with anyio.create_task_group() as group:
+            for _, receive in self._shards:
+                group.start_soon(self._drain, receive)
+            task_status.started()
+
+    async def _drain(self, receive: anyio.abc.ObjectReceiveStream[_Pending]) -> None:
+        async for pending in receive:
             try:
                 await self._write(pending)
             except errors.ApiError as error:
