@@ -188,7 +188,8 @@ def _probe_checks(
     readiness = [
         Check("kubernetes", kubernetes, timeout=3.0),
         Check("database", db, timeout=3.0),
-        Check("caches", manager_ready, timeout=3.0),
+        # The manager's own readiness: caches synced, and the Lease not lost.
+        Check("manager", manager_ready, timeout=3.0),
     ]
     return liveness, readiness
 

@@ -126,7 +126,7 @@ async def test_run_serves_the_api_and_probes(
             assert (await probes.get("/healthz")).status_code == 200
             ready = await probes.get("/readyz")
             assert ready.status_code == 200, ready.text
-            assert set(ready.json()["checks"]) == {"kubernetes", "database", "caches"}
+            assert set(ready.json()["checks"]) == {"kubernetes", "database", "manager"}
             metrics = (await probes.get("/metrics")).text
             assert "kubeweft_http_requests_total" in metrics
             assert 'route="/api/webapps/{namespace}/{name}"' in metrics
