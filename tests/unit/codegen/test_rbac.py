@@ -26,7 +26,7 @@ def expand(group: str, resource: str, verbs: str) -> set[Grant]:
 
 
 OWNED = "get list watch create update patch delete"
-# The REST layer's SubjectAccessReviews for its read-only views (rest/router.py).
+# The REST layer's SubjectAccessReviews for its read-only views (rest/routes/records.py).
 VIEWS = ("annotations", "history", "metrics", "events")
 PROCESS = (
     expand("", "events", "create patch list")

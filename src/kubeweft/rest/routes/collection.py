@@ -1,0 +1,177 @@
+"""``/api/<plural>`` and ``/api/<plural>/{namespace}``: list with metrics, and create.
+
+An all-namespace list shows only the namespaces the caller may ``list`` in: the
+authorizer is asked before the page is cut, so hidden objects neither appear nor shift
+page boundaries. Create goes to the API server; the reconciler is started by the watch,
+never by the handler.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from kubeweft.api import ObjectMeta
+from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
+from kubeweft.auth.identity import Identity, ResourceAttributes
+from kubeweft.rest.context import AppContext
+from kubeweft.rest.dependencies import ContextDep, CurrentUser, NamespaceParam, check_access
+from kubeweft.rest.problems import problem_from_kube_error
+from kubeweft.rest.routes.model import ModelRoutes, etag_of, json_response, problem_doc
+from kubeweft.runtime import errors as kube_errors
+from kubeweft.runtime.labels import LabelSelector
+from kubeweft.views import ResourceRecords, list_with_metrics
+from kubeweft.views.detail import build_detail
+
+__all__ = ["add_collection_routes", "label_selector"]
+
+NamespaceFilter = Callable[[frozenset[str]], Awaitable[frozenset[str]]]
+
+
+def label_selector(
+    value: Annotated[
+        str | None,
+        Query(alias="labelSelector", max_length=1024, description="A label selector."),
+    ] = None,
+) -> str | None:
+    """The ``labelSelector`` query parameter, validated before any other work is done
+    (``InvalidSelector`` is a 400 problem naming ``query.labelSelector``)."""
+    if value:
+        LabelSelector.parse(value)
+    return value
+
+
+SelectorQuery = Annotated[str | None, Depends(label_selector)]
+LimitQuery = Annotated[int | None, Query(ge=1, le=1000, description="Page size.")]
+ContinueQuery = Annotated[
+    str | None,
+    Query(alias="continue", max_length=1024, description="Token from the previous page."),
+]
+
+
+async def namespace_filter(
+    ctx: AppContext, identity: Identity, group: str, plural: str
+) -> NamespaceFilter | None:
+    """Which namespaces an all-namespace list may show (None: every namespace).
+
+    Uses the authorizer's ``allowed_namespaces(identity, template, namespaces)`` when it
+    has one (the SubjectAccessReview authorizer batches and caches it), otherwise asks
+    ``authorize`` at cluster scope and then per namespace present.
+    """
+    template = ResourceAttributes("list", group, plural)
+    hook = getattr(ctx.authorizer, "allowed_namespaces", None)
+    if hook is not None:
+
+        async def by_hook(present: frozenset[str]) -> frozenset[str]:
+            return frozenset(await hook(identity, template, present))
+
+        return by_hook
+    if (await ctx.authorizer.authorize(identity, template)).allowed:
+        return None
+
+    async def per_namespace(present: frozenset[str]) -> frozenset[str]:
+        allowed: set[str] = set()
+
+        async def check(ns: str) -> None:
+            scoped = ResourceAttributes("list", group, plural, namespace=ns)
+            if (await ctx.authorizer.authorize(identity, scoped)).allowed:
+                allowed.add(ns)
+
+        async with anyio.create_task_group() as tg:
+            for ns in present:
+                tg.start_soon(check, ns)
+        return frozenset(allowed)
+
+    return per_namespace
+
+
+def add_collection_routes(router: APIRouter, routes: ModelRoutes) -> None:
+    model, info, schemas = routes.model, routes.info, routes.schemas
+    plural, group = info.plural, info.group
+    CreateBody = schemas.create
+
+    async def list_page(
+        ctx: AppContext,
+        identity: Identity,
+        namespace: str | None,
+        selector: str | None,
+        limit: int | None,
+        token: str | None,
+    ) -> Response:
+        only = None
+        if namespace is None:
+            only = await namespace_filter(ctx, identity, group, plural)
+        page = await list_with_metrics(
+            model,
+            namespace,
+            selector,
+            limit,
+            token,
+            cluster=ctx.reader,
+            records=ctx.store,
+            namespace_filter=only,
+        )
+        return json_response(routes.list_of(page))
+
+    @router.get("", response_model=schemas.list_page, summary=f"List {plural} in all namespaces")
+    async def list_all(
+        ctx: ContextDep,
+        identity: CurrentUser,
+        label_selector: SelectorQuery = None,
+        limit: LimitQuery = None,
+        continue_: ContinueQuery = None,
+    ) -> Response:
+        return await list_page(ctx, identity, None, label_selector, limit, continue_)
+
+    @router.get(
+        "/{namespace}",
+        response_model=schemas.list_page,
+        summary=f"List {plural} in a namespace",
+    )
+    async def list_namespaced(
+        namespace: NamespaceParam,
+        ctx: ContextDep,
+        identity: Annotated[Identity, routes.may("list")],
+        label_selector: SelectorQuery = None,
+        limit: LimitQuery = None,
+        continue_: ContinueQuery = None,
+    ) -> Response:
+        return await list_page(ctx, identity, namespace, label_selector, limit, continue_)
+
+    @router.post(
+        "",
+        status_code=201,
+        response_model=schemas.read,
+        responses={409: problem_doc("The name is taken.")},
+        summary=f"Create a {info.kind}",
+    )
+    async def create(
+        body: CreateBody,  # type: ignore[valid-type]
+        request: Request,
+        ctx: ContextDep,
+        identity: CurrentUser,
+    ) -> Response:
+        data: Any = body
+        namespace, name = data.namespace, data.name
+        await check_access(ctx, identity, ResourceAttributes("create", group, plural, namespace))
+        spec_wire = data.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+        obj = model(
+            metadata=ObjectMeta(
+                name=name,
+                namespace=namespace,
+                labels=data.labels or None,
+                annotations={CHANGED_BY_ANNOTATION: changed_by_value(identity.user, spec_wire)},
+            ),
+            spec=data.spec,
+        )
+        try:
+            created = await ctx.client.create(obj)
+        except kube_errors.ApiError as exc:
+            await routes.audit(ctx, request, identity, "create", namespace, name, exc.code or 502)
+            raise problem_from_kube_error(exc, what=routes.what(namespace, name)) from None
+        ctx.tracker.wrote(model, created)
+        await routes.audit(ctx, request, identity, "create", namespace, name, 201, created)
+        view = build_detail(created, ResourceRecords())  # a new UID has no rows yet
+        headers = {"Location": routes.path(namespace, name), "ETag": etag_of(created)}
+        return json_response(routes.read_of(view), 201, headers)

@@ -1,0 +1,205 @@
+"""``/api/<plural>/{namespace}/{name}``: the joined detail view, merge patch, delete.
+
+The detail reads the cache and the database in parallel (``views.get_detail``). A
+patch reads the object from the API server, merges the caller's ``spec``/``labels``
+into it and writes it back with its resourceVersion: ``If-Match`` makes a stale ETag a
+412, and without it a conflict is retried on a fresh read. A spec change carries the
+caller's name in the ``kubeweft.dev/last-changed-by`` annotation of the same write, so
+the reconciler can attribute the deployment-history row without reading the database.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import ValidationError
+
+from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
+from kubeweft.auth.identity import Identity
+from kubeweft.rest.dependencies import ContextDep, NameParam, NamespaceParam
+from kubeweft.rest.problems import FieldError, Problem, field_errors_from_pydantic
+from kubeweft.rest.problems import problem_from_kube_error as problem_from
+from kubeweft.rest.routes.model import ModelRoutes, etag_of, json_response, problem_doc
+from kubeweft.runtime import errors as kube_errors
+from kubeweft.views import get_detail
+
+__all__ = ["PATCH_RETRIES", "add_item_routes", "merge_patch", "parse_if_match"]
+
+PATCH_RETRIES = 5
+
+
+def parse_if_match(value: str | None) -> str | None:
+    """The resourceVersion an ``If-Match`` header asks for (None: no precondition)."""
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.split(",")[0].strip()
+    tag = tag.removeprefix("W/")
+    return tag.strip('"')
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
+    model, info, schemas = routes.model, routes.info, routes.schemas
+    spec_type = routes.spec_type
+    PatchBody = schemas.patch
+
+    @router.get(
+        "/{namespace}/{name}",
+        response_model=schemas.read,
+        summary=f"Read a {info.kind} joined with its database rows",
+    )
+    async def read(
+        namespace: NamespaceParam,
+        name: NameParam,
+        ctx: ContextDep,
+        identity: Annotated[Identity, routes.may("get")],
+    ) -> Response:
+        view = await get_detail(model, namespace, name, cluster=ctx.reader, records=ctx.store)
+        return json_response(routes.read_of(view), headers={"ETag": etag_of(view.obj)})
+
+    def patched(current: Any, patch: Any, user: str) -> Any | None:
+        """The object with ``patch`` applied, or None when nothing would change."""
+        fields = patch.model_fields_set
+        new = current.model_copy(deep=True)
+        changed = False
+        if "spec" in fields:
+            if patch.spec is None:
+                raise Problem(
+                    422,
+                    "spec cannot be removed.",
+                    slug="validation-error",
+                    errors=[FieldError("spec", "spec is required")],
+                )
+            old_wire = current.to_dict().get("spec", {})
+            merged = merge_patch(old_wire, patch.spec)
+            try:
+                spec = spec_type.model_validate(merged)
+            except ValidationError as exc:
+                raise Problem(
+                    422,
+                    "The patched spec is invalid.",
+                    slug="validation-error",
+                    errors=field_errors_from_pydantic(exc.errors(), prefix="spec"),
+                ) from None
+            new_wire = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if new_wire != old_wire:
+                new.spec = spec
+                annotations = dict(new.metadata.annotations or {})
+                annotations[CHANGED_BY_ANNOTATION] = changed_by_value(user, new_wire)
+                new.metadata.annotations = annotations
+                changed = True
+        if "labels" in fields and patch.labels is not None:
+            labels = merge_patch(current.metadata.labels or {}, patch.labels)
+            if labels != (current.metadata.labels or {}):
+                new.metadata.labels = labels
+                changed = True
+        return new if changed else None
+
+    def precondition_failed(namespace: str, name: str, current: Any) -> Problem:
+        headers = {"ETag": etag_of(current)} if current is not None else {}
+        return Problem(
+            412,
+            f"{routes.what(namespace, name)} has changed since the ETag given in If-Match.",
+            slug="precondition-failed",
+            headers=headers,
+        )
+
+    @router.patch(
+        "/{namespace}/{name}",
+        response_model=schemas.read,
+        responses={
+            409: problem_doc("Kept conflicting after retries."),
+            412: problem_doc("If-Match does not match the resourceVersion."),
+        },
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "application/merge-patch+json": {
+                        "schema": {"$ref": f"#/components/schemas/{info.kind}Patch"}
+                    }
+                }
+            }
+        },
+        summary=f"Merge-patch a {info.kind}'s spec and labels",
+    )
+    async def patch(
+        namespace: NamespaceParam,
+        name: NameParam,
+        body: PatchBody,  # type: ignore[valid-type]
+        request: Request,
+        ctx: ContextDep,
+        identity: Annotated[Identity, routes.may("patch")],
+        if_match: Annotated[str | None, Header(max_length=256)] = None,
+    ) -> Response:
+        what = routes.what(namespace, name)
+        expected = parse_if_match(if_match)
+        result: Any = None
+        for _attempt in range(PATCH_RETRIES):
+            try:
+                current = await ctx.client.get(model, name, namespace)
+            except kube_errors.ApiError as exc:
+                raise problem_from(exc, what=what) from None
+            if expected is not None and current.metadata.resourceVersion != expected:
+                raise precondition_failed(namespace, name, current)
+            new = patched(current, body, identity.user)
+            if new is None:
+                result = current
+                break
+            try:
+                result = await ctx.client.update(new)
+                break
+            except kube_errors.Conflict:
+                if expected is not None:
+                    raise precondition_failed(namespace, name, None) from None
+                continue
+            except kube_errors.ApiError as exc:
+                status = exc.code or 502
+                await routes.audit(
+                    ctx, request, identity, "patch", namespace, name, status, current
+                )
+                raise problem_from(exc, what=what) from None
+        if result is None:
+            raise Problem(409, f"{what} kept changing; retry.", slug="conflict")
+        ctx.tracker.wrote(model, result)
+        await routes.audit(ctx, request, identity, "patch", namespace, name, 200, result)
+        view = await routes.detail_after_write(ctx, result)
+        return json_response(routes.read_of(view), headers={"ETag": etag_of(result)})
+
+    @router.delete(
+        "/{namespace}/{name}",
+        status_code=204,
+        responses={202: {"description": "Deletion started; finalizers are running."}},
+        summary=f"Delete a {info.kind}",
+    )
+    async def delete(
+        namespace: NamespaceParam,
+        name: NameParam,
+        request: Request,
+        ctx: ContextDep,
+        identity: Annotated[Identity, routes.may("delete")],
+    ) -> Response:
+        try:
+            current = await ctx.client.get(model, name, namespace)
+            await ctx.client.delete(model, name, namespace)
+        except kube_errors.ApiError as exc:
+            raise problem_from(exc, what=routes.what(namespace, name)) from None
+        ctx.tracker.deleted(model, namespace, name, current.metadata.uid)
+        await routes.audit(ctx, request, identity, "delete", namespace, name, 204, current)
+        try:
+            remaining = await ctx.client.get(model, name, namespace)
+        except kube_errors.NotFound:
+            return Response(status_code=204)
+        if remaining.metadata.uid == current.metadata.uid:
+            return Response(status_code=202)
+        return Response(status_code=204)

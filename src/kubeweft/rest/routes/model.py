@@ -1,0 +1,167 @@
+"""What every handler of a model's router derives from the model declaration."""
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import Depends, Request, Response
+from pydantic import BaseModel
+
+from kubeweft.api import CustomResource, ModelInfo
+from kubeweft.auth.identity import Identity
+from kubeweft.logging import get_logger
+from kubeweft.rest.context import AppContext
+from kubeweft.rest.dependencies import require
+from kubeweft.rest.problems import PROBLEM_JSON, ProblemBody
+from kubeweft.rest.schemas import ModelSchemas, schemas_for
+from kubeweft.views import DatabaseUnavailable, DetailView, ListPage, ResourceRecords
+from kubeweft.views.detail import build_detail
+from kubeweft.views.records import AuditEntry, ResourceRef
+
+__all__ = ["ModelRoutes", "etag_of", "json_response", "problem_doc"]
+
+_log = get_logger("kubeweft.rest")
+
+
+def problem_doc(description: str) -> dict[str, Any]:
+    """An OpenAPI ``responses`` entry for a problem+json answer."""
+    return {"model": ProblemBody, "content": {PROBLEM_JSON: {}}, "description": description}
+
+
+def json_response(
+    model: BaseModel, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        model.model_dump_json(by_alias=True),
+        status_code=status,
+        media_type="application/json",
+        headers=dict(headers or {}),
+    )
+
+
+def etag_of(obj: Any) -> str:
+    return f'"{obj.metadata.resourceVersion}"'
+
+
+def _common(obj: Any, health: int) -> dict[str, Any]:
+    meta = obj.metadata
+    return {
+        "uid": meta.uid,
+        "name": meta.name,
+        "namespace": meta.namespace,
+        "labels": meta.labels or {},
+        "resource_version": meta.resourceVersion,
+        "generation": meta.generation,
+        "created_at": meta.creationTimestamp,
+        "deleting": meta.deletionTimestamp is not None,
+        "spec": obj.spec,
+        "status": getattr(obj, "status", None),
+        "health_score": health,
+    }
+
+
+@dataclass(frozen=True)
+class ModelRoutes:
+    """One model's generated schemas plus the helpers its handlers share."""
+
+    model: type[CustomResource]
+    schemas: ModelSchemas
+
+    @classmethod
+    def of(cls, model: type[CustomResource]) -> "ModelRoutes":
+        return cls(model, schemas_for(model))
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.model.model_info
+
+    @property
+    def spec_type(self) -> type[BaseModel]:
+        return self.model.model_fields["spec"].annotation  # type: ignore[return-value]
+
+    def what(self, namespace: str, name: str) -> str:
+        return f"{self.info.plural} {namespace}/{name}"
+
+    def path(self, namespace: str, name: str) -> str:
+        return f"/api/{self.info.plural}/{namespace}/{name}"
+
+    # --- dependencies -------------------------------------------------------------------
+
+    def may(self, verb: str, subresource: str | None = None) -> Any:
+        """Depend on the caller being authorized for ``verb`` on this model (or sub-resource)."""
+        return Depends(require(verb, self.info.group, self.info.plural, subresource=subresource))
+
+    # --- response bodies ----------------------------------------------------------------
+
+    def read_of(self, view: DetailView) -> BaseModel:
+        return self.schemas.read.model_validate(
+            {
+                **_common(view.obj, view.health_score),
+                "deployment_history": [dataclasses.asdict(h) for h in view.deployment_history],
+                "metrics": {k: dataclasses.asdict(v) for k, v in view.metrics.items()},
+                "annotations": [dataclasses.asdict(a) for a in view.annotations],
+            }
+        )
+
+    def list_of(self, page: ListPage) -> BaseModel:
+        items = [
+            {
+                **_common(item.obj, item.health_score),
+                "latest_metrics": {
+                    k: dataclasses.asdict(v) for k, v in item.latest_metrics.items()
+                },
+            }
+            for item in page.items
+        ]
+        return self.schemas.list_page.model_validate(
+            {"items": items, "continue": page.continue_token}
+        )
+
+    def ref_of(self, obj: Any) -> ResourceRef:
+        meta = obj.metadata
+        return ResourceRef(meta.uid, self.info.kind, meta.namespace or "", meta.name)
+
+    async def detail_after_write(self, ctx: AppContext, obj: Any) -> DetailView:
+        try:
+            rows = await ctx.store.resource_records(
+                obj.metadata.uid,
+                history_limit=10,
+                since=datetime.now(UTC) - timedelta(minutes=5),
+            )
+        except DatabaseUnavailable as exc:
+            _log.warning("database side of the response left empty", error=str(exc.__cause__))
+            rows = ResourceRecords()
+        return build_detail(obj, rows)
+
+    # --- audit --------------------------------------------------------------------------
+
+    async def audit(
+        self,
+        ctx: AppContext,
+        request: Request,
+        identity: Identity,
+        verb: str,
+        namespace: str,
+        name: str,
+        status_code: int,
+        obj: Any = None,
+    ) -> None:
+        entry = AuditEntry(
+            actor=identity.user,
+            verb=verb,
+            kind=self.info.kind,
+            namespace=namespace,
+            name=name,
+            uid=obj.metadata.uid if obj is not None else None,
+            outcome="success" if status_code < 400 else "failure",
+            status_code=status_code,
+            request_id=getattr(request.state, "request_id", None),
+        )
+        try:
+            await ctx.store.audit(entry)
+        except DatabaseUnavailable as exc:
+            # The change itself succeeded in Kubernetes; failing the request now would
+            # make the client retry a write that already happened.
+            _log.error("audit row not written", error=str(exc.__cause__ or exc), **entry.__dict__)

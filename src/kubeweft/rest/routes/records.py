@@ -1,0 +1,164 @@
+"""An object's sub-resources: annotations, history and metrics (database), Events.
+
+Annotations are supplementary data: they go straight to the database, never through
+Kubernetes. Every route here first loads the object (a 404 when it does not exist)
+and is authorized before that, so a missing name reveals nothing to a caller who may
+not read the resource. Annotations are the ``<plural>/annotations`` sub-resource for
+RBAC; history, metrics and Events are ``get`` on the resource itself.
+"""
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from lightkube.resources.core_v1 import Event
+
+from kubeweft.auth.identity import Identity
+from kubeweft.rest.dependencies import ContextDep, NameParam, NamespaceParam
+from kubeweft.rest.problems import Problem, problem_from_kube_error
+from kubeweft.rest.routes.model import ModelRoutes, json_response
+from kubeweft.rest.schemas import (
+    AnnotationCreate,
+    AnnotationRead,
+    EventRead,
+    HistoryRead,
+    MetricSeriesRead,
+)
+from kubeweft.runtime import errors as kube_errors
+
+__all__ = ["add_record_routes"]
+
+
+def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
+    model = routes.model
+
+    async def load(namespace: NamespaceParam, name: NameParam, ctx: ContextDep) -> Any:
+        """The object named by the path, from the cache with read-your-writes, or 404."""
+        return await ctx.reader.get(model, namespace, name)
+
+    ResourceDep = Annotated[Any, Depends(load)]
+
+    # --- annotations (database only) --------------------------------------------------
+    @router.get(
+        "/{namespace}/{name}/annotations",
+        response_model=list[AnnotationRead],
+        summary="List annotations",
+    )
+    async def list_annotations(
+        identity: Annotated[Identity, routes.may("get")],
+        obj: ResourceDep,
+        ctx: ContextDep,
+    ) -> list[AnnotationRead]:
+        rows = await ctx.store.annotations(obj.metadata.uid)
+        return [AnnotationRead.model_validate(dataclasses.asdict(r)) for r in rows]
+
+    @router.post(
+        "/{namespace}/{name}/annotations",
+        status_code=201,
+        response_model=AnnotationRead,
+        summary="Add an annotation",
+    )
+    async def add_annotation(
+        body: AnnotationCreate,
+        identity: Annotated[Identity, routes.may("create", "annotations")],
+        obj: ResourceDep,
+        request: Request,
+        ctx: ContextDep,
+    ) -> Response:
+        meta = obj.metadata
+        row = await ctx.store.add_annotation(
+            routes.ref_of(obj), author=identity.user, body=body.body
+        )
+        location = f"{routes.path(meta.namespace, meta.name)}/annotations/{row.id}"
+        await routes.audit(ctx, request, identity, "annotate", meta.namespace, meta.name, 201, obj)
+        return json_response(
+            AnnotationRead.model_validate(dataclasses.asdict(row)), 201, {"Location": location}
+        )
+
+    @router.delete(
+        "/{namespace}/{name}/annotations/{annotation_id}",
+        status_code=204,
+        summary="Delete an annotation",
+    )
+    async def delete_annotation(
+        annotation_id: Annotated[int, Path(ge=1, le=2**62)],
+        identity: Annotated[Identity, routes.may("delete", "annotations")],
+        obj: ResourceDep,
+        request: Request,
+        ctx: ContextDep,
+    ) -> Response:
+        if not await ctx.store.delete_annotation(obj.metadata.uid, annotation_id):
+            raise Problem(404, f"Annotation {annotation_id} not found on this resource.")
+        meta = obj.metadata
+        await routes.audit(
+            ctx, request, identity, "unannotate", meta.namespace, meta.name, 204, obj
+        )
+        return Response(status_code=204)
+
+    # --- history, metrics, events ------------------------------------------------------
+    @router.get(
+        "/{namespace}/{name}/history",
+        response_model=list[HistoryRead],
+        summary="Deployment history, newest first",
+    )
+    async def history(
+        identity: Annotated[Identity, routes.may("get")],
+        obj: ResourceDep,
+        ctx: ContextDep,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[HistoryRead]:
+        rows = await ctx.store.history(obj.metadata.uid, limit=limit)
+        return [HistoryRead.model_validate(dataclasses.asdict(r)) for r in rows]
+
+    @router.get(
+        "/{namespace}/{name}/metrics",
+        response_model=list[MetricSeriesRead],
+        summary="Metric samples since a time (default: the last hour)",
+    )
+    async def metrics(
+        identity: Annotated[Identity, routes.may("get")],
+        obj: ResourceDep,
+        ctx: ContextDep,
+        since: Annotated[datetime | None, Query(description="RFC 3339; default now-1h.")] = None,
+        metric_name: Annotated[str | None, Query(alias="name", max_length=63)] = None,
+    ) -> list[MetricSeriesRead]:
+        start = since or datetime.now(UTC) - timedelta(hours=1)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        rows = await ctx.store.metric_series(obj.metadata.uid, since=start, name=metric_name)
+        return [MetricSeriesRead.model_validate(dataclasses.asdict(r)) for r in rows]
+
+    @router.get(
+        "/{namespace}/{name}/events",
+        response_model=list[EventRead],
+        summary="Kubernetes Events about this resource",
+    )
+    async def events(
+        identity: Annotated[Identity, routes.may("get")],
+        obj: ResourceDep,
+        ctx: ContextDep,
+    ) -> list[EventRead]:
+        try:
+            found = await ctx.client.list(
+                Event,
+                obj.metadata.namespace,
+                field_selector={"involvedObject.uid": obj.metadata.uid},
+            )
+        except kube_errors.ApiError as exc:
+            raise problem_from_kube_error(exc, what="events") from None
+        return [_event_read(e) for e in getattr(found, "items", found)]
+
+
+def _event_read(event: Any) -> EventRead:
+    source = getattr(event, "source", None)
+    component = getattr(source, "component", None) if source is not None else None
+    return EventRead(
+        type=event.type,
+        reason=event.reason,
+        message=event.message,
+        count=event.count,
+        first_timestamp=event.firstTimestamp or event.eventTime,
+        last_timestamp=event.lastTimestamp or event.eventTime,
+        source=component or getattr(event, "reportingComponent", None),
+    )
