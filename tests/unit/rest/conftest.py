@@ -16,7 +16,7 @@ from kubeweft.rest import AppContext, create_app
 from kubeweft.rest.development import AllowAllAuthorizer, DevelopmentAuthenticator
 from kubeweft.settings import Settings
 from kubeweft.views import CacheReader, WriteTracker
-from tests.unit.rest.fakes import FakeCache, FakeKube, FakeStore
+from tests.unit.rest.fakes import CachedFakeClient, FakeCache, FakeStore
 
 
 class RecordingAuthorizer:
@@ -36,7 +36,7 @@ class RecordingAuthorizer:
 class Harness:
     app: FastAPI
     http: httpx.AsyncClient
-    kube: FakeKube
+    kube: CachedFakeClient
     store: FakeStore
     authorizer: RecordingAuthorizer
     context: AppContext
@@ -44,9 +44,9 @@ class Harness:
 
 def build(
     settings: Settings | None = None, models: tuple[type[Any], ...] = (WebApp,)
-) -> tuple[FastAPI, FakeKube, FakeStore, RecordingAuthorizer, AppContext]:
+) -> tuple[FastAPI, CachedFakeClient, FakeStore, RecordingAuthorizer, AppContext]:
     settings = settings or Settings(dev_user="alice")
-    kube, store, authorizer = FakeKube(), FakeStore(), RecordingAuthorizer()
+    kube, store, authorizer = CachedFakeClient(), FakeStore(), RecordingAuthorizer()
     tracker = WriteTracker()
     reader = CacheReader(FakeCache(kube), kube, tracker, timeout=0.05)
     context = AppContext(

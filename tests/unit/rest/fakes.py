@@ -1,19 +1,20 @@
-"""In-memory fakes of kubeweft's OWN interfaces (client, cache, record store), for unit
-tests of the REST layer only. Integration tests use the real control plane and database.
+"""In-memory fakes of kubeweft's OWN interfaces for unit tests of the REST layer: the
+shared ``tests.support.fake_client.FakeClient`` with an informer-cache view on top, and
+a record store. Integration tests use the real control plane and database.
 """
 
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from kubeweft.runtime import errors as kube_errors
+from kubeweft.runtime import objects
 from kubeweft.runtime.labels import LabelSelector
-from kubeweft.runtime.objects import kind_info
+from kubeweft.runtime.objects import K
 from kubeweft.views.errors import DatabaseUnavailable
 from kubeweft.views.records import (
     AnnotationEntry,
@@ -24,100 +25,52 @@ from kubeweft.views.records import (
     ResourceRecords,
     ResourceRef,
 )
+from tests.support.fake_client import FakeClient
 
 
-@dataclass
-class ListResult:
-    items: list[Any]
+class CachedFakeClient(FakeClient):
+    """The shared ``FakeClient`` plus the informer cache the REST layer reads from.
 
-
-class FakeKube:
-    """A client and a cache over one dict; ``lag`` makes the cache miss writes."""
+    The cache is a snapshot of the stored objects, taken after every write; ``lag``
+    freezes it, as a watch that has not delivered the latest writes yet.
+    """
 
     def __init__(self) -> None:
-        self.objects: dict[tuple[str, str | None, str], Any] = {}
-        self.cache_view: dict[tuple[str, str | None, str], Any] = {}
-        self.rv = itertools.count(100)
+        super().__init__()
         self.lag = False
-        self.conflicts_to_inject = 0
-        self.events: list[Any] = []
-        self.updates = 0
+        self._snapshot: dict[tuple[str, str | None, str], dict[str, Any]] = {}
 
-    def _key(
-        self, kind: type[Any], name: str, namespace: str | None
-    ) -> tuple[str, str | None, str]:
-        return (kind_info(kind).plural, namespace, name)
+    def _store(self, kind: type[K], key: Any, data: dict[str, Any], event: str, verb: str) -> K:
+        stored = super()._store(kind, key, data, event, verb)
+        self._publish()
+        return stored
+
+    async def delete(
+        self, kind: type[Any], name: str, namespace: str | None = None, **options: Any
+    ) -> None:
+        await super().delete(kind, name, namespace, **options)
+        self._publish()
 
     def _publish(self) -> None:
         if not self.lag:
-            self.cache_view = dict(self.objects)
+            self._snapshot = dict(self._objects)
 
-    # --- client ---------------------------------------------------------------
-    async def get(self, kind: type[Any], name: str, namespace: str | None = None) -> Any:
-        obj = self.objects.get(self._key(kind, name, namespace))
-        if obj is None:
-            raise kube_errors.NotFound(404, "NotFound", f"{name} not found")
-        return obj.model_copy(deep=True)
-
-    async def create(self, obj: Any, *, dry_run: bool = False) -> Any:
-        key = self._key(type(obj), obj.metadata.name, obj.metadata.namespace)
-        if key in self.objects:
-            raise kube_errors.AlreadyExists(409, "AlreadyExists", "exists")
-        new = obj.model_copy(deep=True)
-        new.metadata.uid = str(uuid.uuid4())
-        new.metadata.resourceVersion = str(next(self.rv))
-        new.metadata.generation = 1
-        new.metadata.creationTimestamp = datetime.now(UTC)
-        self.objects[key] = new
-        self._publish()
-        return new.model_copy(deep=True)
-
-    async def update(self, obj: Any) -> Any:
-        key = self._key(type(obj), obj.metadata.name, obj.metadata.namespace)
-        current = self.objects.get(key)
-        if current is None:
-            raise kube_errors.NotFound(404, "NotFound", "gone")
-        if self.conflicts_to_inject > 0:
-            self.conflicts_to_inject -= 1
-            # Someone else wrote in between.
-            current.metadata.resourceVersion = str(next(self.rv))
-            raise kube_errors.Conflict(409, "Conflict", "stale")
-        if obj.metadata.resourceVersion != current.metadata.resourceVersion:
-            raise kube_errors.Conflict(409, "Conflict", "stale")
-        new = obj.model_copy(deep=True)
-        new.metadata.resourceVersion = str(next(self.rv))
-        if new.spec != current.spec:
-            new.metadata.generation = (current.metadata.generation or 1) + 1
-        self.objects[key] = new
-        self.updates += 1
-        self._publish()
-        return new.model_copy(deep=True)
-
-    async def delete(self, kind: type[Any], name: str, namespace: str | None = None) -> None:
-        key = self._key(kind, name, namespace)
-        if key not in self.objects:
-            raise kube_errors.NotFound(404, "NotFound", "gone")
-        del self.objects[key]
-        self._publish()
-
-    async def list(self, kind: type[Any], namespace: str | None = None, **_: Any) -> ListResult:
-        return ListResult(list(self.events))
-
-    # --- cache ----------------------------------------------------------------
+    # --- the cache's view ---------------------------------------------------------------
     def cache_get(self, kind: type[Any], name: str, namespace: str | None = None) -> Any:
-        return self.cache_view.get(self._key(kind, name, namespace))
+        data = self._snapshot.get(self._key(kind, name, namespace))
+        return None if data is None else objects.from_dict(kind, data)
 
     def cache_list(
         self, kind: type[Any], namespace: str | None = None, *, label_selector: str | None = None
     ) -> list[Any]:
-        plural = kind_info(kind).plural
+        name = objects.kind_info(kind).kind
         selector = LabelSelector.of(label_selector)
         return [
-            obj
-            for (p, ns, _), obj in self.cache_view.items()
-            if p == plural
+            objects.from_dict(kind, data)
+            for (k, ns, _), data in self._snapshot.items()
+            if k == name
             and (namespace is None or ns == namespace)
-            and selector.matches(obj.metadata.labels or {})
+            and selector.matches(data["metadata"].get("labels") or {})
         ]
 
     async def wait_for_resource_version(self, kind: type[Any], rv: str, timeout: float) -> bool:  # noqa: ASYNC109
@@ -125,7 +78,7 @@ class FakeKube:
 
 
 class FakeInformer:
-    def __init__(self, kube: FakeKube, kind: type[Any]) -> None:
+    def __init__(self, kube: CachedFakeClient, kind: type[Any]) -> None:
         self.kube, self.kind = kube, kind
 
     def get(self, namespace: str | None, name: str) -> Any | None:
@@ -139,7 +92,7 @@ class FakeInformer:
 
 
 class FakeCache:
-    def __init__(self, kube: FakeKube) -> None:
+    def __init__(self, kube: CachedFakeClient) -> None:
         self.kube = kube
 
     def informer_for(self, kind: type[Any]) -> FakeInformer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by
+from kubeweft.runtime import errors as kube_errors
 from tests.unit.rest.conftest import Harness
 
 pytestmark = pytest.mark.anyio
@@ -111,7 +112,8 @@ async def test_patch_with_stale_if_match_is_412(harness: Harness) -> None:
 
 async def test_patch_without_if_match_retries_conflicts(harness: Harness) -> None:
     await harness.http.post("/api/webapps", json=NEW)
-    harness.kube.conflicts_to_inject = 2
+    # Someone else writes between the handler's read and its update.
+    harness.kube.fail_next["update"] = kube_errors.Conflict(409, "Conflict", "stale")
     response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"replicas": 4}})
     assert response.status_code == 200
     assert response.json()["spec"]["replicas"] == 4
@@ -128,7 +130,7 @@ async def test_patch_that_changes_nothing_does_not_write(harness: Harness) -> No
     await harness.http.post("/api/webapps", json=NEW)
     response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"port": 8080}})
     assert response.status_code == 200
-    assert harness.kube.updates == 0
+    assert [verb for verb, _, _ in harness.kube.writes] == ["create"]
 
 
 async def test_delete_then_404(harness: Harness) -> None:
