@@ -47,13 +47,9 @@ class Requirement:
                 return present
             case "!exists":
                 return not present
-            case "=":
+            case "=" | "in":  # "=" is "in" a set of one
                 return present and labels[self.key] in self.values
-            case "!=":
-                return not present or labels[self.key] not in self.values
-            case "in":
-                return present and labels[self.key] in self.values
-            case "notin":
+            case "!=" | "notin":
                 return not present or labels[self.key] not in self.values
 
 
@@ -72,12 +68,10 @@ class LabelSelector:
         return cls(tuple(Requirement(k, "=", frozenset({v})) for k, v in labels.items()))
 
     @classmethod
-    def of(cls, selector: str | Mapping[str, str] | LabelSelector | None) -> LabelSelector:
-        """Any accepted form of a selector as a ``LabelSelector`` (None: match all)."""
+    def of(cls, selector: str | Mapping[str, str] | None) -> LabelSelector:
+        """A selector in either of the client's forms (None: match all)."""
         if selector is None:
             return cls()
-        if isinstance(selector, LabelSelector):
-            return selector
         if isinstance(selector, str):
             return cls.parse(selector)
         return cls.from_labels(selector)
@@ -89,9 +83,7 @@ class LabelSelector:
         return bool(self.requirements)
 
 
-def matches_labels(
-    selector: str | Mapping[str, str] | LabelSelector | None, labels: Mapping[str, str]
-) -> bool:
+def matches_labels(selector: str | Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
     """Whether ``labels`` satisfy ``selector`` (parsed here: for one-off checks)."""
     return LabelSelector.of(selector).matches(labels)
 

@@ -16,8 +16,12 @@ from pydantic import ValidationError
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.auth.identity import Identity
 from kubeweft.rest.dependencies import ContextDep, NameParam, NamespaceParam
-from kubeweft.rest.problems import FieldError, Problem, field_errors_from_pydantic
-from kubeweft.rest.problems import problem_from_kube_error as problem_from
+from kubeweft.rest.problems import (
+    FieldError,
+    Problem,
+    field_errors_from_pydantic,
+    problem_from_kube_error,
+)
 from kubeweft.rest.routes.model import ModelRoutes, etag_of, json_response, problem_doc
 from kubeweft.runtime import errors as kube_errors
 from kubeweft.views import get_detail
@@ -149,7 +153,7 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
             try:
                 current = await ctx.client.get(model, name, namespace)
             except kube_errors.ApiError as exc:
-                raise problem_from(exc, what=what) from None
+                raise problem_from_kube_error(exc, what=what) from None
             if expected is not None and current.metadata.resourceVersion != expected:
                 raise precondition_failed(namespace, name, current)
             new = patched(current, body, identity.user)
@@ -168,7 +172,7 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
                 await routes.audit(
                     ctx, request, identity, "patch", namespace, name, status, current
                 )
-                raise problem_from(exc, what=what) from None
+                raise problem_from_kube_error(exc, what=what) from None
         if result is None:
             raise Problem(409, f"{what} kept changing; retry.", slug="conflict")
         ctx.tracker.wrote(model, result)
@@ -193,7 +197,7 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
             current = await ctx.client.get(model, name, namespace)
             await ctx.client.delete(model, name, namespace)
         except kube_errors.ApiError as exc:
-            raise problem_from(exc, what=routes.what(namespace, name)) from None
+            raise problem_from_kube_error(exc, what=routes.what(namespace, name)) from None
         ctx.tracker.deleted(model, namespace, name, current.metadata.uid)
         await routes.audit(ctx, request, identity, "delete", namespace, name, 204, current)
         try:
