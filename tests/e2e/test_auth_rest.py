@@ -32,7 +32,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,12 +46,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from kubeweft.localcluster.access import ClusterAccess
 from tests.integration.auth.conftest import binding, editor_role, user, viewer_role
 from tests.integration.auth.test_authentication import SIGNING_KEY, IssuerServer
+from tests.support.crds import WEBAPP_CRD, WEBAPP_CRD_NAME, install_crd
 from tests.support.process import KubeweftProcess, spawn
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.localcluster]
 
 T = TypeVar("T")
-CRD_FILE = Path(__file__).parents[2] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
 KUBEWEFT = Path(sys.executable).parent / "kubeweft"
 PROBLEM_JSON = "application/problem+json"
 HS256_SECRET = "e2e-auth-hs256-secret-" + "k" * 32
@@ -93,10 +94,7 @@ def teams(local_cluster: ClusterAccess) -> Iterator[Teams]:
             local_cluster.kubectl("create", "namespace", namespace)
         # The CRD as config/default applies it, so the admin can create objects before
         # kubeweft starts (kubeweft's own install is then a no-op).
-        local_cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
-        local_cluster.kubectl(
-            "wait", "--for=condition=Established", "crd/webapps.kubeweft.dev", "--timeout=60s"
-        )
+        install_crd(local_cluster, WEBAPP_CRD, WEBAPP_CRD_NAME)
         account = {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": found.team_a}
         local_cluster.apply(
             [
@@ -313,18 +311,6 @@ def listed(
     return {(item["namespace"], item["name"]) for item in body["items"]}
 
 
-def eventually(check: Callable[[], T | None], what: str, deadline: float) -> T:
-    """Poll ``check`` (the other process's state) until it returns something truthy."""
-    until = time.monotonic() + deadline
-    last: T | None = None
-    while time.monotonic() < until:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)  # polling another process
-    raise AssertionError(f"timed out after {deadline} s waiting for {what}; last: {last!r}")
-
-
 def create_webapp(http: httpx.Client, headers: Headers, namespace: str, name: str) -> None:
     body = {"name": name, "namespace": namespace, "spec": {"image": "nginx:1.27", "replicas": 1}}
     created = expect(http.post("/api/webapps", json=body, headers=headers), 201)
@@ -385,7 +371,9 @@ def test_alice_edits_team_a_only(
         rows = expect(http.get(f"{path}/history", headers=alice), 200).json()
         return next((r for r in rows if r["generation"] == generation), None)
 
-    row = eventually(patch_row, f"the history row of generation {generation}", HISTORY_DEADLINE)
+    row = wait_until(
+        patch_row, what=f"the history row of generation {generation}", timeout=HISTORY_DEADLINE
+    )
     assert (row["actor"], row["image"], row["previous_image"]) == (
         "alice",
         "nginx:1.28",
@@ -407,7 +395,9 @@ def test_alice_edits_team_a_only(
     )
 
     expect(http.delete(path, headers=alice), 202, 204)
-    eventually(lambda: http.get(path, headers=alice).status_code == 404, "the delete", 30.0)
+    wait_until(
+        lambda: http.get(path, headers=alice).status_code == 404, what="the delete", timeout=30.0
+    )
 
 
 def test_bob_views_team_a_and_writes_nothing(

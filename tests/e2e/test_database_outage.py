@@ -32,9 +32,9 @@ from kubeweft.repositories import metrics as metrics_repo
 from kubeweft.repositories import reconcile_log
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.metrics import REGISTRY
-from tests.integration.controllers.conftest import webapp_crd  # noqa: F401 (fixture)
-from tests.integration.controllers.harness import eventually, running_controller, webapp
+from tests.integration.controllers.harness import running_controller, webapp
 from tests.support.postgres import PostgresServer
+from tests.support.waiting import wait_until_async
 
 pytestmark = [
     pytest.mark.anyio,
@@ -191,10 +191,10 @@ async def test_cluster_converges_and_records_wait_out_a_postgres_outage(
                 client = run.client
                 # 1. Three WebApps, Ready, and their records written while PostgreSQL is up.
                 before = [await create(client, namespace, f"app-{i}", 1) for i in range(3)]
-                await eventually(
+                await wait_until_async(
                     lambda: all_converged(client, namespace, before),
                     what="the first three WebApps Ready",
-                    deadline=DEADLINE,
+                    timeout=DEADLINE,
                 )
                 assert await writer.flush(timeout_s=DEADLINE), "records not written before outage"
                 failures_before = writer.failures
@@ -208,23 +208,25 @@ async def test_cluster_converges_and_records_wait_out_a_postgres_outage(
                     for app in before:
                         await change(client, namespace, app, image="nginx:2")
                     apps = before + during
-                    await eventually(
+                    await wait_until_async(
                         lambda: all_converged(client, namespace, apps),
                         what="six WebApps converged with PostgreSQL down",
-                        deadline=DEADLINE,
+                        timeout=DEADLINE,
                     )
                     # A second, separate generation: replicas only.
                     await change(client, namespace, before[0], replicas=2)
-                    await eventually(
+                    await wait_until_async(
                         lambda: converged(client, namespace, before[0]),
                         what="app-0 scaled with PostgreSQL down",
-                        deadline=DEADLINE,
+                        timeout=DEADLINE,
                     )
                     converged_s = time.monotonic() - stopped_at
                     assert postgres_server.running is False
                     assert await all_converged(client, namespace, apps)
-                    await eventually(
-                        records_pending, what="records waiting for PostgreSQL", deadline=DEADLINE
+                    await wait_until_async(
+                        records_pending,
+                        what="records waiting for PostgreSQL",
+                        timeout=DEADLINE,
                     )
                     await anyio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped_at)))
                     await records_pending()
@@ -238,8 +240,10 @@ async def test_cluster_converges_and_records_wait_out_a_postgres_outage(
                 restarted_at = time.monotonic()
 
                 # 3. PostgreSQL is back: everything that waited is written.
-                await eventually(
-                    drained, what="records drained after the outage", deadline=DEADLINE
+                await wait_until_async(
+                    drained,
+                    what="records drained after the outage",
+                    timeout=DEADLINE,
                 )
                 drain_s = time.monotonic() - restarted_at
                 assert writer.dropped == 0

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,12 +37,12 @@ from kubeweft.db.migrate import head_revision
 from kubeweft.localcluster.access import ClusterAccess
 from tests.support.postgres import PostgresServer
 from tests.support.process import KubeweftProcess, kubeweft_runs, metric, metric_sum
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.postgres]
 
 T = TypeVar("T")
 LEASE = "kubeweft-ha"
-CRD_FILE = Path(__file__).parents[2] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
 # Lease duration 15 s + retry period 2 s (the manager's defaults), with room for a
 # loaded machine: the deadline for anything that waits on a failover.
 FAILOVER_DEADLINE = 90.0
@@ -51,15 +51,6 @@ BECAME_LEADER = re.compile(r"([\w.:-]+) became leader of lease " + LEASE)
 
 
 # --- fixtures ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def webapp_crd(local_cluster: ClusterAccess) -> None:
-    """The CRD applied as ``config/default`` would (replicas run with --no-install-crds)."""
-    local_cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
-    local_cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/webapps.kubeweft.dev", "--timeout=60s"
-    )
-
-
 @pytest.fixture
 def empty_database(postgres_server: PostgresServer) -> Iterator[str]:
     """A new, unmigrated PostgreSQL database for this test; dropped afterwards."""
@@ -81,18 +72,6 @@ def replica_env(database_url: str, namespace: str) -> dict[str, str]:
 
 
 # --- polling helpers ------------------------------------------------------------------
-def eventually(check: Callable[[], T | None], what: str, deadline: float) -> T:
-    """Poll ``check`` (another process's state) until it returns something truthy."""
-    until = time.monotonic() + deadline
-    last: T | None = None
-    while time.monotonic() < until:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)  # polling other processes
-    raise AssertionError(f"timed out after {deadline} s waiting for {what}; last: {last!r}")
-
-
 def lease_holder(cluster: ClusterAccess, namespace: str) -> str | None:
     result = cluster.kubectl("get", "lease", LEASE, "-n", namespace, "-o", "json", check=False)
     if result.returncode != 0:
@@ -160,7 +139,9 @@ def who_leads(
         holder = lease_holder(cluster, namespace)
         return next((p for p in replicas.values() if holder and identity_of(p) == holder), None)
 
-    found = eventually(leader, "a replica to hold the Lease", FAILOVER_DEADLINE)
+    found = wait_until(
+        leader, what="a replica to hold the Lease", timeout=FAILOVER_DEADLINE, interval=0.1
+    )
     (standby,) = (p for p in replicas.values() if p is not found)
     return found, standby
 
@@ -183,10 +164,11 @@ def test_two_replicas_serve_one_reconciles_and_fail_over(
         create(b.api_url, namespace, "from-b")
         for reader, name in ((b, "from-a"), (a, "from-b")):
             assert reader.api_url
-            eventually(
+            wait_until(
                 partial(readable, reader.api_url, namespace, name),
-                f"{reader.name} to read {name}",
-                30.0,
+                what=f"{reader.name} to read {name}",
+                timeout=30.0,
+                interval=0.1,
             )
         # Database rows: an annotation written through one replica is listed by the other.
         note = httpx.post(
@@ -209,7 +191,12 @@ def test_two_replicas_serve_one_reconciles_and_fail_over(
         # Exactly one reconciles: the Lease holder.
         leader, standby = who_leads(local_cluster, namespace, replicas)
         assert identity_of(standby) is None
-        eventually(lambda: not unconverged(local_cluster, namespace), "WebApps Ready", 90.0)
+        wait_until(
+            lambda: not unconverged(local_cluster, namespace),
+            what="WebApps Ready",
+            timeout=90.0,
+            interval=0.1,
+        )
         assert leading(leader) == 1
         assert leading(standby) == 0
         assert reconciles(leader) > 0
@@ -233,21 +220,31 @@ def test_two_replicas_serve_one_reconciles_and_fail_over(
         assert changed.status_code == 200, changed.text
         assert read(standby.api_url, namespace, "from-a").status_code == 200
 
-        identity = eventually(
-            lambda: identity_of(standby), "the standby to lead", FAILOVER_DEADLINE
+        identity = wait_until(
+            lambda: identity_of(standby),
+            what="the standby to lead",
+            timeout=FAILOVER_DEADLINE,
+            interval=0.1,
         )
-        eventually(
+        wait_until(
             lambda: lease_holder(local_cluster, namespace) == identity,
-            "the Lease to name the new leader",
-            FAILOVER_DEADLINE,
+            what="the Lease to name the new leader",
+            timeout=FAILOVER_DEADLINE,
+            interval=0.1,
         )
-        eventually(lambda: reconciles(standby) > 0, "a reconcile by the new leader", 30.0)
+        wait_until(
+            lambda: reconciles(standby) > 0,
+            what="a reconcile by the new leader",
+            timeout=30.0,
+            interval=0.1,
+        )
         took_over = time.monotonic() - killed_at
         assert leading(standby) == 1
-        eventually(
+        wait_until(
             lambda: not unconverged(local_cluster, namespace),
-            "every WebApp converged after the failover",
-            CONVERGE_DEADLINE,
+            what="every WebApp converged after the failover",
+            timeout=CONVERGE_DEADLINE,
+            interval=0.1,
         )
         names = {i["metadata"]["name"] for i in webapps(local_cluster, namespace)}
         assert names == {"from-a", "from-b"} | {f"before-{i}" for i in range(5)} | {
@@ -306,12 +303,19 @@ def test_sigterm_of_the_leader_releases_the_lease_to_the_standby(
         leader, standby = who_leads(local_cluster, namespace, replicas)
         assert leader.api_url
         create(leader.api_url, namespace, "web")
-        eventually(lambda: not unconverged(local_cluster, namespace), "web Ready", 90.0)
+        wait_until(
+            lambda: not unconverged(local_cluster, namespace),
+            what="web Ready",
+            timeout=90.0,
+            interval=0.1,
+        )
         assert leader.stop() == 0
         assert "released lease" in leader.log()
         # Released, not expired: the standby's next poll takes it (no wall-clock bound
         # asserted; the deadline is only a hang guard).
-        identity = eventually(lambda: identity_of(standby), "the standby to lead", 60.0)
+        identity = wait_until(
+            lambda: identity_of(standby), what="the standby to lead", timeout=60.0, interval=0.1
+        )
         assert lease_holder(local_cluster, namespace) == identity
         assert standby.api_url
         changed = httpx.patch(
@@ -321,6 +325,11 @@ def test_sigterm_of_the_leader_releases_the_lease_to_the_standby(
             timeout=30.0,
         )
         assert changed.status_code == 200, changed.text
-        eventually(lambda: not unconverged(local_cluster, namespace), "web converged", 90.0)
+        wait_until(
+            lambda: not unconverged(local_cluster, namespace),
+            what="web converged",
+            timeout=90.0,
+            interval=0.1,
+        )
         (item,) = webapps(local_cluster, namespace)
         assert item["status"]["readyReplicas"] == 3

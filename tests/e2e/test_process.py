@@ -9,7 +9,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from kubeweft.localcluster import ClusterAccess
+from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster]
 
@@ -80,13 +81,6 @@ def kubeweft_run(cluster: ClusterAccess, tmp_path: Path, *args: str) -> Iterator
         if process.poll() is None:
             process.kill()
         process.wait(timeout=30)
-
-
-async def until(condition: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:  # noqa: ASYNC109
-    """Poll the process from outside until ``condition()`` holds."""
-    with anyio.fail_after(timeout):
-        while not await condition():  # noqa: ASYNC110 - polling another process
-            await anyio.sleep(0.05)
 
 
 async def gauge(base: str, name: str) -> float:
@@ -174,10 +168,17 @@ async def test_sigterm_with_requests_in_flight(
             async def all_inside() -> bool:
                 return await gauge(served.probes, "kubeweft_http_requests_in_flight") == in_flight
 
-            await until(all_inside)
+            await wait_until_async(
+                all_inside, what="every request in flight", timeout=30, interval=0.05
+            )
             served.process.send_signal(signal.SIGTERM)
             # ... and the API has stopped accepting before their bodies complete.
-            await until(lambda: refuses_connections(served.api))  # a coroutine, awaited
+            await wait_until_async(
+                lambda: refuses_connections(served.api),  # a coroutine, awaited
+                what="the API refusing connections",
+                timeout=30,
+                interval=0.05,
+            )
             release.set()
         assert statuses == [201] * in_flight
         code = await anyio.to_thread.run_sync(

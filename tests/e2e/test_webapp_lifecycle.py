@@ -13,28 +13,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
 from kubeweft.localcluster.access import ClusterAccess
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.usefixtures("webapp_crd")]
 
 T = TypeVar("T")
 DEADLINE = 90.0
-CRD_FILE = Path(__file__).parents[2] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
-
-
-@pytest.fixture(scope="module")
-def webapp_crd(local_cluster: ClusterAccess) -> None:
-    local_cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
-    local_cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/webapps.kubeweft.dev", "--timeout=60s"
-    )
 
 
 @pytest.fixture
@@ -66,17 +57,6 @@ def operator(local_cluster: ClusterAccess, tmp_path: Path) -> Iterator[subproces
             print((tmp_path / "operator.log").read_text()[-5000:])
 
 
-def eventually(check: Callable[[], T | None], what: str) -> T:
-    until = time.monotonic() + DEADLINE
-    last: T | None = None
-    while time.monotonic() < until:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
 def test_kubectl_drives_the_running_operator(
     local_cluster: ClusterAccess, namespace: str, operator: subprocess.Popen[str]
 ) -> None:
@@ -94,12 +74,14 @@ def test_kubectl_drives_the_running_operator(
         return out if len(out) >= 4 and out[3] == "2" else None
 
     # NAME IMAGE DESIRED READY AGE
-    name, image, desired, ready, _age = eventually(columns, "READY 2 in kubectl get")
+    name, image, desired, ready, _age = wait_until(
+        columns, what="READY 2 in kubectl get", timeout=DEADLINE
+    )
     assert (name, image, desired, ready) == ("web", "nginx:1.27", "2", "2")
 
     # kubectl scale uses the WebApp's scale subresource; the Deployment follows.
     kubectl("scale", "webapp/web", "-n", namespace, "--replicas=4")
-    eventually(
+    wait_until(
         lambda: (
             kubectl(
                 "get",
@@ -112,7 +94,8 @@ def test_kubectl_drives_the_running_operator(
             ).stdout
             == "4"
         ),
-        "Deployment scaled to 4 ready",
+        what="Deployment scaled to 4 ready",
+        timeout=DEADLINE,
     )
     events = kubectl(
         "get", "events", "-n", namespace, "--field-selector=involvedObject.name=web", "-o", "json"
@@ -123,11 +106,12 @@ def test_kubectl_drives_the_running_operator(
     assert {"Created", "Scaled"} <= reasons
 
     kubectl("delete", "webapp", "web", "-n", namespace, "--wait=true")
-    eventually(
+    wait_until(
         lambda: (
             "NotFound" in kubectl("get", "deployment", "web", "-n", namespace, check=False).stderr
         ),
-        "Deployment garbage-collected",
+        what="Deployment garbage-collected",
+        timeout=DEADLINE,
     )
 
     operator.send_signal(signal.SIGTERM)

@@ -1,5 +1,5 @@
-"""Fixtures for codegen's integration tests: the generated CRDs installed on the real
-API server (``kubectl apply``, then wait for ``Established``)."""
+"""Fixtures for codegen's integration tests: the test-only CronTab CRD installed on the
+real API server (the WebApp CRD's fixture is ``tests.support.crds.webapp_crd``)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,8 @@ import yaml
 
 from kubeweft.codegen import crd_for
 from kubeweft.localcluster import ClusterAccess
-from tests.integration.codegen.installing import WEBAPP_CRD, install_crd
+from tests.support.crds import install_crd
 from tests.support.models import CronTab
-
-
-@pytest.fixture(scope="session")
-def webapp_crd(local_cluster: ClusterAccess) -> str:
-    """The checked-in (generated) WebApp CRD, installed. Left installed: other tests use it."""
-    install_crd(local_cluster, WEBAPP_CRD, "webapps.kubeweft.dev")
-    return "webapps.kubeweft.dev"
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,10 @@
 """Installing generated manifests on the test cluster the way ``config/default`` would:
-CRDs (waiting until they serve), and the RBAC renamed into a test namespace."""
+the RBAC renamed into a test namespace (CRDs: ``tests.support.crds``)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import rbac_for
@@ -15,24 +12,7 @@ from kubeweft.codegen.rbac import NAMESPACE, SERVICE_ACCOUNT
 from kubeweft.localcluster import ClusterAccess
 
 REPO = Path(__file__).resolve().parents[3]
-WEBAPP_CRD = REPO / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
 CLUSTER_SCOPED = ("ClusterRole", "ClusterRoleBinding")
-
-
-def install_crd(cluster: ClusterAccess, path: Path, name: str) -> None:
-    """Apply, wait for ``Established``, then until a list succeeds: right after
-    ``Established`` the API server still answers 429 "storage is (re)initializing"
-    while the new resource's watch cache fills."""
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
-    cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
-    (crd,) = yaml.safe_load_all(path.read_text())
-    group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
-    version = crd["spec"]["versions"][0]["name"]
-    deadline = time.monotonic() + 60.0
-    with cluster.http() as client:
-        while (status := client.get(f"/apis/{group}/{version}/{plural}").status_code) != 200:
-            assert time.monotonic() < deadline, f"listing {plural} still answers {status}"
-            time.sleep(0.1)
 
 
 def service_account_name(namespace: str) -> str:

@@ -11,8 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -26,21 +25,11 @@ from tests.integration.codegen.installing import (
     service_account_name,
     uninstall_cluster_scoped,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.slow]
 
 T = TypeVar("T")
-
-
-def eventually(observe: Callable[[], T], accept: Callable[[T], bool], what: str) -> T:
-    deadline = time.monotonic() + 120.0
-    while True:
-        value = observe()
-        if accept(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not reached; last: {value!r}")
-        time.sleep(0.25)
 
 
 def free_port() -> int:
@@ -110,7 +99,9 @@ def operator(
             except httpx.TransportError as error:
                 return repr(error)
 
-        eventually(ready, lambda status: status == 200, "kubeweft run ready")
+        wait_until(
+            ready, accept=lambda status: status == 200, what="kubeweft run ready", timeout=120.0
+        )
         yield running
     finally:
         if process.poll() is None:
@@ -139,10 +130,11 @@ def test_operator_works_with_exactly_the_generated_rbac(
         "spec": {"image": "registry.k8s.io/pause:3.10", "replicas": 2, "port": 8080},
     }
     local_cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(webapp))
-    status = eventually(
+    status = wait_until(
         lambda: get_json(local_cluster, "-n", namespace, "webapp", "shop").get("status", {}),
-        lambda s: s.get("readyReplicas") == 2,
-        "WebApp shop ready",
+        accept=lambda s: s.get("readyReplicas") == 2,
+        what="WebApp shop ready",
+        timeout=120.0,
     )
     conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
     assert conditions.get("Ready") == "True", status
@@ -166,7 +158,12 @@ def test_operator_works_with_exactly_the_generated_rbac(
     def read_shop() -> int:
         return httpx.get(f"{operator.api}/api/webapps/{namespace}/shop", headers=alice).status_code
 
-    eventually(read_shop, lambda code: code == 200, "alice reads shop through the REST API")
+    wait_until(
+        read_shop,
+        accept=lambda code: code == 200,
+        what="alice reads shop through the REST API",
+        timeout=120.0,
+    )
     refused = httpx.get(f"{operator.api}/api/webapps/{namespace}/shop", headers=bob)
     assert refused.status_code == 403
     body = {"namespace": namespace, "name": "blog", "spec": {"image": "nginx:1.27"}}
@@ -174,10 +171,11 @@ def test_operator_works_with_exactly_the_generated_rbac(
     assert created.status_code == 201, created.text
     events = httpx.get(f"{operator.api}/api/webapps/{namespace}/shop/events", headers=alice)
     assert events.status_code == 200, events.text
-    eventually(
+    wait_until(
         lambda: get_json(local_cluster, "-n", namespace, "deployment", "blog"),
-        lambda d: bool(d),
-        "blog's Deployment created by the reconciler",
+        accept=lambda d: bool(d),
+        what="blog's Deployment created by the reconciler",
+        timeout=120.0,
     )
 
     # A clean shutdown, and nothing was refused along the way.

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tests.integration.codegen.installing import install_rbac, uninstall_cluster_scoped
+from tests.support.waiting import wait_until
 
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import rbac_for
 from kubeweft.codegen.rbac import SERVICE_ACCOUNT
 from kubeweft.localcluster import ClusterAccess
-from tests.integration.codegen.installing import install_rbac, uninstall_cluster_scoped
 
 pytestmark = pytest.mark.localcluster
 
@@ -179,11 +180,9 @@ def test_user_roles_aggregate_into_the_builtin_roles(
             return can_i(local_cluster, user, verb, name, *extra, *ns)
 
         # Aggregation is done by the controller-manager: wait until it shows.
-        from tests.integration.localcluster.polling import eventually
-
-        eventually(
+        wait_until(
             lambda: {key: ask(*key) for key in checks},
-            lambda seen: seen == checks,
+            accept=lambda seen: seen == checks,
             what="aggregated WebApp rights in edit/view",
         )
     finally:

@@ -8,8 +8,7 @@ down gracefully (in-flight reconciles drain). Nothing here is a fake.
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,6 @@ import anyio
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.controllers import setup_webapp_controller
 from kubeweft.controllers.webapp import RecordSink
-from kubeweft.runtime import errors
 from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.controller import Controller
@@ -67,25 +65,6 @@ async def running_controller(
                 yield Running(client, manager, controller)
             finally:
                 group.cancel_scope.cancel()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[T | None]], *, what: str, deadline: float = DEADLINE
-) -> T:
-    """Poll ``check`` until it returns something truthy; fail with ``what`` at the deadline."""
-    until = time.monotonic() + deadline
-    last: Any = None
-    while True:
-        try:
-            last = await check()
-        except errors.ApiError as err:
-            last = err
-        else:
-            if last:
-                return last
-        if time.monotonic() > until:
-            raise AssertionError(f"timed out after {deadline} s waiting for {what}; last: {last!r}")
-        await anyio.sleep(0.25)
 
 
 def webapp(name: str, namespace: str, **spec: Any) -> WebApp:

@@ -15,7 +15,8 @@ from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors, metrics
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.reconcile import Reconciler, Request, Result
-from tests.integration.controllers.harness import eventually, running_controller, webapp
+from tests.integration.controllers.harness import DEADLINE, running_controller, webapp
+from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster, pytest.mark.usefixtures("webapp_crd")]
 
@@ -53,7 +54,11 @@ async def test_lifecycle_create_update_scale_revert_delete(
         created = await client.create(webapp("shop", namespace, replicas=3))
 
         # Create → Deployment and Service owned by the WebApp; status Ready with 3.
-        obj = await eventually(lambda: ready(client, "shop", namespace, 3), what="3 ready")
+        obj = await wait_until_async(
+            lambda: ready(client, "shop", namespace, 3),
+            what="3 ready",
+            timeout=DEADLINE,
+        )
         assert obj.status.service_name == "shop"
         assert obj.status.available_replicas == 3
         for kind in (Deployment, Service):
@@ -68,22 +73,32 @@ async def test_lifecycle_create_update_scale_revert_delete(
 
         # Change the image → the Deployment follows.
         await client.patch(WebApp, "shop", {"spec": {"image": "nginx:2"}}, namespace=namespace)
-        await eventually(
+        await wait_until_async(
             lambda: deployment_where(client, "shop", namespace, lambda d: image_of(d) == "nginx:2"),
             what="Deployment image nginx:2",
+            timeout=DEADLINE,
         )
-        await eventually(lambda: ready(client, "shop", namespace, 3), what="ready after image")
+        await wait_until_async(
+            lambda: ready(client, "shop", namespace, 3),
+            what="ready after image",
+            timeout=DEADLINE,
+        )
 
         # Change replicas → scaled.
         await client.patch(WebApp, "shop", {"spec": {"replicas": 5}}, namespace=namespace)
-        await eventually(lambda: ready(client, "shop", namespace, 5), what="scaled to 5")
+        await wait_until_async(
+            lambda: ready(client, "shop", namespace, 5),
+            what="scaled to 5",
+            timeout=DEADLINE,
+        )
         assert (await client.get(Deployment, "shop", namespace)).spec.replicas == 5
 
         # A hand edit of the Deployment → reverted.
         await client.patch(Deployment, "shop", {"spec": {"replicas": 1}}, namespace=namespace)
-        await eventually(
+        await wait_until_async(
             lambda: deployment_where(client, "shop", namespace, lambda d: d.spec.replicas == 5),
             what="hand-edited replicas reverted to 5",
+            timeout=DEADLINE,
         )
         # A hand edit of the Service → reverted.
         await client.patch(
@@ -97,7 +112,11 @@ async def test_lifecycle_create_update_scale_revert_delete(
                 "app.kubernetes.io/instance": "shop",
             }
 
-        await eventually(service_selector_restored, what="Service selector reverted")
+        await wait_until_async(
+            service_selector_restored,
+            what="Service selector reverted",
+            timeout=DEADLINE,
+        )
 
         # Delete → the controller-manager's garbage collector removes what it owned.
         await client.delete(WebApp, "shop", namespace)
@@ -111,7 +130,11 @@ async def test_lifecycle_create_update_scale_revert_delete(
                 return False
             return True
 
-        await eventually(all_gone, what="Deployment and Service garbage-collected")
+        await wait_until_async(
+            all_gone,
+            what="Deployment and Service garbage-collected",
+            timeout=DEADLINE,
+        )
 
 
 async def test_no_writes_once_converged(local_cluster: ClusterAccess, namespace: str) -> None:
@@ -120,7 +143,11 @@ async def test_no_writes_once_converged(local_cluster: ClusterAccess, namespace:
     ) as run:
         client = run.client
         await client.create(webapp("calm", namespace, replicas=1))
-        await eventually(lambda: ready(client, "calm", namespace, 1), what="ready")
+        await wait_until_async(
+            lambda: ready(client, "calm", namespace, 1),
+            what="ready",
+            timeout=DEADLINE,
+        )
         versions = [
             (await client.get(kind, "calm", namespace)).metadata.resourceVersion
             for kind in (WebApp, Deployment, Service)
@@ -132,7 +159,11 @@ async def test_no_writes_once_converged(local_cluster: ClusterAccess, namespace:
         async def five_more() -> bool:
             return sample("controller_runtime_reconcile_total", periodic) >= before + 5
 
-        await eventually(five_more, what="five more periodic reconciles")
+        await wait_until_async(
+            five_more,
+            what="five more periodic reconciles",
+            timeout=DEADLINE,
+        )
         after = [
             (await client.get(kind, "calm", namespace)).metadata.resourceVersion
             for kind in (WebApp, Deployment, Service)
@@ -198,7 +229,11 @@ async def test_failing_reconcile_is_retried_with_backoff_and_counted(
     retries_before = sample("workqueue_retries_total", {"name": "webapp"})
     async with running_controller(local_cluster.kubeconfig_path, namespace, reconciler=wrap) as run:
         await run.client.create(webapp("flaky", namespace, replicas=1))
-        await eventually(lambda: ready(run.client, "flaky", namespace, 1), what="ready")
+        await wait_until_async(
+            lambda: ready(run.client, "flaky", namespace, 1),
+            what="ready",
+            timeout=DEADLINE,
+        )
     assert wrappers[0].calls[Request(namespace, "flaky")] > 3
     errors_after = sample("controller_runtime_reconcile_errors_total", {"controller": "webapp"})
     assert errors_after - errors_before >= 3
@@ -240,4 +275,8 @@ async def test_every_webapp_converges_across_an_apiserver_restart(
                     return False
             return True
 
-        await eventually(all_converged, what="all 30 WebApps on nginx:3 and Ready", deadline=180)
+        await wait_until_async(
+            all_converged,
+            what="all 30 WebApps on nginx:3 and Ready",
+            timeout=180,
+        )

@@ -18,7 +18,8 @@ from kubeweft.repositories import history as history_repo
 from kubeweft.repositories import reconcile_log
 from kubeweft.runtime import errors
 from kubeweft.runtime.client import Client
-from tests.integration.controllers.harness import eventually, running_controller, webapp
+from tests.integration.controllers.harness import DEADLINE, running_controller, webapp
+from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster, pytest.mark.usefixtures("webapp_crd")]
 
@@ -60,7 +61,11 @@ async def converged(client: Client, namespace: str, image: str) -> WebApp | None
 
 async def set_image(client: Client, namespace: str, image: str) -> None:
     await client.patch(WebApp, "hist", {"spec": {"image": image}}, namespace=namespace)
-    await eventually(lambda: converged(client, namespace, image), what=f"converged on {image}")
+    await wait_until_async(
+        lambda: converged(client, namespace, image),
+        what=f"converged on {image}",
+        timeout=DEADLINE,
+    )
 
 
 async def test_three_image_changes_give_four_history_rows(
@@ -81,7 +86,11 @@ async def test_three_image_changes_give_four_history_rows(
             kubeconfig, namespace, records=writer, reconciler=with_failing_status
         ) as run:
             created = await run.client.create(webapp("hist", namespace, replicas=1))
-            await eventually(lambda: converged(run.client, namespace, "nginx:1"), what="ready")
+            await wait_until_async(
+                lambda: converged(run.client, namespace, "nginx:1"),
+                what="ready",
+                timeout=DEADLINE,
+            )
             failing[0].armed = True
             await set_image(run.client, namespace, "nginx:2")
             assert failing[0].failed == 1
@@ -89,8 +98,10 @@ async def test_three_image_changes_give_four_history_rows(
         async with running_controller(kubeconfig, namespace, records=writer) as run:
             await set_image(run.client, namespace, "nginx:3")
             await run.client.patch(WebApp, "hist", {"spec": {"port": 9090}}, namespace=namespace)
-            final = await eventually(
-                lambda: _port_applied(run.client, namespace, 9090), what="port change applied"
+            final = await wait_until_async(
+                lambda: _port_applied(run.client, namespace, 9090),
+                what="port change applied",
+                timeout=DEADLINE,
             )
             await set_image(run.client, namespace, "nginx:4")
         assert await writer.flush(timeout_s=60)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kubeweft.localcluster import ClusterAccess
-from tests.integration.localcluster.polling import eventually
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcluster
 
@@ -38,8 +38,10 @@ def established(cluster: ClusterAccess, crd: str) -> bool:
 def test_custom_resource_with_status_subresource_and_watch(
     local_cluster: ClusterAccess, namespace: str, widget_crd: str
 ) -> None:
-    eventually(
-        lambda: established(local_cluster, widget_crd), bool, what=f"{widget_crd} Established"
+    wait_until(
+        lambda: established(local_cluster, widget_crd),
+        accept=bool,
+        what=f"{widget_crd} Established",
     )
     base = f"/apis/{GROUP}/v1/namespaces/{namespace}/widgets"
     widget: dict[str, Any] = {

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from kubeweft.localcluster import ClusterAccess
-from tests.integration.localcluster.polling import eventually
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcluster
 
@@ -34,9 +34,9 @@ def test_non_admin_user_is_denied_until_a_rolebinding_allows(
         "create", "rolebinding", "alice-reads", "-n", namespace, "--role=cm-reader", "--user=alice"
     )
 
-    eventually(
+    wait_until(
         lambda: status_as(local_cluster, alice, configmaps),
-        lambda code: code == 200,
+        accept=lambda code: code == 200,
         what="alice may list configmaps",
         timeout=30.0,
     )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kubeweft.localcluster import ClusterAccess
-from tests.integration.localcluster.polling import eventually
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.localcluster
 
@@ -45,9 +45,9 @@ def ready_replicas(cluster: ClusterAccess, namespace: str, name: str) -> int:
 def test_deployment_becomes_ready_and_scales(local_cluster: ClusterAccess, namespace: str) -> None:
     local_cluster.kubectl("apply", "-n", namespace, "-f", "-", input=deployment("web", 3))
 
-    eventually(
+    wait_until(
         lambda: ready_replicas(local_cluster, namespace, "web"),
-        lambda ready: ready == 3,
+        accept=lambda ready: ready == 3,
         what="readyReplicas 3",
     )
     pods = get_json(local_cluster, "-n", namespace, "pods", "-l", "app=web")["items"]
@@ -57,12 +57,12 @@ def test_deployment_becomes_ready_and_scales(local_cluster: ClusterAccess, names
 
     local_cluster.kubectl("scale", "-n", namespace, "deployment/web", "--replicas=1")
 
-    eventually(
+    wait_until(
         lambda: (
             ready_replicas(local_cluster, namespace, "web"),
             len(get_json(local_cluster, "-n", namespace, "pods", "-l", "app=web")["items"]),
         ),
-        lambda observed: observed == (1, 1),
+        accept=lambda observed: observed == (1, 1),
         what="readyReplicas 1 and one Pod left",
     )
 
@@ -71,9 +71,9 @@ def test_deleting_a_deployment_collects_its_replicasets_and_pods(
     local_cluster: ClusterAccess, namespace: str
 ) -> None:
     local_cluster.kubectl("apply", "-n", namespace, "-f", "-", input=deployment("doomed", 2))
-    eventually(
+    wait_until(
         lambda: ready_replicas(local_cluster, namespace, "doomed"),
-        lambda ready: ready == 2,
+        accept=lambda ready: ready == 2,
         what="readyReplicas 2",
     )
     replicasets = get_json(local_cluster, "-n", namespace, "replicasets")["items"]
@@ -84,11 +84,11 @@ def test_deleting_a_deployment_collects_its_replicasets_and_pods(
     # (kube-controller-manager) then deletes what it owned.
     local_cluster.kubectl("delete", "-n", namespace, "deployment/doomed", "--wait=false")
 
-    eventually(
+    wait_until(
         lambda: (
             len(get_json(local_cluster, "-n", namespace, "replicasets")["items"]),
             len(get_json(local_cluster, "-n", namespace, "pods")["items"]),
         ),
-        lambda counts: counts == (0, 0),
+        accept=lambda counts: counts == (0, 0),
         what="ReplicaSets and Pods garbage-collected",
     )

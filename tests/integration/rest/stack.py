@@ -72,15 +72,3 @@ async def running(
         with anyio.CancelScope(shield=True):
             await client.aclose()
             await database.aclose()
-
-
-async def eventually(probe: Any, *, timeout: float = 60.0, interval: float = 0.2) -> Any:  # noqa: ASYNC109
-    """Poll an external system until ``probe()`` returns a truthy value (or fail)."""
-    last: Any = None
-    with anyio.move_on_after(timeout):
-        while True:
-            last = await probe()
-            if last:
-                return last
-            await anyio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")

@@ -11,7 +11,8 @@ import anyio
 import pytest
 
 from kubeweft.localcluster import ClusterAccess
-from tests.integration.rest.stack import DEV_USER, eventually, running
+from tests.integration.rest.stack import DEV_USER, running
+from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster]
 
@@ -38,7 +39,9 @@ async def test_create_reconcile_detail_patch_annotate_delete(
             ready = status.get("readyReplicas") == 2 and detail["deployment_history"]
             return detail if ready else None
 
-        detail = await eventually(reconciled, timeout=120)
+        detail = await wait_until_async(
+            reconciled, timeout=120, what="the WebApp reconciled and Ready"
+        )
         assert detail["uid"] == created.json()["uid"]
         conditions = {c["type"]: c["status"] for c in detail["status"]["conditions"]}
         assert conditions.get("Ready") == "True"
@@ -51,7 +54,7 @@ async def test_create_reconcile_detail_patch_annotate_delete(
             body = (await http.get(f"/api/webapps/{namespace}/shop")).json()
             return body if body["metrics"] else None
 
-        detail = await eventually(with_metrics, timeout=60)
+        detail = await wait_until_async(with_metrics, timeout=60, what="metrics in the detail")
         for aggregate in detail["metrics"].values():
             assert aggregate["count"] >= 1
             assert aggregate["min"] <= aggregate["avg"] <= aggregate["max"]
@@ -68,7 +71,7 @@ async def test_create_reconcile_detail_patch_annotate_delete(
             rows = (await http.get(f"/api/webapps/{namespace}/shop/history")).json()
             return rows if rows and rows[0]["image"] == "nginx:2" else None
 
-        rows = await eventually(history_of_patch)
+        rows = await wait_until_async(history_of_patch, what="the history row of the patch")
         assert rows[0]["actor"] == DEV_USER
         assert rows[0]["previous_image"] == "nginx:1"
 
@@ -89,7 +92,7 @@ async def test_create_reconcile_detail_patch_annotate_delete(
         async def gone() -> bool:
             return (await http.get(f"/api/webapps/{namespace}/shop")).status_code == 404
 
-        await eventually(gone)
+        await wait_until_async(gone, what="the WebApp gone")
         missing = await http.get(f"/api/webapps/{namespace}/shop/annotations")
         assert missing.status_code == 404
 
@@ -121,7 +124,7 @@ async def test_resource_without_database_rows_has_nulls_and_empty_lists(
             response = await app.http.get(f"/api/webapps/{namespace}/bare")
             return response.json() if response.status_code == 200 else None
 
-        detail = await eventually(visible)
+        detail = await wait_until_async(visible, what="the WebApp visible through the API")
         assert detail["spec"]["image"] == "busybox"
         assert detail["deployment_history"] == []
         assert detail["metrics"] == {}
@@ -182,8 +185,6 @@ async def test_postgres_down_is_500_problem_and_recovers(
             async def recovered() -> bool:
                 return (await app.http.get(f"/api/webapps/{namespace}/a")).status_code == 200
 
-            from tests.integration.rest.stack import eventually as wait
-
-            await wait(recovered, timeout=30)
+            await wait_until_async(recovered, timeout=30, what="the API recovered")
     finally:
         postgres_server.drop_database(url)

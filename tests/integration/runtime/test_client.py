@@ -4,7 +4,6 @@ subresource, server-side apply, typed errors, pagination, watch with bookmarks."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import anyio
 import pytest
@@ -24,19 +23,9 @@ from kubeweft.runtime.objects import controller_owner, owner_reference
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.anyio]
 
-CRD_DIR = Path(__file__).resolve().parents[3] / "config" / "crd" / "bases"
-
-
-@pytest.fixture(scope="session")
-def webapp_crd(local_cluster: ClusterAccess) -> None:
-    local_cluster.kubectl("apply", "-f", str(CRD_DIR))
-    local_cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/webapps.kubeweft.dev", "--timeout=60s"
-    )
-
 
 @pytest.fixture
-async def client(local_cluster: ClusterAccess, webapp_crd: None) -> AsyncIterator[Client]:
+async def client(local_cluster: ClusterAccess, webapp_crd: str) -> AsyncIterator[Client]:
     async with Client.from_kubeconfig(local_cluster.kubeconfig_path) as c:
         yield c
 

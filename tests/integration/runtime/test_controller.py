@@ -10,7 +10,7 @@ runtime: the cache's events reach the queue, owned objects map to their owner th
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import anyio
@@ -29,6 +29,7 @@ from kubeweft.runtime.manager import Manager, ManagerOptions
 from kubeweft.runtime.objects import owner_reference
 from kubeweft.runtime.predicate import Funcs
 from kubeweft.runtime.reconcile import Request, Result
+from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.anyio]
 
@@ -107,17 +108,6 @@ def start_manager(
     return manager, reconciler, controller
 
 
-async def eventually(check: Callable[[], Any], what: str) -> Any:
-    """Poll the API server until ``check`` returns a truthy value (60 s at most)."""
-    with anyio.fail_after(60):
-        for _ in itertools.count():
-            outcome = await check()
-            if outcome:
-                return outcome
-            await anyio.sleep(0.2)
-    raise AssertionError(what)
-
-
 async def copy_data(client: Client, namespace: str, name: str) -> Mapping[str, str] | None:
     try:
         copy = await client.get(ConfigMap, f"{name}-copy", namespace)
@@ -148,7 +138,7 @@ async def test_watch_queue_reconcile_and_owned_changes_retrigger_the_owner(
         async def copied(expected: dict[str, str]) -> bool:
             return await copy_data(client, namespace, "app") == expected
 
-        await eventually(lambda: copied({"greeting": "hello"}), "copy created")
+        await wait_until_async(lambda: copied({"greeting": "hello"}), what="copy created")
         copy = await client.get(ConfigMap, "app-copy", namespace)
         assert copy.metadata is not None
         assert source.metadata is not None
@@ -164,14 +154,14 @@ async def test_watch_queue_reconcile_and_owned_changes_retrigger_the_owner(
 
         # A change to the owner is followed.
         await client.patch(ConfigMap, "app", {"data": {"greeting": "bonjour"}}, namespace=namespace)
-        await eventually(lambda: copied({"greeting": "bonjour"}), "copy updated")
+        await wait_until_async(lambda: copied({"greeting": "bonjour"}), what="copy updated")
 
         # A hand edit of the owned object maps to its owner's key and is reverted.
         before = len(reconciler.requests)
         await client.patch(
             ConfigMap, "app-copy", {"data": {"greeting": "hacked", "x": "1"}}, namespace=namespace
         )
-        await eventually(lambda: copied({"greeting": "bonjour"}), "drift reverted")
+        await wait_until_async(lambda: copied({"greeting": "bonjour"}), what="drift reverted")
         assert Request(namespace, "app") in reconciler.requests[before:]
         assert Request(namespace, "app-copy") not in reconciler.requests  # never its own key
 
@@ -206,7 +196,7 @@ async def test_reconcile_error_is_retried_with_backoff_and_counted(
         async def copied() -> bool:
             return await copy_data(client, namespace, "flaky") == {"k": "v"}
 
-        await eventually(copied, "copy created after retries")
+        await wait_until_async(copied, what="copy created after retries")
         tg.cancel_scope.cancel()
     labels = {"controller": controller.name}
     assert (

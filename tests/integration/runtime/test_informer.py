@@ -4,7 +4,6 @@ API server restarts, relist on 410 Gone and reconnection of an idle watch."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -24,19 +23,9 @@ from kubeweft.runtime.retry import RetryPolicy
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.anyio]
 
-CRD_DIR = Path(__file__).resolve().parents[3] / "config" / "crd" / "bases"
-
-
-@pytest.fixture(scope="session")
-def webapp_crd(local_cluster: ClusterAccess) -> None:
-    local_cluster.kubectl("apply", "-f", str(CRD_DIR))
-    local_cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/webapps.kubeweft.dev", "--timeout=60s"
-    )
-
 
 @pytest.fixture
-async def client(local_cluster: ClusterAccess, webapp_crd: None) -> AsyncIterator[Client]:
+async def client(local_cluster: ClusterAccess, webapp_crd: str) -> AsyncIterator[Client]:
     retry = RetryPolicy(max_attempts=10, base_delay=0.2, max_delay=2.0)
     async with Client.from_kubeconfig(local_cluster.kubeconfig_path, retry=retry) as c:
         yield c

@@ -15,10 +15,10 @@ from kubeweft.runtime.manager import Manager, ManagerOptions
 from tests.integration.runtime.test_controller import (
     CopyReconciler,
     copy_data,
-    eventually,
     source_cm,
     start_manager,
 )
+from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.anyio]
 
@@ -78,7 +78,7 @@ async def test_only_the_leader_reconciles_and_the_standby_takes_over(
         for manager, _ in managers.values():
             assert (await manager.check_ready()).ok
 
-        first = await eventually(leader, "a leader elected")
+        first = await wait_until_async(leader, what="a leader elected")
         second = "b" if first == "a" else "a"
         assert managers[second][0].leader_state == "standby"
 
@@ -87,7 +87,7 @@ async def test_only_the_leader_reconciles_and_the_standby_takes_over(
         async def one_copied() -> bool:
             return await copy_data(client, namespace, "one") == {"n": "1"}
 
-        await eventually(one_copied, "copy of one")
+        await wait_until_async(one_copied, what="copy of one")
         copy = await client.get(ConfigMap, "one-copy", namespace)
         assert copy.metadata is not None
         assert (copy.metadata.annotations or {})["reconciled-by"] == first
@@ -99,13 +99,13 @@ async def test_only_the_leader_reconciles_and_the_standby_takes_over(
         async def second_leads() -> bool:
             return managers[second][0].leader_state == "leader"
 
-        await eventually(second_leads, "standby took over")
+        await wait_until_async(second_leads, what="standby took over")
         await source_cm(client, namespace, "two", {"n": "2"})
 
         async def two_copied() -> bool:
             return await copy_data(client, namespace, "two") == {"n": "2"}
 
-        await eventually(two_copied, "copy of two")
+        await wait_until_async(two_copied, what="copy of two")
         copy = await client.get(ConfigMap, "two-copy", namespace)
         assert copy.metadata is not None
         assert (copy.metadata.annotations or {})["reconciled-by"] == second
