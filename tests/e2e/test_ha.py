@@ -66,6 +66,9 @@ def replica_env(database_url: str, namespace: str) -> dict[str, str]:
         "KUBEWEFT_LEADER_ELECTION": "true",
         "KUBEWEFT_LEADER_ELECTION_NAMESPACE": namespace,
         "KUBEWEFT_LEADER_ELECTION_ID": LEASE,
+        # Only this test's namespace: other tests' leftover WebApps are not reconciled
+        # here (and cannot make the replicas' reconcile counts differ from the test's).
+        "KUBEWEFT_WATCH_NAMESPACE": namespace,
         "KUBEWEFT_INSTALL_CRDS": "false",
         "KUBEWEFT_DRAIN_TIMEOUT_SECONDS": "10",
     }

@@ -4,14 +4,10 @@ probe server, and a graceful SIGTERM while requests are in flight.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -19,68 +15,26 @@ import httpx
 import pytest
 
 from kubeweft.localcluster import ClusterAccess
+from tests.support.process import KubeweftProcess, kubeweft_run
 from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster]
 
 DRAIN_TIMEOUT = 15.0
-READY = re.compile(
-    r"kubeweft ready \((?P<roles>[a-z+]+)\)(?: \| API (?P<api>http://\S+)/api .*)? \| probes (?P<probes>http://\S+)/readyz"
-)
-
-
-@dataclass
-class Served:
-    process: subprocess.Popen[str]
-    api: str
-    probes: str
-    log: Path
-    roles: str
 
 
 @contextmanager
-def kubeweft_run(cluster: ClusterAccess, tmp_path: Path, *args: str) -> Iterator[Served]:
-    log = tmp_path / "kubeweft.log"
-    env = {
-        **os.environ,
-        "KUBEWEFT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'kubeweft.db'}",
-        "KUBEWEFT_KUBERNETES_TOKEN_AUTH": "false",
-    }
-    command = [
-        str(Path(sys.executable).parent / "kubeweft"),
-        "run",
-        "--kubeconfig",
-        str(cluster.kubeconfig_path),
-        "--no-local-cluster",
-        "--state-dir",
-        str(tmp_path / "state"),
-        "--api-port",
-        "0",
-        "--probe-port",
-        "0",
-        "--dev-user",
-        "e2e-user",
-        "--drain-timeout",
-        str(DRAIN_TIMEOUT),
-        *args,
-    ]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
-        )
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:  # the ready line is the first thing on stdout
-            match = READY.search(line)
-            if match:
-                yield Served(process, match["api"] or "", match["probes"], log, match["roles"])
-                break
-        else:
-            raise AssertionError(f"kubeweft run exited before ready:\n{log.read_text()[-4000:]}")
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
+def served(cluster: ClusterAccess, tmp_path: Path, *args: str) -> Iterator[KubeweftProcess]:
+    """``kubeweft run`` on SQLite with a drain timeout; the API on a free port."""
+    with kubeweft_run(
+        cluster.kubeconfig_path, tmp_path, "--drain-timeout", str(DRAIN_TIMEOUT), *args
+    ) as process:
+        yield process
+
+
+def stopped_cleanly(process: KubeweftProcess) -> int:
+    """SIGTERM, and the exit code once the drain is over."""
+    return process.stop(timeout=DRAIN_TIMEOUT + 15)
 
 
 async def gauge(base: str, name: str) -> float:
@@ -100,7 +54,8 @@ async def refuses_connections(base: str) -> bool:
 
 
 @asynccontextmanager
-async def api_client(base: str) -> AsyncIterator[httpx.AsyncClient]:
+async def api_client(base: str | None) -> AsyncIterator[httpx.AsyncClient]:
+    assert base, "the process serves no API"
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         yield http
 
@@ -108,15 +63,19 @@ async def api_client(base: str) -> AsyncIterator[httpx.AsyncClient]:
 async def test_run_serves_the_api_and_probes(
     local_cluster: ClusterAccess, namespace: str, tmp_path: Path
 ) -> None:
-    with kubeweft_run(local_cluster, tmp_path) as served:
-        async with api_client(served.api) as http, api_client(served.probes) as probes:
+    with served(local_cluster, tmp_path) as process:
+        async with api_client(process.api_url) as http, api_client(process.probe_url) as probes:
             created = await http.post(
                 "/api/webapps", json={"name": "e2e", "namespace": namespace, "spec": {"image": "x"}}
             )
             assert created.status_code == 201, created.text
             detail = await http.get(f"/api/webapps/{namespace}/e2e")
             assert detail.status_code == 200
-            assert detail.headers["etag"] == created.headers["etag"] or detail.json()["generation"]
+            # The reconciler may have written status in between, so the versions can
+            # differ; each ETag must name the version of the body it came with.
+            assert created.headers["etag"] == f'"{created.json()["resource_version"]}"'
+            assert detail.headers["etag"] == f'"{detail.json()["resource_version"]}"'
+            assert detail.json()["uid"] == created.json()["uid"]
             assert (await probes.get("/healthz")).status_code == 200
             ready = await probes.get("/readyz")
             assert ready.status_code == 200, ready.text
@@ -129,16 +88,15 @@ async def test_run_serves_the_api_and_probes(
             assert docs.status_code == 200
             spec = (await http.get("/openapi.json")).json()
             assert "/api/webapps/{namespace}/{name}" in spec["paths"]
-        served.process.send_signal(signal.SIGTERM)
-        assert served.process.wait(timeout=DRAIN_TIMEOUT + 15) == 0
-    assert '"ready"' in served.log.read_text()
+        assert stopped_cleanly(process) == 0
+    assert '"ready"' in process.log()
 
 
 async def test_sigterm_with_requests_in_flight(
     local_cluster: ClusterAccess, namespace: str, tmp_path: Path
 ) -> None:
     in_flight = 8
-    with kubeweft_run(local_cluster, tmp_path) as served:
+    with served(local_cluster, tmp_path) as process:
         started = [anyio.Event() for _ in range(in_flight)]
         release = anyio.Event()
         statuses: list[int] = []
@@ -152,7 +110,7 @@ async def test_sigterm_with_requests_in_flight(
                 await release.wait()
                 yield body[10:].encode()
 
-            async with api_client(served.api) as http:
+            async with api_client(process.api_url) as http:
                 response = await http.post(
                     "/api/webapps", content=chunks(), headers={"content-type": "application/json"}
                 )
@@ -166,26 +124,26 @@ async def test_sigterm_with_requests_in_flight(
 
             # Every request is inside the app (the in-flight gauge counts them) ...
             async def all_inside() -> bool:
-                return await gauge(served.probes, "kubeweft_http_requests_in_flight") == in_flight
+                return (
+                    await gauge(process.probe_url, "kubeweft_http_requests_in_flight") == in_flight
+                )
 
             await wait_until_async(
                 all_inside, what="every request in flight", timeout=30, interval=0.05
             )
-            served.process.send_signal(signal.SIGTERM)
+            process.popen.send_signal(signal.SIGTERM)
             # ... and the API has stopped accepting before their bodies complete.
             await wait_until_async(
-                lambda: refuses_connections(served.api),  # a coroutine, awaited
+                lambda: refuses_connections(process.api_url),  # a coroutine, awaited
                 what="the API refusing connections",
                 timeout=30,
                 interval=0.05,
             )
             release.set()
         assert statuses == [201] * in_flight
-        code = await anyio.to_thread.run_sync(
-            lambda: served.process.wait(timeout=DRAIN_TIMEOUT + 15)
-        )
+        code = await anyio.to_thread.run_sync(stopped_cleanly, process)
         assert code == 0
-    log = served.log.read_text()
+    log = process.log()
     assert "shutting down" in log
     assert "http server draining" in log
 
@@ -193,21 +151,20 @@ async def test_sigterm_with_requests_in_flight(
 async def test_run_without_api_only_reconciles(
     local_cluster: ClusterAccess, namespace: str, tmp_path: Path
 ) -> None:
-    with kubeweft_run(local_cluster, tmp_path, "--no-api") as served:
-        assert served.roles == "controller"
-        assert served.api == ""
-        async with api_client(served.probes) as probes:
+    with served(local_cluster, tmp_path, "--no-api") as process:
+        assert process.roles == "controller"
+        assert process.api_url is None
+        async with api_client(process.probe_url) as probes:
             assert (await probes.get("/readyz")).status_code == 200
-        served.process.send_signal(signal.SIGTERM)
-        assert served.process.wait(timeout=DRAIN_TIMEOUT + 15) == 0
+        assert stopped_cleanly(process) == 0
 
 
 async def test_ten_megabyte_body_is_refused_with_413(
     local_cluster: ClusterAccess, namespace: str, tmp_path: Path
 ) -> None:
-    with kubeweft_run(local_cluster, tmp_path, "--no-controller") as served:
-        assert served.roles == "api"
-        async with api_client(served.api) as http:
+    with served(local_cluster, tmp_path, "--no-controller") as process:
+        assert process.roles == "api"
+        async with api_client(process.api_url) as http:
             response = await http.post(
                 "/api/webapps",
                 content=b"{" + b" " * (10 * 1024 * 1024) + b"}",

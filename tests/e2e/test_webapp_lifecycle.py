@@ -9,10 +9,6 @@ delete, then stop the process with SIGTERM and expect a clean exit.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -20,6 +16,7 @@ from typing import TypeVar
 import pytest
 
 from kubeweft.localcluster.access import ClusterAccess
+from tests.support.process import KubeweftProcess, kubeweft_run
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.usefixtures("webapp_crd")]
@@ -29,36 +26,22 @@ DEADLINE = 90.0
 
 
 @pytest.fixture
-def operator(local_cluster: ClusterAccess, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    log = (tmp_path / "operator.log").open("w")
-    command = [
-        str(Path(sys.executable).parent / "kubeweft"),
-        "run",
-        f"--kubeconfig={local_cluster.kubeconfig_path}",
-        f"--state-dir={tmp_path / 'state'}",
-        f"--database-url=sqlite+aiosqlite:///{tmp_path / 'kubeweft.db'}",
+def operator(
+    local_cluster: ClusterAccess, namespace: str, tmp_path: Path
+) -> Iterator[KubeweftProcess]:
+    """``kubeweft run`` as the controller only, watching this test's namespace."""
+    with kubeweft_run(
+        local_cluster.kubeconfig_path,
+        tmp_path,
         "--no-api",
-        "--probe-port=0",
-        "--no-local-cluster",
         "--no-leader-election",
-        "--log-format=json",
-    ]
-    process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ}
-    )
-    try:
+        env={"KUBEWEFT_WATCH_NAMESPACE": namespace},
+    ) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
-        log.close()
-        if process.returncode not in (0, -signal.SIGKILL):
-            print((tmp_path / "operator.log").read_text()[-5000:])
 
 
 def test_kubectl_drives_the_running_operator(
-    local_cluster: ClusterAccess, namespace: str, operator: subprocess.Popen[str]
+    local_cluster: ClusterAccess, namespace: str, operator: KubeweftProcess
 ) -> None:
     kubectl = local_cluster.kubectl
     manifest = {
@@ -114,5 +97,4 @@ def test_kubectl_drives_the_running_operator(
         timeout=DEADLINE,
     )
 
-    operator.send_signal(signal.SIGTERM)
-    assert operator.wait(timeout=60) == 0
+    assert operator.stop(timeout=60) == 0

@@ -12,6 +12,11 @@ for a port the test picked.
 * :func:`kubeweft_run` does both and stops the process on exit (SIGTERM, then SIGKILL),
   also when the test fails — then the log's tail is printed, so pytest shows it.
 * :func:`metric` reads one Prometheus sample from a ``/metrics`` endpoint.
+
+This is the one way tests start ``kubeweft run``. The child's environment starts from
+this process's with every ``KUBEWEFT_*``, ``KUBECONFIG`` and ``DATABASE_URL`` removed,
+so a developer's shell settings never reach the process under test: only what the
+test passes in ``env`` does.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import httpx
 __all__ = [
     "KubeweftProcess",
     "ProcessExited",
+    "child_env",
     "kubeweft_run",
     "kubeweft_runs",
     "metric",
@@ -41,8 +47,12 @@ __all__ = [
 ]
 
 READY_LINE = re.compile(
-    r"kubeweft ready \(.*?\)(?:.*?API (http://\S+)/api)?.*?probes (http://\S+)/readyz"
+    r"kubeweft ready \((?P<roles>[^)]*)\)(?:.*?API (?P<api>http://\S+)/api)?"
+    r".*?probes (?P<probes>http://\S+)/readyz"
 )
+#: Inherited variables that would configure the process under test behind its back.
+SCRUBBED_ENV_PREFIXES = ("KUBEWEFT_",)
+SCRUBBED_ENV = ("KUBECONFIG", "DATABASE_URL")
 DEFAULT_READY_TIMEOUT = 120.0
 DEFAULT_STOP_TIMEOUT = 30.0
 LOG_TAIL = 6000
@@ -61,6 +71,7 @@ class KubeweftProcess:
     log_path: Path
     api_url: str | None = None
     probe_url: str = ""
+    roles: str = ""  # as the ready line names them: "api+controller", "controller", ...
     stdout_lines: list[str] = field(default_factory=list)
     _ready_line: threading.Event = field(default_factory=threading.Event)
     _pump: threading.Thread | None = None
@@ -95,7 +106,8 @@ class KubeweftProcess:
             self.stdout_lines.append(line)
             match = READY_LINE.search(line)
             if match and not self._ready_line.is_set():
-                self.api_url, self.probe_url = match[1], match[2]
+                self.api_url, self.probe_url = match["api"], match["probes"]
+                self.roles = match["roles"]
                 self._ready_line.set()
 
     def wait_ready(self, timeout: float = DEFAULT_READY_TIMEOUT) -> None:
@@ -144,8 +156,18 @@ class KubeweftProcess:
         return self.popen.returncode
 
 
+def child_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without kubeweft's settings, with ``env`` laid over."""
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in SCRUBBED_ENV and not key.startswith(SCRUBBED_ENV_PREFIXES)
+    }
+    return {**inherited, **(env or {})}
+
+
 def spawn(
-    kubeconfig: Path,
+    kubeconfig: Path | None,
     workdir: Path,
     *args: str,
     env: Mapping[str, str] | None = None,
@@ -156,24 +178,25 @@ def spawn(
 
     Each process gets ``workdir/<name>/`` for its state and log, free loopback ports, no
     local control plane and, unless ``env`` says otherwise, SQLite in its state dir.
-    ``env`` is laid over this process's environment (e.g. ``KUBEWEFT_DATABASE_URL``,
-    ``KUBEWEFT_LEADER_ELECTION``); ``args`` are extra flags.
+    ``env`` is laid over :func:`child_env` (e.g. ``KUBEWEFT_DATABASE_URL``,
+    ``KUBEWEFT_LEADER_ELECTION``); ``args`` are extra flags. ``kubeconfig=None`` passes
+    none, so the process finds the API server as in a Pod (in-cluster config from ``env``).
     """
     home = workdir / name
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "kubeweft.log"
-    full_env = {
-        **os.environ,
-        "KUBEWEFT_DATABASE_URL": f"sqlite+aiosqlite:///{home / 'kubeweft.db'}",
-        "KUBEWEFT_KUBERNETES_TOKEN_AUTH": "false",
-        "KUBEWEFT_LOG_FORMAT": "json",
-        **(env or {}),
-    }
+    full_env = child_env(
+        {
+            "KUBEWEFT_DATABASE_URL": f"sqlite+aiosqlite:///{home / 'kubeweft.db'}",
+            "KUBEWEFT_KUBERNETES_TOKEN_AUTH": "false",
+            "KUBEWEFT_LOG_FORMAT": "json",
+            **(env or {}),
+        }
+    )
     command = [
         str(Path(sys.executable).parent / "kubeweft"),
         "run",
-        "--kubeconfig",
-        str(kubeconfig),
+        *(["--kubeconfig", str(kubeconfig)] if kubeconfig is not None else []),
         "--no-local-cluster",
         "--state-dir",
         str(home / "state"),
@@ -213,16 +236,17 @@ def _stopped_on_exit(process: KubeweftProcess, stop_timeout: float) -> Iterator[
 
 @contextmanager
 def kubeweft_run(
-    kubeconfig: Path,
+    kubeconfig: Path | None,
     workdir: Path,
     *args: str,
     env: Mapping[str, str] | None = None,
     name: str = "kubeweft",
+    dev_user: str | None = "e2e-user",
     ready_timeout: float = DEFAULT_READY_TIMEOUT,
     stop_timeout: float = DEFAULT_STOP_TIMEOUT,
 ) -> Iterator[KubeweftProcess]:
     """A ready ``kubeweft run``; stopped (SIGTERM, then SIGKILL) on exit, also on failure."""
-    process = spawn(kubeconfig, workdir, *args, env=env, name=name)
+    process = spawn(kubeconfig, workdir, *args, env=env, name=name, dev_user=dev_user)
     with _stopped_on_exit(process, stop_timeout):
         process.wait_ready(ready_timeout)
         yield process

@@ -6,14 +6,9 @@ process uses, this is where it would show (a stuck reconcile or a 403 in the log
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,32 +20,20 @@ from tests.integration.codegen.installing import (
     service_account_name,
     uninstall_cluster_scoped,
 )
+from tests.support.process import KubeweftProcess, kubeweft_run
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.slow]
 
-T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Operator:
-    def __init__(self, process: subprocess.Popen[bytes], log: Path, api: str, probes: str):
-        self.process, self.log, self.api, self.probes = process, log, api, probes
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+LEASE = "kubeweft-rbac"
 
 
 @pytest.fixture
 def operator(
     local_cluster: ClusterAccess, namespace: str, webapp_crd: str, tmp_path: Path
-) -> Iterator[Operator]:
+) -> Iterator[KubeweftProcess]:
+    """``kubeweft run`` as the Deployment runs it: in-cluster config from a mounted
+    ServiceAccount token bound to exactly the generated RBAC, production mode."""
     documents = install_rbac(local_cluster, namespace)
     account = service_account_name(namespace)
     # What the kubelet mounts at /var/run/secrets/kubernetes.io/serviceaccount.
@@ -61,56 +44,27 @@ def operator(
     (mount / "ca.crt").write_bytes(local_cluster.ca_path.read_bytes())
     (mount / "namespace").write_text(namespace)
     server = urlsplit(local_cluster.server)
-    api_port, probe_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEWEFT_")}
-    env.pop("KUBECONFIG", None)
-    env.update(
-        HOME=str(tmp_path),  # no ~/.kube/config to fall back on
-        KUBERNETES_SERVICE_HOST=server.hostname or "",
-        KUBERNETES_SERVICE_PORT=str(server.port),
-        KUBEWEFT_SERVICE_ACCOUNT_DIR=str(mount),
-        KUBEWEFT_MODE="production",
-        KUBEWEFT_LOCAL_CLUSTER="false",
-        KUBEWEFT_INSTALL_CRDS="false",
-        KUBEWEFT_LEADER_ELECTION="true",
-        KUBEWEFT_LEADER_ELECTION_NAMESPACE=namespace,
+    env = {
+        "HOME": str(tmp_path),  # no ~/.kube/config to fall back on
+        "KUBERNETES_SERVICE_HOST": server.hostname or "",
+        "KUBERNETES_SERVICE_PORT": str(server.port),
+        "KUBEWEFT_SERVICE_ACCOUNT_DIR": str(mount),
+        "KUBEWEFT_MODE": "production",
+        "KUBEWEFT_KUBERNETES_TOKEN_AUTH": "true",
+        "KUBEWEFT_INSTALL_CRDS": "false",
+        "KUBEWEFT_LEADER_ELECTION": "true",
+        "KUBEWEFT_LEADER_ELECTION_NAMESPACE": namespace,
+        "KUBEWEFT_LEADER_ELECTION_ID": LEASE,
         # Only this test's namespace: WebApps other tests left behind are not ours.
-        KUBEWEFT_WATCH_NAMESPACE=namespace,
-        KUBEWEFT_STATE_DIR=str(tmp_path / "state"),
-        KUBEWEFT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'kubeweft.db'}",
-        KUBEWEFT_API_PORT=str(api_port),
-        KUBEWEFT_PROBE_PORT=str(probe_port),
-        KUBEWEFT_DRAIN_TIMEOUT_SECONDS="10",
-    )
-    log = tmp_path / "operator.log"
-    kubeweft = Path(sys.executable).parent / "kubeweft"
-    with log.open("wb") as sink:
-        process = subprocess.Popen([str(kubeweft), "run"], env=env, stdout=sink, stderr=sink)
-    running = Operator(
-        process, log, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{probe_port}"
-    )
+        "KUBEWEFT_WATCH_NAMESPACE": namespace,
+        "KUBEWEFT_DRAIN_TIMEOUT_SECONDS": "10",
+    }
     try:
-
-        def ready() -> int | str:
-            if process.poll() is not None:
-                raise AssertionError(f"kubeweft run exited:\n{running.output()}")
-            try:
-                return httpx.get(f"{running.probes}/readyz", timeout=2).status_code
-            except httpx.TransportError as error:
-                return repr(error)
-
-        wait_until(
-            ready, accept=lambda status: status == 200, what="kubeweft run ready", timeout=120.0
-        )
-        yield running
+        with kubeweft_run(
+            None, tmp_path, env=env, dev_user=None, ready_timeout=120.0, stop_timeout=60.0
+        ) as process:
+            yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
         uninstall_cluster_scoped(local_cluster, documents)
 
 
@@ -120,7 +74,7 @@ def get_json(cluster: ClusterAccess, *args: str) -> dict[str, Any]:
 
 
 def test_operator_works_with_exactly_the_generated_rbac(
-    local_cluster: ClusterAccess, namespace: str, operator: Operator
+    local_cluster: ClusterAccess, namespace: str, operator: KubeweftProcess
 ) -> None:
     # Reconciling: a WebApp created with kubectl converges.
     webapp = {
@@ -142,9 +96,12 @@ def test_operator_works_with_exactly_the_generated_rbac(
         owned = get_json(local_cluster, "-n", namespace, kind, "shop")
         assert owned["metadata"]["ownerReferences"][0]["kind"] == "WebApp"
 
-    # Leader election: the generated namespaced Role let it take the Lease.
-    leases = get_json(local_cluster, "-n", namespace, "leases")["items"]
-    assert [lease["spec"].get("holderIdentity") for lease in leases if lease["spec"]] != []
+    # Leader election: the generated namespaced Role let it take the Lease, and the
+    # holder is this process (the identity it logged when it became leader).
+    lease = get_json(local_cluster, "-n", namespace, "lease", LEASE)
+    holder = lease["spec"]["holderIdentity"]
+    assert holder, lease
+    assert f"{holder} became leader of lease {LEASE}" in operator.log()
 
     # The REST layer: TokenReview + SubjectAccessReview with the process's identity,
     # and a create through the API, written with the same identity.
@@ -156,7 +113,9 @@ def test_operator_works_with_exactly_the_generated_rbac(
     bob = {"Authorization": f"Bearer {local_cluster.token_for('bob')}"}
 
     def read_shop() -> int:
-        return httpx.get(f"{operator.api}/api/webapps/{namespace}/shop", headers=alice).status_code
+        return httpx.get(
+            f"{operator.api_url}/api/webapps/{namespace}/shop", headers=alice
+        ).status_code
 
     wait_until(
         read_shop,
@@ -164,12 +123,12 @@ def test_operator_works_with_exactly_the_generated_rbac(
         what="alice reads shop through the REST API",
         timeout=120.0,
     )
-    refused = httpx.get(f"{operator.api}/api/webapps/{namespace}/shop", headers=bob)
+    refused = httpx.get(f"{operator.api_url}/api/webapps/{namespace}/shop", headers=bob)
     assert refused.status_code == 403
     body = {"namespace": namespace, "name": "blog", "spec": {"image": "nginx:1.27"}}
-    created = httpx.post(f"{operator.api}/api/webapps", json=body, headers=alice, timeout=30)
+    created = httpx.post(f"{operator.api_url}/api/webapps", json=body, headers=alice, timeout=30)
     assert created.status_code == 201, created.text
-    events = httpx.get(f"{operator.api}/api/webapps/{namespace}/shop/events", headers=alice)
+    events = httpx.get(f"{operator.api_url}/api/webapps/{namespace}/shop/events", headers=alice)
     assert events.status_code == 200, events.text
     wait_until(
         lambda: get_json(local_cluster, "-n", namespace, "deployment", "blog"),
@@ -179,7 +138,6 @@ def test_operator_works_with_exactly_the_generated_rbac(
     )
 
     # A clean shutdown, and nothing was refused along the way.
-    operator.process.send_signal(signal.SIGTERM)
-    assert operator.process.wait(timeout=60) == 0, operator.output()
-    output = operator.output()
+    assert operator.stop(timeout=60) == 0, operator.log_tail()
+    output = operator.log()
     assert "forbidden" not in output.lower(), output
