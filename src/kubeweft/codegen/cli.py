@@ -31,13 +31,6 @@ def manifests_command(
         list[str] | None,
         typer.Option("--model", help="A model as module:Class (repeatable; default: WebApp)."),
     ] = None,
-    impersonation: Annotated[
-        bool,
-        typer.Option(
-            "--impersonation/--no-impersonation",
-            help="Grant the controller 'impersonate' on users, groups and service accounts.",
-        ),
-    ] = False,
 ) -> None:
     """Generate CRD and RBAC manifests from the model declarations."""
     try:
@@ -45,7 +38,7 @@ def manifests_command(
     except (ImportError, AttributeError, TypeError) as error:
         typer.echo(f"kubeweft manifests: {error}", err=True)
         raise typer.Exit(2) from error
-    files = manifests.generated_files(models, impersonation=impersonation)
+    files = manifests.generated_files(models)
     if check:
         diff = manifests.drift(files, output)
         if diff:

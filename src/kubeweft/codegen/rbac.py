@@ -22,11 +22,13 @@ MANAGER_ROLE_BINDING = "manager-rolebinding"
 LEADER_ELECTION_ROLE = "leader-election-role"
 LEADER_ELECTION_ROLE_BINDING = "leader-election-rolebinding"
 
-# The REST layer authorises its own endpoints as verbs on virtual subresources of the
-# model (``webapps/annotations`` create/delete, ``get`` on the read-only views); the API
-# server never serves them, but SubjectAccessReview checks them like any other.
+# The REST layer authorises annotation writes as create/delete on a virtual subresource
+# of the model (``webapps/annotations``); the API server never serves it, but
+# SubjectAccessReview checks it like any other. The read-only views (history, metrics,
+# events, the annotation list) need plain ``get`` on the model, exactly what
+# ``auth.attributes`` asks, so no ``get`` on made-up subresources is granted here: a
+# grant the REST layer never checks would only mislead whoever reads the Role.
 ANNOTATIONS_SUBRESOURCE = "annotations"
-VIEW_SUBRESOURCES = (ANNOTATIONS_SUBRESOURCE, "history", "metrics", "events")
 
 READ = ("get", "list", "watch")
 OWNED = ("create", "delete", "get", "list", "patch", "update", "watch")
@@ -36,22 +38,16 @@ Manifest = dict[str, Any]
 _Grant = tuple[str, str, str]  # (apiGroup, resource, verb)
 
 
-def rbac_for(
-    models: Sequence[type[CustomResource]], *, impersonation: bool = False
-) -> list[Manifest]:
+def rbac_for(models: Sequence[type[CustomResource]]) -> list[Manifest]:
     """Every RBAC object of a deployment running controllers for ``models``."""
-    return [
-        doc for docs in rbac_files(models, impersonation=impersonation).values() for doc in docs
-    ]
+    return [doc for docs in rbac_files(models).values() for doc in docs]
 
 
-def rbac_files(
-    models: Sequence[type[CustomResource]], *, impersonation: bool = False
-) -> dict[str, list[Manifest]]:
+def rbac_files(models: Sequence[type[CustomResource]]) -> dict[str, list[Manifest]]:
     """The same objects, keyed by their file name under ``config/rbac/``."""
     files: dict[str, list[Manifest]] = {
         "service_account.yaml": [_service_account()],
-        "role.yaml": [manager_role(models, impersonation=impersonation)],
+        "role.yaml": [manager_role(models)],
         "role_binding.yaml": [
             _binding("ClusterRoleBinding", MANAGER_ROLE_BINDING, "ClusterRole", MANAGER_ROLE)
         ],
@@ -66,17 +62,12 @@ def rbac_files(
     return files
 
 
-def manager_role(
-    models: Sequence[type[CustomResource]], *, impersonation: bool = False
-) -> Manifest:
+def manager_role(models: Sequence[type[CustomResource]]) -> Manifest:
     """The controller's ClusterRole: exactly what reconcilers and the REST layer call."""
     grants: set[_Grant] = set()
     # The REST layer writes models with the process's own identity after a
-    # SubjectAccessReview, unless it impersonates the caller (then the caller's RBAC
-    # applies to the write and the process needs ``impersonate`` instead).
-    model_verbs: tuple[str, ...] = ("get", "list", "watch", "update", "patch")
-    if not impersonation:
-        model_verbs += ("create", "delete")
+    # SubjectAccessReview; it never impersonates its callers (docs/design/auth.md).
+    model_verbs = ("get", "list", "watch", "update", "patch", "create", "delete")
     for model in models:
         info = model.model_info
         grants |= _grants(info.group, [info.plural], model_verbs)
@@ -94,8 +85,6 @@ def manager_role(
     grants |= _grants("", ["events"], ("list",))
     grants |= _grants("authentication.k8s.io", ["tokenreviews"], ("create",))
     grants |= _grants("authorization.k8s.io", ["subjectaccessreviews"], ("create",))
-    if impersonation:
-        grants |= _grants("", ["users", "groups", "serviceaccounts"], ("impersonate",))
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
@@ -121,11 +110,8 @@ def user_roles(model: type[CustomResource]) -> list[Manifest]:
     ``admin`` / ``edit`` / ``view`` roles so namespace users get them automatically."""
     info = model.model_info
     annotations = f"{info.plural}/{ANNOTATIONS_SUBRESOURCE}"
-    views = [f"{info.plural}/{sub}" for sub in VIEW_SUBRESOURCES]
     status = f"{info.plural}/status"
-    read = _grants(info.group, [info.plural], READ) | _grants(
-        info.group, [status, *views], ("get",)
-    )
+    read = _grants(info.group, [info.plural], READ) | _grants(info.group, [status], ("get",))
     levels: list[tuple[str, str, set[_Grant]]] = [
         ("admin", "admin", read | _grants(info.group, [info.plural, annotations], ("*",))),
         (

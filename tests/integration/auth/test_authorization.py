@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from lightkube.resources.core_v1 import ConfigMap
 
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.auth import Identity, Operation, attributes_for
-from kubeweft.auth.impersonation import client_for
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime.client import Client
-from kubeweft.runtime.errors import Forbidden
 
 from .conftest import Teams
 
@@ -105,13 +102,3 @@ async def test_removed_rolebinding_denied_within_ttl(
             await anyio.sleep(0.2)
             decision = await authorizer.authorize(ALICE, patch)
     assert authorizer.reviews_sent >= 2
-
-
-async def test_impersonation_lets_the_api_server_enforce_rbac(
-    teams: Teams, admin_client: Client, local_cluster: ClusterAccess
-) -> None:
-    # kubeweft itself may read ConfigMaps; carol may not, and with impersonation the
-    # API server refuses the read as carol.
-    await client_for(admin_client, CAROL, impersonate=False).list(ConfigMap, teams.team_a)
-    with pytest.raises(Forbidden):
-        await client_for(admin_client, CAROL, impersonate=True).list(ConfigMap, teams.team_a)

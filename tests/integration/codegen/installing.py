@@ -19,12 +19,10 @@ def service_account_name(namespace: str) -> str:
     return f"{namespace}-{SERVICE_ACCOUNT}"
 
 
-def install_rbac(
-    cluster: ClusterAccess, namespace: str, *, impersonation: bool = False
-) -> list[dict[str, Any]]:
+def install_rbac(cluster: ClusterAccess, namespace: str) -> list[dict[str, Any]]:
     """The generated RBAC with ``<namespace>-`` as name prefix, in ``namespace``."""
     prefix = f"{namespace}-"
-    documents = rbac_for([WebApp], impersonation=impersonation)
+    documents = rbac_for([WebApp])
     for doc in documents:
         meta = doc["metadata"]
         meta["name"] = prefix + meta["name"]

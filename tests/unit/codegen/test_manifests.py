@@ -108,10 +108,10 @@ def test_hand_written_files_are_never_touched(tmp_path: Path) -> None:
     ).read_text()
 
 
-def test_impersonation_flag_changes_the_role(tmp_path: Path) -> None:
+def test_there_is_no_impersonation_flag(tmp_path: Path) -> None:
+    """Impersonation was removed (docs/design/auth.md): the flag is refused, not ignored."""
     result = CliRunner().invoke(cli(), ["--output", str(tmp_path), "--impersonation"])
-    assert result.exit_code == 0
-    assert "impersonate" in (tmp_path / "rbac" / "role.yaml").read_text()
+    assert result.exit_code == 2
     assert "impersonate" not in (CONFIG / "rbac" / "role.yaml").read_text()
 
 
