@@ -59,7 +59,15 @@ class Settings(BaseSettings):
     )
     migrate_on_start: bool = True
     record_buffer_size: int = Field(default=10_000, ge=1)
+    # Bounds every statement, lock wait and connection wait; past it a request gets 503.
+    database_statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Retention per growing table (docs/design/database.md); annotations are kept.
     metric_retention_days: float = Field(default=7.0, gt=0)
+    reconcile_log_retention_days: float = Field(default=7.0, gt=0)
+    audit_retention_days: float = Field(default=90.0, gt=0)
+    history_retention_days: float = Field(default=365.0, gt=0)
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
+    retention_batch_size: int = Field(default=1000, ge=1, le=10_000)
     metric_sample_interval_seconds: float = Field(default=30.0, gt=0)
 
     # --- HTTP ----------------------------------------------------------------------
@@ -69,6 +77,20 @@ class Settings(BaseSettings):
     probe_port: int = Field(default=8081, ge=0, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Both servers: a request head must be complete this long after the connection
+    # opens or the last response ends; a body this long after its head; an idle
+    # keep-alive connection is closed after keep_alive. Past max_connections: 503.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    http_keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    http_max_connections: int = Field(default=1000, ge=1)
+    http_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    # HTTPS on the API port (PEM files, reloaded when they change; both or neither).
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    # /metrics on the probe port answers only callers that TokenReview authenticates
+    # and SubjectAccessReview allows `get` on the non-resource URL /metrics.
+    metrics_auth: bool = False
     read_your_writes_timeout_seconds: float = Field(default=2.0, ge=0)
 
     # --- authentication and authorization -----------------------------------------
@@ -82,10 +104,20 @@ class Settings(BaseSettings):
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     jwt_user_claim: str = "sub"
     jwt_groups_claim: str = "groups"
+    # As kube-apiserver's --oidc-username-prefix: unset, names that are not an email
+    # get "<jwt_issuer>#"; "-" means no prefix. Groups are prefixed only when set.
+    jwt_username_prefix: str | None = None
+    jwt_groups_prefix: str = ""
     kubernetes_token_auth: bool = True
+    # TokenReview audiences (JSON list): only tokens minted for one of them are accepted
+    # (`kubectl create token SA --audience kubeweft`); empty: the API server's own.
+    token_audiences: list[str] = Field(default_factory=list)
+    # The budget for TokenReviews of tokens not in the cache; past it: 503 + Retry-After.
+    token_review_concurrency: int = Field(default=8, ge=1, le=256)
+    token_review_rate_per_second: float = Field(default=20.0, gt=0)
+    token_review_burst: int = Field(default=40, ge=1)
     authz_cache_ttl_seconds: float = Field(default=10.0, ge=0)
     authz_deny_cache_ttl_seconds: float = Field(default=2.0, ge=0)
-    impersonate: bool = False
 
     @model_validator(mode="after")
     def _lease_timings_are_ordered(self) -> Settings:
@@ -93,6 +125,12 @@ class Settings(BaseSettings):
             self.retry_period_seconds < self.renew_deadline_seconds < self.lease_duration_seconds
         ):
             raise ValueError("leader election needs retry_period < renew_deadline < lease_duration")
+        return self
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file are set together or not at all")
         return self
 
     def resolved_database_url(self) -> str:

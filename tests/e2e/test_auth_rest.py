@@ -143,6 +143,7 @@ def server(
             "KUBEWEFT_JWT_JWKS_URL": f"{issuer.url}/jwks",
             "KUBEWEFT_JWT_ISSUER": issuer.url,
             "KUBEWEFT_JWT_AUDIENCE": AUDIENCE,
+            "KUBEWEFT_JWT_USERNAME_PREFIX": "-",  # RBAC below binds the bare name "alice"
             "KUBEWEFT_JWT_ALGORITHMS": '["RS256"]',
             "KUBEWEFT_DRAIN_TIMEOUT_SECONDS": "5",
         }

@@ -1,7 +1,8 @@
 """From ``Settings`` to the authenticator and authorizer the process holds.
 
 The app context builds both once at start-up; configuration mistakes (a development
-identity in production, a too-short HS256 secret) fail here, before any port opens.
+identity in production, a too-short HS256 secret, JWTs without an audience in
+production) fail here, before any port opens, with one line naming the setting.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from kubeweft.db.engine import Database
 from kubeweft.runtime.clock import Clock
 from kubeweft.settings import Settings
 
-__all__ = ["build_authenticator", "build_authorizer"]
+__all__ = ["AuthConfigurationError", "build_authenticator", "build_authorizer"]
+
+# kube-apiserver's spelling for "no prefix" (``--oidc-username-prefix=-``).
+NO_PREFIX = "-"
+
+
+class AuthConfigurationError(ValueError):
+    """A setting makes authentication unsafe or impossible; the message names it."""
 
 
 def build_authenticator(
@@ -33,6 +41,12 @@ def build_authenticator(
     secret = settings.jwt_hs256_secret.get_secret_value() if settings.jwt_hs256_secret else None
     asymmetric = bool(settings.jwt_jwks_url or settings.jwt_issuer)
     if secret or asymmetric:
+        if settings.mode == "production" and not settings.jwt_audience:
+            raise AuthConfigurationError(
+                "KUBEWEFT_JWT_AUDIENCE (jwt_audience) must be set in production mode when"
+                " JWT authentication is on: without it a token minted for any other"
+                " application of the same issuer is accepted"
+            )
         key_set = (
             KeySetCache(jwks_url=settings.jwt_jwks_url, issuer=settings.jwt_issuer, clock=clock)
             if asymmetric
@@ -46,6 +60,8 @@ def build_authenticator(
             audience=settings.jwt_audience,
             user_claim=settings.jwt_user_claim,
             groups_claim=settings.jwt_groups_claim,
+            username_prefix=_prefix(settings.jwt_username_prefix),
+            groups_prefix=_prefix(settings.jwt_groups_prefix) or "",
         )
     kubernetes = (
         KubernetesTokenAuthenticator(
@@ -80,3 +96,8 @@ def build_authorizer(
         deny_ttl=settings.authz_deny_cache_ttl_seconds,
         clock=clock,
     )
+
+
+def _prefix(configured: str | None) -> str | None:
+    """``None``: the default rule; ``"-"``: no prefix; anything else: itself."""
+    return "" if configured == NO_PREFIX else configured

@@ -14,6 +14,14 @@ as an HMAC secret. Here the header only *selects* among what configuration allow
 are checked. Users and groups come from configurable claims; names starting with
 ``system:`` are refused, as Kubernetes refuses them from OIDC, so an identity provider
 cannot mint ``system:masters``.
+
+Names are mapped as kube-apiserver maps OIDC names (``--oidc-username-prefix``,
+``--oidc-groups-prefix``), so an identity provider's "alice" cannot collide with the
+cluster's own user "alice": unless a username prefix is configured, a username that
+is not an email address is prefixed with ``<issuer>#`` (``jwt#`` for a shared-secret
+setup with no issuer). An ``email`` username is only taken when the token also says
+``email_verified: true``: otherwise whoever controls an unverified address at the
+identity provider would act as that address.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import structlog
 from kubeweft.auth.identity import AuthenticationError, Identity
 from kubeweft.auth.jwks import JwksError, KeySetCache
 
-__all__ = ["JwtAuthenticator", "looks_like_jwt"]
+__all__ = ["JwtAuthenticator", "default_username_prefix", "looks_like_jwt"]
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +45,9 @@ HMAC_ALGORITHM = "HS256"
 _KEY_TYPE_FOR_PREFIX = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
 _ASYMMETRIC = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 _RESERVED_PREFIX = "system:"
+EMAIL_CLAIM = "email"
+# The username prefix when neither an issuer nor a prefix is configured (HS256 only).
+DEFAULT_ISSUERLESS_PREFIX = "jwt#"
 _INVALID = 'Bearer realm="kubeweft", error="invalid_token"'
 
 
@@ -66,8 +77,12 @@ class JwtAuthenticator:
         audience: str | None = None,
         user_claim: str = "sub",
         groups_claim: str = "groups",
+        username_prefix: str | None = None,
+        groups_prefix: str = "",
         leeway: float = 30.0,
     ) -> None:
+        """``username_prefix=None`` applies kube-apiserver's default (see the module);
+        ``""`` maps names unprefixed."""
         if hs256_secret is not None and len(hs256_secret.encode()) < 32:
             raise ValueError("the HS256 secret must be at least 32 bytes")
         self._secret = hs256_secret
@@ -77,6 +92,12 @@ class JwtAuthenticator:
         self._audience = audience
         self._user_claim = user_claim
         self._groups_claim = groups_claim
+        self.username_prefix = (
+            username_prefix
+            if username_prefix is not None
+            else default_username_prefix(user_claim, issuer)
+        )
+        self.groups_prefix = groups_prefix
         self._leeway = leeway
 
     @property
@@ -159,7 +180,17 @@ class JwtAuthenticator:
             raw_groups = [raw_groups]
         if not isinstance(raw_groups, list) or not all(isinstance(g, str) for g in raw_groups):
             raise _invalid(f"JWT claim {self._groups_claim!r} is not a list of strings")
-        names = [user, *raw_groups]
-        if any(name.startswith(_RESERVED_PREFIX) for name in names):
+        if self._user_claim == EMAIL_CLAIM and claims.get("email_verified") is not True:
+            raise _invalid("JWT email is not verified (email_verified is not true)")
+        user = self.username_prefix + user
+        groups = tuple(self.groups_prefix + group for group in raw_groups)
+        if any(name.startswith(_RESERVED_PREFIX) for name in (user, *groups)):
             raise _invalid("JWT asserts a reserved system: user or group")
-        return Identity(user=user, groups=tuple(raw_groups), method=METHOD)
+        return Identity(user=user, groups=groups, method=METHOD)
+
+
+def default_username_prefix(user_claim: str, issuer: str | None) -> str:
+    """kube-apiserver's rule: no prefix for ``email``, else ``<issuer>#``."""
+    if user_claim == EMAIL_CLAIM:
+        return ""
+    return f"{issuer}#" if issuer else DEFAULT_ISSUERLESS_PREFIX

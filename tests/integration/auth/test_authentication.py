@@ -166,7 +166,10 @@ async def test_expired_api_key_refused(database: Database, admin_client: Client)
 # --- JWT -----------------------------------------------------------------------------------
 async def test_hs256_jwt(teams: Teams, admin_client: Client) -> None:
     settings = Settings(
-        jwt_hs256_secret=SecretStr(SECRET), jwt_issuer="kubeweft-tests", jwt_audience=AUDIENCE
+        jwt_hs256_secret=SecretStr(SECRET),
+        jwt_issuer="kubeweft-tests",
+        jwt_audience=AUDIENCE,
+        jwt_username_prefix="-",  # the RoleBindings name the bare user "alice"
     )
     chain = build_authenticator(settings, admin_client, None)
     token = jwt.encode(_claims("kubeweft-tests", groups=["devs"]), SECRET, algorithm="HS256")
@@ -191,6 +194,7 @@ async def test_rs256_jwt_from_served_jwks(
         jwt_jwks_url=None if discovery else f"{issuer.url}/jwks",
         jwt_audience=AUDIENCE,
         jwt_algorithms=["RS256"],
+        jwt_username_prefix="-",
     )
     chain = build_authenticator(settings, admin_client, None)
     token = jwt.encode(
@@ -255,7 +259,8 @@ async def test_hostile_jwts_refused_over_real_jwks(
             continue
         accepted.append(name)
     assert accepted == []
-    assert (await chain.authenticate(connection(authorization=f"Bearer {valid}"))).user == "alice"
+    identity = await chain.authenticate(connection(authorization=f"Bearer {valid}"))
+    assert identity.user == f"{issuer.url}#alice"  # the default prefix: the issuer
 
 
 # --- Kubernetes tokens -----------------------------------------------------------------------

@@ -54,7 +54,7 @@ def chain(client: FakeReviewClient) -> ChainAuthenticator:
 
 async def test_jwt_for_our_issuer(chain: ChainAuthenticator, client: FakeReviewClient) -> None:
     identity = await chain.authenticate(_connection(authorization=f"Bearer {_jwt()}"))
-    assert (identity.user, identity.method) == ("alice", "jwt")
+    assert (identity.user, identity.method) == (f"{ISSUER}#alice", "jwt")
     assert client.requests == []
 
 

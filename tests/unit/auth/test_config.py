@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from kubeweft.auth.config import build_authenticator, build_authorizer
+from kubeweft.auth.config import AuthConfigurationError, build_authenticator, build_authorizer
 from kubeweft.auth.development import DevelopmentModeError
 from kubeweft.settings import Settings
 
@@ -38,6 +38,40 @@ def test_secret_and_issuer_enable_jwt() -> None:
 def test_dev_user_refused_in_production() -> None:
     with pytest.raises(DevelopmentModeError):
         build_authenticator(_settings(dev_user="me", mode="production"), FakeReviewClient(), None)
+
+
+def test_jwt_without_audience_refused_in_production() -> None:
+    settings = _settings(mode="production", jwt_hs256_secret=SecretStr("z" * 32))
+    with pytest.raises(AuthConfigurationError) as caught:
+        build_authenticator(settings, FakeReviewClient(), None)
+    message = str(caught.value)
+    assert "KUBEWEFT_JWT_AUDIENCE" in message
+    assert "\n" not in message
+    settings = _settings(
+        mode="production", jwt_hs256_secret=SecretStr("z" * 32), jwt_audience="kubeweft"
+    )
+    assert build_authenticator(settings, FakeReviewClient(), None).jwt is not None
+
+
+def test_jwt_audience_optional_in_development() -> None:
+    settings = _settings(jwt_hs256_secret=SecretStr("z" * 32))
+    assert build_authenticator(settings, FakeReviewClient(), None).jwt is not None
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [(None, "https://idp.example#"), ("-", ""), ("idp:", "idp:")],
+)
+def test_jwt_prefix_settings(configured: str | None, expected: str) -> None:
+    settings = _settings(
+        jwt_hs256_secret=SecretStr("z" * 32),
+        jwt_issuer="https://idp.example",
+        jwt_username_prefix=configured,
+        jwt_groups_prefix="idp:",
+    )
+    jwt = build_authenticator(settings, FakeReviewClient(), None).jwt
+    assert jwt is not None
+    assert (jwt.username_prefix, jwt.groups_prefix) == (expected, "idp:")
 
 
 def test_authorizer_ttls_from_settings() -> None:

@@ -83,6 +83,7 @@ def authenticator(key_set: KeySetCache) -> JwtAuthenticator:
         issuer=ISSUER,
         audience=AUDIENCE,
         groups_claim="groups",
+        username_prefix="",  # bare names keep the matrix below readable
     )
 
 
@@ -142,10 +143,73 @@ async def test_configurable_user_and_group_claims() -> None:
         hs256_secret=SECRET, user_claim="email", groups_claim="roles", issuer=ISSUER
     )
     token = jwt.encode(
-        _claims(aud=None, email="a@example.com", roles="ops"), SECRET, algorithm="HS256"
+        _claims(aud=None, email="a@example.com", email_verified=True, roles="ops"),
+        SECRET,
+        algorithm="HS256",
     )
     identity = await authenticator.verify(token)
     assert (identity.user, identity.groups) == ("a@example.com", ("ops",))
+
+
+# --- identity mapping (kube-apiserver's --oidc-username-prefix / --oidc-groups-prefix) ---
+async def test_default_username_prefix_is_the_issuer() -> None:
+    """Unset, a non-email username is prefixed with ``<issuer>#``, so the identity
+    provider's "alice" is not the cluster's user "alice"."""
+    authenticator = JwtAuthenticator(hs256_secret=SECRET, issuer=ISSUER, audience=AUDIENCE)
+    identity = await authenticator.verify(jwt.encode(_claims(), SECRET, algorithm="HS256"))
+    assert (identity.user, identity.groups) == (f"{ISSUER}#alice", ("devs",))
+
+
+async def test_default_username_prefix_without_an_issuer() -> None:
+    authenticator = JwtAuthenticator(hs256_secret=SECRET, audience=AUDIENCE)
+    identity = await authenticator.verify(jwt.encode(_claims(), SECRET, algorithm="HS256"))
+    assert identity.user == "jwt#alice"
+
+
+async def test_configured_username_and_groups_prefixes() -> None:
+    authenticator = JwtAuthenticator(
+        hs256_secret=SECRET,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        username_prefix="oidc:",
+        groups_prefix="oidc:",
+    )
+    token = jwt.encode(_claims(groups=["devs", "ops"]), SECRET, algorithm="HS256")
+    identity = await authenticator.verify(token)
+    assert (identity.user, identity.groups) == ("oidc:alice", ("oidc:devs", "oidc:ops"))
+
+
+async def test_groups_prefix_does_not_launder_reserved_names() -> None:
+    """A prefix makes ``system:masters`` harmless (``oidc:system:masters``); without one
+    the reserved name is still refused."""
+    token = jwt.encode(_claims(groups=["system:masters"]), SECRET, algorithm="HS256")
+    prefixed = JwtAuthenticator(
+        hs256_secret=SECRET, issuer=ISSUER, audience=AUDIENCE, groups_prefix="oidc:"
+    )
+    assert (await prefixed.verify(token)).groups == ("oidc:system:masters",)
+    bare = JwtAuthenticator(hs256_secret=SECRET, issuer=ISSUER, audience=AUDIENCE)
+    assert "reserved" in await _refused(bare, token)
+
+
+@pytest.mark.parametrize("verified", [None, False, "true", 1])
+async def test_email_username_needs_email_verified_true(verified: object) -> None:
+    authenticator = JwtAuthenticator(
+        hs256_secret=SECRET, issuer=ISSUER, audience=AUDIENCE, user_claim="email"
+    )
+    token = jwt.encode(
+        _claims(email="boss@example.com", email_verified=verified), SECRET, algorithm="HS256"
+    )
+    assert "email_verified" in await _refused(authenticator, token)
+
+
+async def test_verified_email_username_is_not_prefixed_by_default() -> None:
+    authenticator = JwtAuthenticator(
+        hs256_secret=SECRET, issuer=ISSUER, audience=AUDIENCE, user_claim="email"
+    )
+    token = jwt.encode(
+        _claims(email="boss@example.com", email_verified=True), SECRET, algorithm="HS256"
+    )
+    assert (await authenticator.verify(token)).user == "boss@example.com"
 
 
 async def test_new_kid_triggers_one_refresh(
