@@ -13,6 +13,7 @@ from kubeweft.auth.chain import ChainAuthenticator
 from kubeweft.auth.development import DevelopmentAuthenticator
 from kubeweft.auth.jwks import KeySetCache
 from kubeweft.auth.jwtbearer import JwtAuthenticator
+from kubeweft.auth.reviewbudget import ReviewBudget
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
 from kubeweft.auth.tokenreview import KubernetesTokenAuthenticator
 from kubeweft.db.engine import Database
@@ -68,6 +69,13 @@ def build_authenticator(
             client,
             ttl=settings.authz_cache_ttl_seconds,
             failure_ttl=settings.authz_deny_cache_ttl_seconds,
+            audiences=settings.token_audiences,
+            budget=ReviewBudget(
+                concurrency=settings.token_review_concurrency,
+                rate=settings.token_review_rate_per_second,
+                burst=settings.token_review_burst,
+                clock=clock,
+            ),
             clock=clock,
         )
         if settings.kubernetes_token_auth

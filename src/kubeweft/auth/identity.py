@@ -66,8 +66,11 @@ class AuthenticationError(Exception):
 class ReviewUnavailable(Exception):
     """Kubernetes could not be asked (a TokenReview or SubjectAccessReview failed).
 
-    Neither "who" nor "may they" is known, so the REST layer answers 503, not 401/403.
+    Neither "who" nor "may they" is known, so the REST layer answers 503, not 401/403,
+    with ``Retry-After`` when ``retry_after`` (seconds) is known.
     """
+
+    retry_after: float | None = None
 
 
 class Authenticator(Protocol):

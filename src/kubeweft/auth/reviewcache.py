@@ -14,6 +14,7 @@ one review per key.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -62,7 +63,8 @@ class ReviewCache(Generic[K, V]):
         self._ttl_for = ttl_for
         self._clock: Clock = clock or RealClock()
         self._max_entries = max_entries
-        self._entries: dict[K, _Entry[V]] = {}
+        # Least recently used first: a full cache drops its coldest answer in O(1).
+        self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._in_flight: dict[K, _Flight[V]] = {}
         self.stats = ReviewCacheStats()
 
@@ -83,6 +85,7 @@ class ReviewCache(Generic[K, V]):
             if entry is not None:
                 if entry.expires_at > self._clock.now():
                     self.stats.hits += 1
+                    self._entries.move_to_end(key)
                     return entry.value
                 del self._entries[key]
             flight = self._in_flight.get(key)
@@ -116,10 +119,9 @@ class ReviewCache(Generic[K, V]):
         ttl = self._ttl_for(value)
         if ttl <= 0:
             return
-        now = self._clock.now()
-        if len(self._entries) >= self._max_entries:
-            for stale in [k for k, e in self._entries.items() if e.expires_at <= now]:
-                del self._entries[stale]
-            while len(self._entries) >= self._max_entries:
-                del self._entries[next(iter(self._entries))]  # oldest first
-        self._entries[key] = _Entry(value, now + ttl)
+        self._entries[key] = _Entry(value, self._clock.now() + ttl)
+        self._entries.move_to_end(key)
+        # No scan for expired entries (that made every insert O(n) once full, which a
+        # stream of distinct keys could force); expired ones age out like cold ones.
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)

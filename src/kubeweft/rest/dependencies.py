@@ -7,6 +7,7 @@ dependency does the work — authenticate (401), authorize (403), validate path 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -59,7 +60,12 @@ async def current_identity(request: Request, ctx: ContextDep) -> Identity:
         ) from None
     except ReviewUnavailable as exc:
         _log.warning("authentication unavailable", reason=str(exc), path=request.url.path)
-        raise Problem(503, "Credentials cannot be checked right now; retry shortly.") from None
+        retry_after = str(math.ceil(exc.retry_after or 1))
+        raise Problem(
+            503,
+            "Credentials cannot be checked right now; retry shortly.",
+            headers={"Retry-After": retry_after},
+        ) from None
     request.state.user = identity.user
     return identity
 

@@ -19,15 +19,23 @@ from lightkube.resources.authorization_v1 import SubjectAccessReview
 
 from kubeweft.runtime.clock import FakeClock
 
+API_SERVER_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+
 
 class FakeReviewClient:
     def __init__(
         self,
         allow: Callable[[SubjectAccessReview], bool] = lambda review: True,
         users: dict[str, UserInfo] | None = None,
+        audiences: dict[str, list[str]] | None = None,
+        honour_audiences: bool = True,
     ) -> None:
         self.allow = allow
         self.users = users or {}
+        # The audiences each token was minted for (default: the API server's own).
+        self.audiences = audiences or {}
+        # False: answer like an authenticator that ignores the requested audiences.
+        self.honour_audiences = honour_audiences
         self.requests: list[Any] = []
         self.gate: anyio.Event | None = None
         self.fail: Exception | None = None
@@ -47,9 +55,15 @@ class FakeReviewClient:
             return obj
         if isinstance(obj, TokenReview):
             user = self.users.get(obj.spec.token)
+            minted_for = self.audiences.get(obj.spec.token, [API_SERVER_AUDIENCE])
+            wanted = obj.spec.audiences
+            granted = [a for a in minted_for if a in wanted] if wanted else minted_for
+            if wanted and not granted and self.honour_audiences:
+                user = None  # kube-apiserver: "token audiences ... is invalid"
             obj.status = TokenReviewStatus(
                 authenticated=user is not None,
                 user=user,
+                audiences=granted if self.honour_audiences else minted_for,
                 error=None if user else "invalid bearer token",
             )
             return obj
