@@ -14,6 +14,10 @@ Fixtures:
 * ``database_url`` (per test, parametrised ``sqlite`` / ``postgresql``) — a fresh,
   empty database: a temp SQLite file, or a new PostgreSQL database.
 * ``database`` (per test, same parameters) — a connected, migrated ``Database``.
+
+Without the PostgreSQL binaries the PostgreSQL tests are skipped with the fix, or
+FAIL under ``CI=true`` (``unavailable``). A test that only makes sense on PostgreSQL
+is decorated with :data:`POSTGRESQL_ONLY`, so its SQLite variant is never generated.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import pytest
 
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import migrate
+from kubeweft.localcluster.pytest_plugin import unavailable
 
 INSTALL_HINT = (
     "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin. "
@@ -219,7 +224,7 @@ class PostgresServer:
 def postgres_server() -> Iterator[PostgresServer]:
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        pytest.skip(INSTALL_HINT)
+        unavailable(INSTALL_HINT)
     # `timeout`, CI cancellation and IDEs stop pytest with SIGTERM, which would skip
     # fixture teardown and leave the server running: treat it like Ctrl-C instead.
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
@@ -248,6 +253,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if not server.running:  # a test that stopped the server must not leave it down
         server.start()
     server.drop_database(url)
+
+
+#: ``database_url`` (and so ``database``) only for PostgreSQL: for tests of what only a
+#: server has (advisory locks, enforced VARCHAR lengths, a server that goes away).
+POSTGRESQL_ONLY = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 @pytest.fixture

@@ -3,8 +3,11 @@
 ``local_cluster`` starts a ``LocalCluster`` once per session (or, when
 ``KUBEWEFT_TEST_KUBECONFIG`` names a kubeconfig, wraps that existing cluster instead).
 When the binaries are missing the tests that need the cluster are skipped with the
-reason and the command that fixes it; this module itself imports nothing that needs
-them, so collecting tests never fails on a machine without Go.
+reason and the command that fixes it — except under continuous integration
+(``CI=true``), where :func:`unavailable` FAILS them instead: a CI run that silently
+skipped the tests against the real API server would pass without having tested
+anything. This module itself imports nothing that needs the binaries, so collecting
+tests never fails on a machine without Go.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -24,25 +28,40 @@ from kubeweft.localcluster.cluster import LocalCluster
 from kubeweft.localcluster.external import ExternalCluster
 
 EXTERNAL_ENV = "KUBEWEFT_TEST_KUBECONFIG"
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def in_ci() -> bool:
+    """Whether this is a continuous-integration run (``CI`` set to a true value)."""
+    return os.environ.get("CI", "").strip().lower() not in _FALSE
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A real component the test needs (the local control plane, PostgreSQL, a tool)
+    cannot be had: skip with ``reason`` — or, under ``CI=true``, fail with it."""
+    if in_ci():
+        pytest.fail(f"{reason} [CI is set: a missing component fails the run]", pytrace=False)
+    pytest.skip(reason)
 
 
 class SkippingExternalCluster(ExternalCluster):
-    """An external cluster whose missing abilities skip the test that asks for them."""
+    """An external cluster whose missing abilities skip the test that asks for them
+    (fail it under ``CI=true``)."""
 
     def token_for(self, user: str) -> str:
-        pytest.skip(f"{EXTERNAL_ENV} is set: no token for non-admin user {user!r}")
+        unavailable(f"{EXTERNAL_ENV} is set: no token for non-admin user {user!r}")
 
     def kubeconfig_for(self, user: str) -> Path:
-        pytest.skip(f"{EXTERNAL_ENV} is set: no kubeconfig for non-admin user {user!r}")
+        unavailable(f"{EXTERNAL_ENV} is set: no kubeconfig for non-admin user {user!r}")
 
     def restart_apiserver(self) -> None:
-        pytest.skip(f"{EXTERNAL_ENV} is set: cannot restart an external API server")
+        unavailable(f"{EXTERNAL_ENV} is set: cannot restart an external API server")
 
     def stop_apiserver(self) -> None:
-        pytest.skip(f"{EXTERNAL_ENV} is set: cannot stop an external API server")
+        unavailable(f"{EXTERNAL_ENV} is set: cannot stop an external API server")
 
     def start_apiserver(self) -> None:
-        pytest.skip(f"{EXTERNAL_ENV} is set: cannot start an external API server")
+        unavailable(f"{EXTERNAL_ENV} is set: cannot start an external API server")
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +78,7 @@ def local_cluster() -> Iterator[ClusterAccess]:
     try:
         binaries = find_binaries()
     except BinariesUnavailable as error:
-        pytest.skip(f"local control plane unavailable: {error}")
+        unavailable(f"local control plane unavailable: {error}")
     with LocalCluster(binaries=binaries, nodes=2) as started:
         yield started
 
@@ -88,4 +107,4 @@ def namespace(local_cluster: ClusterAccess, request: pytest.FixtureRequest) -> I
             client.delete(f"/api/v1/namespaces/{name}")
 
 
-__all__ = ["NotSupported", "local_cluster", "namespace"]
+__all__ = ["NotSupported", "in_ci", "local_cluster", "namespace", "unavailable"]

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from kubeweft.db.engine import create_engine
 from kubeweft.db.migrate import current_revision, downgrade, head_revision, migrate
 from kubeweft.db.tables import Base
+from tests.support.postgres import POSTGRESQL_ONLY
 
 pytestmark = pytest.mark.anyio
 
@@ -74,10 +75,9 @@ async def test_migrate_twice_is_a_no_op(database_url: str) -> None:
     assert await current_revision(database_url) == head_revision()
 
 
+@POSTGRESQL_ONLY  # the advisory lock is PostgreSQL's; SQLite is single-process by design
 async def test_concurrent_migrations_run_once(database_url: str) -> None:
     """Two replicas starting together: both calls succeed and the schema is at head."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("the advisory lock is PostgreSQL's; SQLite is single-process by design")
     # Without the lock the racing DDL fails or waits forever; the deadline turns that into
     # a failure.
     with anyio.fail_after(120):

@@ -15,7 +15,7 @@ from kubeweft.db.tables import DeploymentHistory, MetricSampleRow, ReconcileLog
 from kubeweft.db.types import utcnow
 from kubeweft.db.writer import RecordWriter
 from kubeweft.runtime.metrics import RECORDS_DROPPED, RECORDS_WRITTEN
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import POSTGRESQL_ONLY, PostgresServer
 
 pytestmark = pytest.mark.anyio
 
@@ -119,9 +119,8 @@ async def test_past_the_bound_the_oldest_are_dropped_and_counted(database: Datab
     assert sorted(rows) == [3, 4, 5]
 
 
+@POSTGRESQL_ONLY  # SQLite does not enforce VARCHAR lengths, so it refuses nothing here
 async def test_a_record_the_database_refuses_is_dropped_alone(database: Database) -> None:
-    if database.dialect == "sqlite":
-        pytest.skip("SQLite does not enforce VARCHAR lengths, so it refuses nothing here")
     uid = str(uuid.uuid4())
     writer = RecordWriter(database)
     writer.submit(history(uid, 1))
@@ -135,11 +134,10 @@ async def test_a_record_the_database_refuses_is_dropped_alone(database: Database
     assert (await counts(database))[0] == 2
 
 
+@POSTGRESQL_ONLY  # an outage is a server going away
 async def test_postgres_outage_records_wait_and_are_written_once(
     database: Database, postgres_server: PostgresServer
 ) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("an outage is a server going away: PostgreSQL only")
     uids = [str(uuid.uuid4()) for _ in range(20)]
     writer = RecordWriter(database, batch_size=16, max_backoff_s=0.5)
     async with anyio.create_task_group() as tg:

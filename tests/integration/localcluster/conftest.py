@@ -6,17 +6,18 @@ import os
 
 import pytest
 
-from kubeweft.localcluster import Binaries, find_binaries
+from kubeweft.localcluster import Binaries, BinariesUnavailable, find_binaries
+from kubeweft.localcluster.pytest_plugin import unavailable
 
 
 @pytest.fixture(scope="module")
 def binaries() -> Binaries:
     if os.environ.get("KUBEWEFT_TEST_KUBECONFIG"):
-        pytest.skip("KUBEWEFT_TEST_KUBECONFIG is set: these tests start their own clusters")
+        unavailable("KUBEWEFT_TEST_KUBECONFIG is set: these tests start their own clusters")
     try:
         return find_binaries()
-    except Exception as error:
-        pytest.skip(f"local control plane unavailable: {error}")
+    except BinariesUnavailable as error:  # anything else is a bug: let it fail the test
+        unavailable(f"local control plane unavailable: {error}")
 
 
 def group_alive(pgid: int) -> bool:

