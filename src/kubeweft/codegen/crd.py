@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubeweft.api import CustomResource
+from kubeweft.api import CustomResource, names
 from kubeweft.codegen.schema import Schema, structural_schema
 
 # Top-level fields every object has; the API server validates metadata itself, and a
@@ -102,6 +102,14 @@ def openapi_schema(model: type[CustomResource]) -> Schema:
         }
     )
     properties = dict(_ENVELOPE)
+    rule = names.object_name_rule(model.model_info)
+    if rule is not None:
+        # The one place a CRD may constrain metadata: its name (and generateName).
+        name = {"type": "string", "maxLength": rule.max_length, "pattern": rule.pattern}
+        properties["metadata"] = {
+            "type": "object",
+            "properties": {"name": {**name, "description": rule.description}},
+        }
     for name, schema in translated.get("properties", {}).items():
         # ``status: Status = Field(default_factory=...)`` is a Python convenience; on the
         # server a missing status means "not observed yet", so top-level defaults go.

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from kubeweft.logging import get_logger
 from kubeweft.runtime import errors as kube_errors
@@ -31,6 +32,7 @@ __all__ = [
     "FieldError",
     "Problem",
     "ProblemBody",
+    "allowed_methods",
     "field_errors_from_pydantic",
     "install_problem_handlers",
     "problem_body",
@@ -42,6 +44,9 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://kubeweft.dev/problems/"
 
 _log = get_logger("kubeweft.rest")
+
+# RFC 9110's methods plus PATCH, in the order an Allow header lists them.
+_METHODS = ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
 
 
 class FieldErrorBody(BaseModel):
@@ -224,6 +229,23 @@ def _kube_field(path: str | None) -> str:
     return path
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on the request's path, sorted (the ``Allow`` header).
+
+    Starlette answers 405 from the first route whose path matched and so names only that
+    route's methods; a path served by several routes (GET, PATCH and DELETE of one
+    object) must list them all. Each method is asked of the router as a request would.
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Route every exception a request can raise through a problem+json response."""
 
@@ -236,11 +258,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else ""
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route for {request.method} {request.url.path}."
-        elif exc.status_code == 405:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}."
-        return problem_response(
-            request, Problem(exc.status_code, detail, headers=dict(exc.headers or {}))
-        )
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(request, Problem(exc.status_code, detail, headers=headers))
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
-from kubeweft.api import CustomResource
-from kubeweft.rest.dependencies import DNS1123_LABEL, DNS1123_SUBDOMAIN
+from kubeweft.api import CustomResource, names
+from kubeweft.rest.dependencies import DNS1123_SUBDOMAIN
 
 __all__ = [
     "AnnotationCreate",
@@ -31,9 +31,36 @@ __all__ = [
     "schemas_for",
 ]
 
-LabelKey = Annotated[str, Field(min_length=1, max_length=317)]
+
+def _label_key(value: str) -> str:
+    if not names.is_label_key(value):
+        raise ValueError(
+            "must be a label key: an optional DNS subdomain prefix (at most 253 characters) "
+            "and '/', then a name of at most 63 alphanumerics, '-', '_' or '.', "
+            "alphanumeric at both ends"
+        )
+    return value
+
+
+# Kubernetes' label syntax, stated in the document (JSON Schema ``allOf`` of the flat
+# patterns, see api.names) and checked here, so what validates is what the API server
+# accepts.
+LabelKey = Annotated[
+    str,
+    AfterValidator(_label_key),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": names.LABEL_KEY_MAX_LENGTH,
+            "allOf": [{"pattern": pattern} for pattern in names.LABEL_KEY_PATTERNS],
+            "description": "A label key: [DNS subdomain prefix (at most 253) '/'] name "
+            "(at most 63 alphanumerics, '-', '_' or '.', alphanumeric at both ends).",
+        }
+    ),
+]
 LabelValue = Annotated[
-    str, Field(max_length=63, pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+    str, Field(max_length=names.LABEL_VALUE_MAX_LENGTH, pattern=names.LABEL_VALUE)
 ]
 
 
@@ -117,13 +144,24 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
     status_type = _field_type(model, "status") if "status" in model.model_fields else Any
     in_config = ConfigDict(extra="forbid")
     labels_type = dict[LabelKey, LabelValue] | None
+    rule = names.object_name_rule(model.model_info)
+    name_field = (
+        Field(min_length=1, max_length=253, pattern=DNS1123_SUBDOMAIN)
+        if rule is None
+        else Field(
+            min_length=1,
+            max_length=rule.max_length,
+            pattern=rule.pattern,
+            description=rule.description,
+        )
+    )
 
     create = create_model(
         f"{kind}Create",
         __config__=in_config,
         __doc__=f"Create a {kind}: its name, namespace, labels and spec.",
-        name=(str, Field(min_length=1, max_length=253, pattern=DNS1123_SUBDOMAIN)),
-        namespace=(str, Field(min_length=1, max_length=63, pattern=DNS1123_LABEL)),
+        name=(str, name_field),
+        namespace=(str, Field(min_length=1, max_length=63, pattern=names.DNS1123_LABEL)),
         labels=(labels_type, None),
         spec=(spec_type, ...),
     )

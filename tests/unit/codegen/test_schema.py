@@ -10,6 +10,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
+from kubeweft.api import names
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import SchemaError, openapi_schema, structural_problems, structural_schema
 from tests.support.models import CronTab
@@ -103,10 +104,22 @@ def test_webapp_status_conditions_are_a_map_by_type_with_date_times() -> None:
     assert "default" not in status  # no top-level default for status
 
 
-def test_envelope_is_fixed_and_metadata_is_only_an_object() -> None:
+def test_envelope_is_fixed_and_metadata_constrains_only_the_name() -> None:
     schema = openapi_schema(WebApp)
     assert schema["required"] == ["spec"]
-    assert schema["properties"]["metadata"] == {"type": "object"}
+    # WebApp owns a Service named after it, so its name must be a Service name; the
+    # API server allows a CRD to constrain metadata.name and nothing else of metadata.
+    metadata = schema["properties"]["metadata"]
+    assert metadata["type"] == "object"
+    assert list(metadata["properties"]) == ["name"]
+    name = metadata["properties"]["name"]
+    assert (name["type"], name["maxLength"], name["pattern"]) == (
+        "string",
+        63,
+        names.DNS1035_LABEL,
+    )
+    # A model that owns no Service keeps the API server's own name rule.
+    assert openapi_schema(CronTab)["properties"]["metadata"] == {"type": "object"}
     assert schema["properties"]["apiVersion"]["type"] == "string"
     assert "default" not in schema["properties"]["apiVersion"]
 

@@ -26,6 +26,28 @@ async def test_wrong_method_is_a_405_problem(harness: Harness) -> None:
     assert response.headers["content-type"] == PROBLEM
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/api/webapps/ns/name", "DELETE, GET, PATCH"),
+        ("OPTIONS", "/api/webapps/ns/name", "DELETE, GET, PATCH"),
+        ("HEAD", "/api/webapps/ns/name", "DELETE, GET, PATCH"),
+        ("DELETE", "/api/webapps", "GET, POST"),
+        ("POST", "/api/webapps/ns", "GET"),
+        ("PUT", "/api/webapps/ns/name/annotations", "GET, POST"),
+        ("GET", "/api/webapps/ns/name/annotations/7", "DELETE"),
+    ],
+)
+async def test_a_405_allows_every_method_of_the_path(
+    harness: Harness, method: str, path: str, allow: str
+) -> None:
+    # Starlette names only the first matching route's methods; a path served by
+    # several routes must list them all, and nothing else.
+    response = await harness.http.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+
+
 async def test_malformed_json_is_400_naming_the_body(harness: Harness) -> None:
     response = await harness.http.post(
         "/api/webapps", content=b'{"name": "x",', headers={"content-type": "application/json"}
@@ -127,3 +149,15 @@ async def test_malformed_label_selector_is_400_even_with_nothing_to_match(
     body = response.json()
     message = "'in' needs a parenthesised set in 'app in web'"
     assert body["errors"] == [{"field": "query.labelSelector", "message": message}]
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+async def test_a_since_with_no_utc_value_is_422_naming_it(harness: Harness, since: str) -> None:
+    created = await harness.http.post(
+        "/api/webapps", json={"name": "shop", "namespace": "ns", "spec": {"image": "x"}}
+    )
+    assert created.status_code == 201
+    response = await harness.http.get("/api/webapps/ns/shop/metrics", params={"since": since})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in response.json()["errors"]] == ["query.since"]

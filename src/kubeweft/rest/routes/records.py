@@ -16,7 +16,7 @@ from lightkube.resources.core_v1 import Event
 
 from kubeweft.auth.identity import Identity
 from kubeweft.rest.dependencies import ContextDep, NameParam, NamespaceParam
-from kubeweft.rest.problems import Problem, problem_from_kube_error
+from kubeweft.rest.problems import FieldError, Problem, problem_from_kube_error
 from kubeweft.rest.routes.model import ModelRoutes, json_response
 from kubeweft.rest.schemas import (
     AnnotationCreate,
@@ -27,7 +27,7 @@ from kubeweft.rest.schemas import (
 )
 from kubeweft.runtime import errors as kube_errors
 
-__all__ = ["add_record_routes"]
+__all__ = ["add_record_routes", "utc_since"]
 
 
 def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
@@ -120,12 +120,13 @@ def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
         identity: Annotated[Identity, routes.may("get")],
         obj: ResourceDep,
         ctx: ContextDep,
-        since: Annotated[datetime | None, Query(description="RFC 3339; default now-1h.")] = None,
+        since: Annotated[
+            datetime | None,
+            Query(description="RFC 3339, within years 1-9999 in UTC; default now-1h."),
+        ] = None,
         metric_name: Annotated[str | None, Query(alias="name", max_length=63)] = None,
     ) -> list[MetricSeriesRead]:
-        start = since or datetime.now(UTC) - timedelta(hours=1)
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=UTC)
+        start = utc_since(since) if since is not None else datetime.now(UTC) - timedelta(hours=1)
         rows = await ctx.store.metric_series(obj.metadata.uid, since=start, name=metric_name)
         return [MetricSeriesRead.model_validate(dataclasses.asdict(r)) for r in rows]
 
@@ -148,6 +149,26 @@ def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
         except kube_errors.ApiError as exc:
             raise problem_from_kube_error(exc, what="events") from None
         return [_event_read(e) for e in getattr(found, "items", found)]
+
+
+def utc_since(since: datetime) -> datetime:
+    """``since`` in UTC (naive means UTC), or a 422 naming ``query.since``.
+
+    The database stores UTC, and a time near the ends of the calendar with an offset
+    (``0001-01-01T00:00:00+01:00``) has no UTC value: converting it overflows.
+    """
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    try:
+        return since.astimezone(UTC)
+    except OverflowError:
+        message = "must be a time within years 1-9999 once converted to UTC"
+        raise Problem(
+            422,
+            f"The request is invalid: query.since {message}.",
+            slug="validation-error",
+            errors=[FieldError("query.since", message)],
+        ) from None
 
 
 def _event_read(event: Any) -> EventRead:
