@@ -13,6 +13,10 @@ method for a second opinion):
 Every refusal is logged with its reason; the client only ever sees a 401 and a
 ``WWW-Authenticate`` challenge (the reason stays in ``AuthenticationError``'s message,
 which the REST layer must not send).
+
+An identity whose username is longer than the audit and history columns' bound
+(``db.tables.ACTOR_LENGTH``, in UTF-8 bytes) is refused here: whatever such a caller did
+could not be recorded under its name, and a request that cannot be audited is not served.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from kubeweft.auth.development import DevelopmentAuthenticator
 from kubeweft.auth.identity import AuthenticationError, Identity
 from kubeweft.auth.jwtbearer import JwtAuthenticator
 from kubeweft.auth.tokenreview import KubernetesTokenAuthenticator
+from kubeweft.db.tables import ACTOR_LENGTH
 
 __all__ = ["ChainAuthenticator"]
 
@@ -63,6 +68,16 @@ class ChainAuthenticator:
         return identity
 
     async def _authenticate(self, connection: HTTPConnection) -> Identity:
+        identity = await self._identify(connection)
+        if len(identity.user.encode()) > ACTOR_LENGTH:
+            raise AuthenticationError(
+                f"username is {len(identity.user.encode())} bytes long; at most {ACTOR_LENGTH}"
+                " can be recorded",
+                challenge=_INVALID,
+            )
+        return identity
+
+    async def _identify(self, connection: HTTPConnection) -> Identity:
         api_key = connection.headers.get(API_KEY_HEADER)
         authorization = connection.headers.get("authorization")
         if api_key is not None:

@@ -42,7 +42,11 @@ NAMING_CONVENTION = {
 UID_LENGTH = 36
 NAME_LENGTH = 253
 KIND_LENGTH = 63
-ACTOR_LENGTH = 255
+# Who did it (a Kubernetes username: a service account's is up to ~340 characters, an
+# OIDC one issuer + "#" + subject): stored whole in TEXT columns, never cut or dropped.
+# The REST layer refuses identities longer than this at authentication, so every actor
+# it can record fits (and stays well inside PostgreSQL's B-tree entry limit).
+ACTOR_LENGTH = 1024
 METRIC_NAME_LENGTH = 63
 ANNOTATION_BODY_MAX = 10_000
 
@@ -84,7 +88,7 @@ class DeploymentHistory(Base):
     previous_image: Mapped[str | None] = mapped_column(Text)
     previous_replicas: Mapped[int | None] = mapped_column(Integer)
     # The REST layer's user (carried on the object, see kubeweft.api.changes), or None.
-    actor: Mapped[str | None] = mapped_column(String(ACTOR_LENGTH))
+    actor: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -162,7 +166,7 @@ class Annotation(Base):
     namespace: Mapped[str] = mapped_column(String(NAME_LENGTH))
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     kind: Mapped[str] = mapped_column(String(KIND_LENGTH))
-    author: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+    author: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None]
@@ -180,7 +184,7 @@ class ApiAudit(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+    actor: Mapped[str] = mapped_column(Text)
     verb: Mapped[str] = mapped_column(String(32))
     target_kind: Mapped[str] = mapped_column(String(KIND_LENGTH))
     target_namespace: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
@@ -199,7 +203,7 @@ class ApiKey(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     secret_hash: Mapped[str] = mapped_column(String(128))
-    user: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+    user: Mapped[str] = mapped_column(Text)
     groups: Mapped[list[Any]] = mapped_column(default=list)
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

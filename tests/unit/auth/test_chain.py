@@ -15,6 +15,7 @@ from kubeweft.auth.development import DevelopmentAuthenticator, DevelopmentModeE
 from kubeweft.auth.identity import AuthenticationError
 from kubeweft.auth.jwtbearer import JwtAuthenticator
 from kubeweft.auth.tokenreview import KubernetesTokenAuthenticator
+from kubeweft.db.tables import ACTOR_LENGTH
 
 from .conftest import FakeReviewClient
 
@@ -118,3 +119,16 @@ async def test_development_identity_only_without_credentials(client: FakeReviewC
 def test_development_identity_refused_in_production() -> None:
     with pytest.raises(DevelopmentModeError):
         DevelopmentAuthenticator("dev", [], mode="production")
+
+
+async def test_a_username_too_long_to_record_is_refused() -> None:
+    """Whatever the method, an identity that the audit log could not name is a 401."""
+    longest, too_long = "u" * ACTOR_LENGTH, "u" * (ACTOR_LENGTH + 1)
+    client = FakeReviewClient(
+        users={"fits": UserInfo(username=longest), "too-long": UserInfo(username=too_long)}
+    )
+    chain = ChainAuthenticator(kubernetes=KubernetesTokenAuthenticator(client))
+    assert (await chain.authenticate(_connection(authorization="Bearer fits"))).user == longest
+    with pytest.raises(AuthenticationError) as caught:
+        await chain.authenticate(_connection(authorization="Bearer too-long"))
+    assert "invalid_token" in caught.value.challenge
