@@ -1,17 +1,21 @@
 """The WebApp reconciler: one WebApp in, a Deployment, a Service and a status out.
 
-Level-triggered, as every reconciler: given only a key it reads the WebApp and the
-objects it owns from the cache, computes what they should be, and writes only what
-differs — then writes status, only if it changed. The same code path creates,
-updates, reverts hand edits (an owned object's event maps back to its owner through
-the controller ownerReference) and, every ``requeue_after`` seconds, samples metrics.
+Level-triggered, as every reconciler: given only a key it reads the WebApp from the
+cache, brings its Deployment and Service to what it asks for with
+``controllerutil.create_or_update`` — which writes only what differs — and patches the
+status only if it changed. The same code path creates, updates, reverts hand edits (an
+owned object's event maps back to its owner through the controller ownerReference)
+and, every ``requeue_after`` seconds, samples metrics.
+
+A Deployment or Service of the WebApp's name that kubeweft did not create is never
+taken over: the WebApp reports it (a ``NotOwned`` condition and a Warning Event) and
+looks again every ``requeue_after`` seconds, so it recovers once the object is gone.
 
 Owned objects are written with a plain *update* carrying the resourceVersion read from
 the cache, not with server-side apply: the Deployment's annotations are a small state
 machine (which generation was applied, from what — see ``webapp_history``), and an
 update that fails with 409 on a stale cache is exactly the compare-and-swap that state
-needs. The comparison in ``webapp_desired`` runs first, so an unchanged world causes
-no write at all. Details: ``docs/design/webapp-controller.md``.
+needs. Details: ``docs/design/webapp-controller.md``.
 
 Side effects for the database (history, reconcile log, metric samples) go to a
 :class:`RecordSink` whose ``submit`` never blocks; the reconciler never reads them.
@@ -23,17 +27,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
+from kubeweft import controllerutil
 from kubeweft.api.changes import changed_by
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.controllers import webapp_desired, webapp_history, webapp_status
+from kubeweft.controllerutil import OperationResult
 from kubeweft.db.records import MetricSample, ReconcileRecord, Record
 from kubeweft.logging import get_logger
-from kubeweft.runtime import errors, objects
+from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result
 
 __all__ = [
@@ -48,25 +54,12 @@ __all__ = [
 
 _log = get_logger("kubeweft.controllers.webapp")
 
-T = TypeVar("T")
 Outcome = Literal["success", "requeue", "error"]
 EventType = Literal["Normal", "Warning"]
 
-
-class ObjectReader(Protocol):
-    """Where the reconciler reads: the manager's cache (``runtime.cache.Cache``)."""
-
-    async def get(self, kind: type[T], name: str, namespace: str | None = None) -> T: ...
-
-
-class ObjectWriter(Protocol):
-    """Where the reconciler writes: the API server (``runtime.client.Client``)."""
-
-    async def create(self, obj: T) -> T: ...
-
-    async def update(self, obj: T) -> T: ...
-
-    async def update_status(self, obj: T) -> T: ...
+#: Where the reconciler reads (the manager's cache) and writes (the API server).
+ObjectReader = controllerutil.Reader
+ObjectWriter = controllerutil.Writer
 
 
 class EventSink(Protocol):
@@ -115,6 +108,37 @@ class _Attempt:
     ready_replicas: int | None = None
 
 
+class _CacheBehind(Exception):
+    """The Deployment was built from a newer generation than the cached WebApp."""
+
+
+@dataclass
+class _DeploymentChange:
+    """The Deployment's mutate function; remembers what it saw for history and Events."""
+
+    webapp: WebApp
+    before: webapp_history.AppliedState | None = None
+    after: webapp_history.AppliedState | None = None
+    live_replicas: int | None = None
+    changed: list[str] = field(default_factory=list)
+
+    def __call__(self, live: Deployment) -> None:
+        webapp, annotations = self.webapp, live.metadata.annotations if live.metadata else None
+        self.before = webapp_history.AppliedState.from_annotations(annotations)
+        if self.before is not None and self.before.generation > (webapp.metadata.generation or 0):
+            raise _CacheBehind
+        image, self.live_replicas = _live_image_and_replicas(live)
+        self.after = webapp_history.next_applied_state(
+            self.before,
+            webapp,
+            actor=changed_by(webapp.metadata.annotations, _spec_wire(webapp)),
+            live_image=image,
+            live_replicas=self.live_replicas,
+        )
+        desired = webapp_desired.desired_deployment(webapp, self.after.to_annotations())
+        self.changed = webapp_desired.update_deployment(live, desired)
+
+
 class WebAppReconciler:
     """Implements ``runtime.reconcile.Reconciler`` for WebApp."""
 
@@ -127,15 +151,14 @@ class WebAppReconciler:
         records: RecordSink | None = None,
         options: WebAppReconcilerOptions | None = None,
     ) -> None:
-        self.reader = reader
-        self.writer = writer
+        self.client = controllerutil.DelegatingClient(reader, writer)
         self.events: EventSink = events or _NullEvents()
         self.records: RecordSink = records or NullRecordSink()
         self.options = options or WebAppReconcilerOptions()
 
     async def reconcile(self, request: Request) -> Result:
         try:
-            webapp = await self.reader.get(WebApp, request.name, request.namespace)
+            webapp = await self.client.get(WebApp, request.name, request.namespace)
         except errors.NotFound:
             # Deleted: Kubernetes' garbage collector removes what it owned.
             return Result()
@@ -143,7 +166,7 @@ class WebAppReconciler:
             return Result()
         attempt = _Attempt(webapp, self.options.now(), self.options.monotonic())
         try:
-            result = await self._reconcile(webapp, attempt)
+            result, blocked = await self._reconcile(webapp, attempt)
         except (errors.Conflict, errors.AlreadyExists) as err:
             # Our cache was behind the API server; read again after a short backoff.
             # Expected under churn, so a requeue rather than an error (no error storm).
@@ -152,118 +175,92 @@ class WebAppReconciler:
         except Exception as err:
             self._finish(attempt, "error", error=f"{type(err).__name__}: {err}")
             raise
-        self._finish(attempt, "requeue" if result.requeue else "success")
+        self._finish(attempt, "requeue" if result.requeue or blocked else "success")
         return result
 
     # --- the steps --------------------------------------------------------------------
 
-    async def _reconcile(self, webapp: WebApp, attempt: _Attempt) -> Result:
-        live = await self._get_owned(Deployment, webapp)
-        if live is not None and not self._controlled_by(live, webapp, attempt):
-            return Result(requeue=True)
-        before = (
-            webapp_history.AppliedState.from_annotations(live.metadata.annotations)
-            if live is not None and live.metadata is not None
-            else None
-        )
-        generation = webapp.metadata.generation or 0
-        if before is not None and before.generation > generation:
-            # The Deployment is newer than our view of the WebApp: the WebApp cache lags.
+    async def _reconcile(self, webapp: WebApp, attempt: _Attempt) -> tuple[Result, bool]:
+        deployment: Deployment | None = None
+        service: Service | None = None
+        not_owned: str | None = None
+        try:
+            deployment = await self._sync_deployment(webapp, attempt)
+            service = await self._sync_service(webapp, attempt)
+        except _CacheBehind:
             attempt.actions.append("waiting for the WebApp cache")
-            return Result(requeue=True)
-        image, replicas = _live_image_and_replicas(live)
-        after = webapp_history.next_applied_state(
-            before,
-            webapp,
-            actor=changed_by(webapp.metadata.annotations, _spec_wire(webapp)),
-            live_image=image,
-            live_replicas=replicas,
-        )
-        deployment = await self._sync_deployment(webapp, live, after, attempt)
-        for record in webapp_history.history_records_due(webapp, before, after):
-            self._submit(record)
-            attempt.actions.append(f"history generation {record.generation}")
-        service = await self._sync_service(webapp, attempt)
-        await self._sync_status(webapp, deployment, service, attempt)
-        return Result(requeue_after=self.options.requeue_after)
+            return Result(requeue=True), False
+        except controllerutil.NotOwnedError as err:
+            # Someone else's object has the name: never write it; say so on the WebApp.
+            not_owned = str(err)
+            attempt.actions.append(f"blocked: {not_owned}")
+            self.events.event(webapp, "Warning", webapp_status.REASON_NOT_OWNED, not_owned)
+        await self._sync_status(webapp, deployment, service, not_owned, attempt)
+        return Result(requeue_after=self.options.requeue_after), not_owned is not None
 
-    async def _sync_deployment(
-        self,
-        webapp: WebApp,
-        live: Deployment | None,
-        applied: webapp_history.AppliedState,
-        attempt: _Attempt,
-    ) -> Deployment:
-        desired = webapp_desired.desired_deployment(webapp, applied.to_annotations())
-        if live is None:
-            created = await self.writer.create(desired)
+    async def _sync_deployment(self, webapp: WebApp, attempt: _Attempt) -> Deployment:
+        deployment = webapp_desired.desired_deployment(webapp, {})
+        change = _DeploymentChange(webapp)
+        result = await controllerutil.create_or_update(
+            self.client, deployment, change, owner=webapp
+        )
+        if result is OperationResult.CREATED:
             attempt.actions.append("created Deployment")
             self.events.event(
                 webapp,
                 "Normal",
                 "Created",
-                f"Created Deployment {_name(created)} with image {webapp.spec.image} "
+                f"Created Deployment {_name(deployment)} with image {webapp.spec.image} "
                 f"and {webapp.spec.replicas} replicas",
             )
-            return created
-        drift = webapp_desired.deployment_drift(live, desired)
-        if not drift:
-            return live
-        updated = await self.writer.update(webapp_desired.merge_deployment(live, desired))
-        attempt.actions.append(f"updated Deployment ({', '.join(drift)})")
-        if "replicas" in drift:
-            self.events.event(
-                webapp,
-                "Normal",
-                "Scaled",
-                f"Scaled Deployment {_name(updated)} from {live.spec.replicas} "
-                f"to {webapp.spec.replicas} replicas",
-            )
-        others = [name for name in drift if name != "replicas"]
-        if others:
-            self.events.event(
-                webapp,
-                "Normal",
-                "Updated",
-                f"Updated Deployment {_name(updated)}: {', '.join(others)}",
-            )
-        return updated
+        elif result is OperationResult.UPDATED:
+            self._updated(webapp, deployment, change.changed, attempt, change.live_replicas)
+        assert change.after is not None  # set by the mutate function
+        for record in webapp_history.history_records_due(webapp, change.before, change.after):
+            self._submit(record)
+            attempt.actions.append(f"history generation {record.generation}")
+        return deployment
 
     async def _sync_service(self, webapp: WebApp, attempt: _Attempt) -> Service:
         desired = webapp_desired.desired_service(webapp)
-        live = await self._get_owned(Service, webapp)
-        if live is None:
-            created = await self.writer.create(desired)
+        service = webapp_desired.desired_service(webapp)
+        changed: list[str] = []
+
+        def mutate(live: Service) -> None:
+            changed.extend(webapp_desired.update_service(live, desired))
+
+        result = await controllerutil.create_or_update(self.client, service, mutate, owner=webapp)
+        if result is OperationResult.CREATED:
             attempt.actions.append("created Service")
-            self.events.event(webapp, "Normal", "Created", f"Created Service {_name(created)}")
-            return created
-        if not self._controlled_by(live, webapp, attempt):
-            return live
-        drift = webapp_desired.service_drift(live, desired)
-        if not drift:
-            return live
-        updated = await self.writer.update(webapp_desired.merge_service(live, desired))
-        attempt.actions.append(f"updated Service ({', '.join(drift)})")
-        self.events.event(
-            webapp, "Normal", "Updated", f"Updated Service {_name(updated)}: {', '.join(drift)}"
-        )
-        return updated
+            self.events.event(webapp, "Normal", "Created", f"Created Service {_name(service)}")
+        elif result is OperationResult.UPDATED:
+            self._updated(webapp, service, changed, attempt)
+        return service
 
     async def _sync_status(
-        self, webapp: WebApp, deployment: Deployment, service: Service, attempt: _Attempt
+        self,
+        webapp: WebApp,
+        deployment: Deployment | None,
+        service: Service | None,
+        not_owned: str | None,
+        attempt: _Attempt,
     ) -> None:
         status = webapp_status.compute_status(
-            webapp, deployment, service_name=_name(service), now=self.options.now()
+            webapp,
+            deployment,
+            service_name=_name(service) if service is not None else None,
+            now=self.options.now(),
+            not_owned=not_owned,
         )
         attempt.ready_replicas = status.ready_replicas
-        if not webapp_status.status_changed(webapp.status, status):
-            return
         changed = webapp.model_copy(update={"status": status})
-        await self.writer.update_status(changed)
+        if not await controllerutil.patch_status(self.client, changed, webapp):
+            return
         attempt.actions.append("updated status")
-        old_ready = _condition_status(webapp, webapp_status.CONDITION_READY)
-        new_ready = _condition_status(changed, webapp_status.CONDITION_READY)
-        if old_ready != new_ready and new_ready == "True":
+        ready = webapp_status.CONDITION_READY
+        if not controllerutil.is_status_condition_true(
+            webapp.status.conditions, ready
+        ) and controllerutil.is_status_condition_true(status.conditions, ready):
             self.events.event(
                 webapp,
                 "Normal",
@@ -273,22 +270,30 @@ class WebAppReconciler:
 
     # --- helpers ------------------------------------------------------------------------
 
-    async def _get_owned(self, kind: type[T], webapp: WebApp) -> T | None:
-        try:
-            return await self.reader.get(kind, _name(webapp), webapp.metadata.namespace)
-        except errors.NotFound:
-            return None
-
-    def _controlled_by(self, obj: Any, webapp: WebApp, attempt: _Attempt) -> bool:
-        """False (with a Warning) if another controller owns ``obj``: never steal it."""
-        owner = objects.controller_owner(obj)
-        if owner is None or owner.uid == webapp.metadata.uid:
-            return True
-        kind = objects.kind_info(type(obj)).kind
-        message = f"{kind} {_name(obj)} is controlled by {owner.kind} {owner.name} ({owner.uid})"
-        attempt.actions.append(f"blocked: {message}")
-        self.events.event(webapp, "Warning", "NotOwned", message)
-        return False
+    def _updated(
+        self,
+        webapp: WebApp,
+        obj: Deployment | Service,
+        changed: list[str],
+        attempt: _Attempt,
+        replicas_before: int | None = None,
+    ) -> None:
+        """Log and announce an update; nothing of ours changed means we adopted it."""
+        kind, name = type(obj).__name__, _name(obj)
+        changed = changed or ["ownerReferences"]
+        attempt.actions.append(f"updated {kind} ({', '.join(changed)})")
+        if "replicas" in changed:
+            self.events.event(
+                webapp,
+                "Normal",
+                "Scaled",
+                f"Scaled {kind} {name} from {replicas_before} to {webapp.spec.replicas} replicas",
+            )
+        others = [what for what in changed if what != "replicas"]
+        if others:
+            self.events.event(
+                webapp, "Normal", "Updated", f"Updated {kind} {name}: {', '.join(others)}"
+            )
 
     def _submit(self, record: Record) -> None:
         # The database is a side channel: a refused record must never fail a reconcile.
@@ -346,8 +351,9 @@ def _spec_wire(webapp: WebApp) -> dict[str, Any]:
     return webapp.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def _live_image_and_replicas(live: Deployment | None) -> tuple[str | None, int | None]:
-    if live is None or live.spec is None:
+def _live_image_and_replicas(live: Deployment) -> tuple[str | None, int | None]:
+    """What the live Deployment runs; nothing for one not created yet (no resourceVersion)."""
+    if live.spec is None or live.metadata is None or not live.metadata.resourceVersion:
         return None, None
     pod = live.spec.template.spec
     container = next(
@@ -355,10 +361,3 @@ def _live_image_and_replicas(live: Deployment | None) -> tuple[str | None, int |
         None,
     )
     return (container.image if container else None), live.spec.replicas
-
-
-def _condition_status(webapp: WebApp, type_: str) -> str | None:
-    for cond in webapp.status.conditions:
-        if cond.type == type_:
-            return cond.status.value
-    return None

@@ -1,16 +1,14 @@
-"""What a WebApp's Deployment and Service should look like, and whether the live ones do.
+"""What a WebApp's Deployment and Service should look like, and bringing live ones there.
 
-The reconciler writes an owned object only when a field *we own* differs from what the
-WebApp asks for. Comparing whole objects would not work: the API server fills in
-defaults (``imagePullPolicy``, ``protocol: TCP``, ``clusterIP``, ``strategy``...), and
-canonicalises quantities (``0.5`` CPU is read back as ``500m``), so a naive
-comparison would see a difference on every reconcile and write forever. Instead
-:func:`deployment_drift` and :func:`service_drift` look only at the fields we set —
-image, replicas, port, env, resources, labels, selector, our annotations, the
-controller reference — compare quantities by value, and name what differs, which the
-reconciler turns into Events and reconcile-log actions. :func:`merge_deployment` and
-:func:`merge_service` then write those fields onto a copy of the live object, so an
-update keeps everything the server or other tools own.
+``controllerutil.create_or_update`` writes an owned object only if the reconciler's
+mutate function changed it, so that function must change nothing when the fields *we
+own* already match — and the API server fills in defaults (``imagePullPolicy``,
+``protocol: TCP``, ``clusterIP``, ``strategy``...) and canonicalises quantities (``0.5``
+CPU is read back as ``500m``). :func:`update_deployment` and :func:`update_service`
+therefore compare only the fields we set — image, replicas, port, env, resources,
+labels, selector, our annotations — quantities by value, set each one that differs
+on the live object (keeping everything the server or other tools own), and name what
+they set, which the reconciler turns into Events and reconcile-log actions.
 """
 
 from __future__ import annotations
@@ -25,26 +23,22 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
 from kubeweft.api.v1alpha1 import WebApp
-from kubeweft.runtime import objects
+from kubeweft.controllerutil import MANAGED_BY, MANAGED_BY_LABEL
 
 __all__ = [
     "CONTAINER_NAME",
-    "MANAGED_BY",
     "PORT_NAME",
-    "deployment_drift",
     "desired_deployment",
     "desired_service",
     "labels_for",
-    "merge_deployment",
-    "merge_service",
     "parse_quantity",
     "selector_for",
-    "service_drift",
+    "update_deployment",
+    "update_service",
 ]
 
 CONTAINER_NAME = "app"
 PORT_NAME = "http"
-MANAGED_BY = "kubeweft"
 
 _SUFFIXES: dict[str, Decimal] = {
     "": Decimal(1),
@@ -72,7 +66,7 @@ def selector_for(webapp: WebApp) -> dict[str, str]:
 
 def labels_for(webapp: WebApp) -> dict[str, str]:
     """Labels on the Deployment, its pods and the Service."""
-    return {**selector_for(webapp), "app.kubernetes.io/managed-by": MANAGED_BY}
+    return {**selector_for(webapp), MANAGED_BY_LABEL: MANAGED_BY}
 
 
 def desired_deployment(webapp: WebApp, annotations: Mapping[str, str]) -> Deployment:
@@ -112,97 +106,69 @@ def desired_service(webapp: WebApp) -> Service:
     )
 
 
-# --- comparison --------------------------------------------------------------------
+# --- updating the live object --------------------------------------------------------
 
 
-def deployment_drift(live: Deployment, desired: Deployment) -> list[str]:
-    """The owned fields of ``live`` that differ from ``desired`` (empty: no write needed)."""
-    drift = _metadata_drift(live.metadata, _meta(desired.metadata))
-    live_spec, want_spec = live.spec, desired.spec
-    if live_spec is None:
-        return [*drift, "spec"]
-    if live_spec.replicas != want_spec.replicas:
-        drift.append("replicas")
-    if not _contains(_template_labels(live_spec), _template_labels(want_spec)):
-        drift.append("template.labels")
-    live_pod = live_spec.template.spec
-    want = _app_container(desired)
-    containers = live_pod.containers if live_pod is not None else []
-    if [c.name for c in containers] != [CONTAINER_NAME]:
-        drift.append("containers")
-        return drift
-    have = containers[0]
-    if have.image != want.image:
-        drift.append("image")
-    if _ports(have) != _ports(want):
-        drift.append("port")
-    if _env(have) != _env(want):
-        drift.append("env")
-    if _resource_values(have.resources) != _resource_values(want.resources):
-        drift.append("resources")
-    return drift
+def update_deployment(live: Deployment, desired: Deployment) -> list[str]:
+    """Set on ``live`` each owned field that differs from ``desired``; name what changed.
 
-
-def service_drift(live: Service, desired: Service) -> list[str]:
-    """The owned fields of the live Service that differ from ``desired``."""
-    drift = _metadata_drift(live.metadata, _meta(desired.metadata))
-    if live.spec is None:
-        return [*drift, "spec"]
-    if (live.spec.selector or {}) != _service_selector(desired):
-        drift.append("selector")
-    if _service_ports(live) != _service_ports(desired):
-        drift.append("port")
-    return drift
-
-
-# --- merging desired fields into the live object -----------------------------------
-
-
-def merge_deployment(live: Deployment, desired: Deployment) -> Deployment:
-    """A copy of ``live`` with every owned field set from ``desired`` (other fields kept)."""
-    merged = copy.deepcopy(live)
-    _merge_metadata(merged.metadata, _meta(desired.metadata))
+    An empty list means ``live`` was left exactly as it was (so nothing is written).
+    """
+    changed = _update_metadata(live.metadata, _meta(desired.metadata))
     want_spec = desired.spec
-    if merged.spec is None:
-        merged.spec = copy.deepcopy(want_spec)
-        return merged
-    merged.spec.replicas = want_spec.replicas
-    template = merged.spec.template
-    if template.metadata is None:
-        template.metadata = meta_v1.ObjectMeta()
-    template.metadata.labels = {
-        **(template.metadata.labels or {}),
-        **_template_labels(want_spec),
-    }
+    if live.spec is None:
+        live.spec = copy.deepcopy(want_spec)
+        return [*changed, "spec"]
+    if live.spec.replicas != want_spec.replicas:
+        live.spec.replicas = want_spec.replicas
+        changed.append("replicas")
+    template = live.spec.template
+    labels = (template.metadata.labels if template.metadata else None) or {}
+    if not _contains(labels, _template_labels(want_spec)):
+        template.metadata = template.metadata or meta_v1.ObjectMeta()
+        template.metadata.labels = {**labels, **_template_labels(want_spec)}
+        changed.append("template.labels")
     want = _app_container(desired)
     if template.spec is None:
         template.spec = core_v1.PodSpec(containers=[copy.deepcopy(want)])
-        return merged
-    have = next((c for c in template.spec.containers if c.name == CONTAINER_NAME), None)
-    if have is None:
-        template.spec.containers = [copy.deepcopy(want)]
-        return merged
-    have.image = want.image
-    have.env = copy.deepcopy(want.env)
-    have.resources = copy.deepcopy(want.resources)
+        return [*changed, "containers"]
+    containers = template.spec.containers
+    have = next((c for c in containers if c.name == CONTAINER_NAME), None)
+    if have is None or len(containers) != 1:
+        have = have or copy.deepcopy(want)
+        template.spec.containers = [have]
+        changed.append("containers")
+    if have.image != want.image:
+        have.image = want.image
+        changed.append("image")
     if _ports(have) != _ports(want):
         have.ports = copy.deepcopy(want.ports)
-    template.spec.containers = [have]
-    return merged
+        changed.append("port")
+    if _env(have) != _env(want):
+        have.env = copy.deepcopy(want.env)
+        changed.append("env")
+    if _resource_values(have.resources) != _resource_values(want.resources):
+        have.resources = copy.deepcopy(want.resources)
+        changed.append("resources")
+    return changed
 
 
-def merge_service(live: Service, desired: Service) -> Service:
-    """A copy of the live Service with our selector, port, labels and owner set."""
-    merged = copy.deepcopy(live)
-    _merge_metadata(merged.metadata, _meta(desired.metadata))
-    if merged.spec is None:
-        merged.spec = copy.deepcopy(desired.spec)
-        return merged
-    merged.spec.selector = _service_selector(desired)
-    if _service_ports(merged) != _service_ports(desired):
-        # Only when they differ: an unchanged port keeps what the server allocated.
-        merged.spec.ports = copy.deepcopy(desired.spec.ports if desired.spec else None)
-    return merged
+def update_service(live: Service, desired: Service) -> list[str]:
+    """Set our selector, port and labels on the live Service; name what changed.
+
+    An unchanged port keeps what the server allocated (``clusterIP``, ``nodePort``).
+    """
+    changed = _update_metadata(live.metadata, _meta(desired.metadata))
+    if live.spec is None:
+        live.spec = copy.deepcopy(desired.spec)
+        return [*changed, "spec"]
+    if (live.spec.selector or {}) != _service_selector(desired):
+        live.spec.selector = _service_selector(desired)
+        changed.append("selector")
+    if _service_ports(live) != _service_ports(desired):
+        live.spec.ports = copy.deepcopy(desired.spec.ports if desired.spec else None)
+        changed.append("port")
+    return changed
 
 
 def parse_quantity(text: str) -> Decimal:
@@ -232,7 +198,6 @@ def _metadata(
         namespace=webapp.metadata.namespace,
         labels=labels,
         annotations=annotations or None,
-        ownerReferences=[objects.owner_reference(webapp, controller=True)],
     )
 
 
@@ -273,35 +238,16 @@ def _contains(have: Mapping[str, str], want: Mapping[str, str]) -> bool:
     return all(have.get(key) == value for key, value in want.items())
 
 
-def _owner_uids(meta: meta_v1.ObjectMeta | None) -> set[str]:
-    refs = (meta.ownerReferences if meta else None) or []
-    return {ref.uid for ref in refs if ref.controller}
-
-
-def _metadata_drift(live: meta_v1.ObjectMeta | None, want: meta_v1.ObjectMeta) -> list[str]:
-    drift: list[str] = []
-    if not _contains((live.labels if live else None) or {}, want.labels or {}):
-        drift.append("labels")
-    if not _contains((live.annotations if live else None) or {}, want.annotations or {}):
-        drift.append("annotations")
-    if not _owner_uids(want) <= _owner_uids(live):
-        drift.append("ownerReferences")
-    return drift
-
-
-def _merge_metadata(live: meta_v1.ObjectMeta | None, want: meta_v1.ObjectMeta) -> None:
+def _update_metadata(live: meta_v1.ObjectMeta | None, want: meta_v1.ObjectMeta) -> list[str]:
     if live is None:  # pragma: no cover - objects read from the server always have metadata
         raise ValueError("live object has no metadata")
-    live.labels = {**(live.labels or {}), **(want.labels or {})}
-    if want.annotations:
-        live.annotations = {**(live.annotations or {}), **want.annotations}
-    wanted_uids = _owner_uids(want) - _owner_uids(live)
-    if wanted_uids:
-        # The object has no controller yet (we checked that no other controller owns it):
-        # adopt it, as controller-runtime's SetControllerReference does.
-        refs = list(live.ownerReferences or [])
-        refs.extend(ref for ref in want.ownerReferences or [] if ref.uid in wanted_uids)
-        live.ownerReferences = refs
+    changed: list[str] = []
+    for name in ("labels", "annotations"):
+        have, wanted = getattr(live, name) or {}, getattr(want, name) or {}
+        if not _contains(have, wanted):
+            setattr(live, name, {**have, **wanted})
+            changed.append(name)
+    return changed
 
 
 def _ports(container: core_v1.Container) -> list[tuple[int, str | None, str]]:

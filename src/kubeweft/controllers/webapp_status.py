@@ -1,10 +1,11 @@
-"""A WebApp's status, computed from its Deployment, and whether it needs writing.
+"""A WebApp's status, computed from its Deployment.
 
 Status is written only when it changed (SPEC §3: no write when nothing changed): each
 status write bumps the resourceVersion, wakes every watcher, and on a single-node etcd
-caps the whole operator's throughput. Conditions follow ``metav1.Condition``: a
-condition's ``lastTransitionTime`` moves only when its ``status`` flips, so an
-unchanged world computes a status *equal* to the stored one and nothing is written.
+caps the whole operator's throughput. Conditions are set with
+``controllerutil.set_status_condition``, which moves a ``lastTransitionTime`` only when
+the ``status`` flips, so an unchanged world computes a status *equal* to the stored one
+and ``controllerutil.patch_status`` finds nothing to send.
 
 The three conditions, from the Deployment's own status:
 
@@ -14,31 +15,36 @@ The three conditions, from the Deployment's own status:
   ``RolloutComplete`` when done, or with ``ProgressDeadlineExceeded`` when stalled.
 * **Degraded** — True when the Deployment reports a stalled rollout or a replica
   failure (quota, admission), False otherwise.
+
+An object in the way — a Deployment or Service of the WebApp's name that kubeweft did
+not create — makes Ready False and Degraded True with reason ``NotOwned``, naming it
+and its owner. Without a Deployment of our own, ``observedGeneration`` stays where it
+was: it acknowledges the history record, which only a Deployment write produces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from lightkube.models import apps_v1
 from lightkube.resources.apps_v1 import Deployment
 
 from kubeweft.api import Condition, ConditionStatus
 from kubeweft.api.v1alpha1 import WebApp, WebAppStatus
+from kubeweft.controllerutil import set_status_condition
 
 __all__ = [
     "CONDITION_DEGRADED",
     "CONDITION_PROGRESSING",
     "CONDITION_READY",
+    "REASON_NOT_OWNED",
     "compute_status",
-    "set_condition",
-    "status_changed",
 ]
 
 CONDITION_READY = "Ready"
 CONDITION_PROGRESSING = "Progressing"
 CONDITION_DEGRADED = "Degraded"
+REASON_NOT_OWNED = "NotOwned"
 
 
 def compute_status(
@@ -47,8 +53,10 @@ def compute_status(
     *,
     service_name: str | None,
     now: datetime,
+    not_owned: str | None = None,
 ) -> WebAppStatus:
-    """The status ``webapp`` should have given its Deployment (None: not created yet)."""
+    """The status ``webapp`` should have given its Deployment (None: not ours to use);
+    ``not_owned`` says which objects in the way kubeweft did not create."""
     generation = webapp.metadata.generation or 0
     desired = webapp.spec.replicas
     dstatus = (deployment.status if deployment is not None else None) or apps_v1.DeploymentStatus()
@@ -74,7 +82,6 @@ def compute_status(
     )
     counts = f"{ready}/{desired} replicas ready"
 
-    conditions = list(webapp.status.conditions)
     if complete:
         reason = "ScaledToZero" if desired == 0 else "AllReplicasReady"
         ready_cond = (ConditionStatus.TRUE, reason, counts)
@@ -96,81 +103,38 @@ def compute_status(
         degraded = (ConditionStatus.TRUE, "ReplicaFailure", failure.message or "")
     else:
         degraded = (ConditionStatus.FALSE, "AsExpected", "")
+    if not_owned is not None:
+        ready_cond = (ConditionStatus.FALSE, REASON_NOT_OWNED, not_owned)
+        degraded = (ConditionStatus.TRUE, REASON_NOT_OWNED, not_owned)
+        if deployment is None:
+            progressing = (ConditionStatus.FALSE, REASON_NOT_OWNED, not_owned)
+    conditions = list(webapp.status.conditions)
     for type_, (status, reason, message) in (
         (CONDITION_READY, ready_cond),
         (CONDITION_PROGRESSING, progressing),
         (CONDITION_DEGRADED, degraded),
     ):
-        conditions = set_condition(
+        set_status_condition(
             conditions,
-            type_,
-            status,
-            reason=reason,
-            message=message,
-            observed_generation=generation,
-            now=now,
+            Condition(
+                type=type_,
+                status=status,
+                reason=reason,
+                message=message,
+                observed_generation=generation,
+                last_transition_time=now,
+            ),
         )
     return WebAppStatus(
         replicas=replicas,
         ready_replicas=ready,
         available_replicas=available,
-        observed_generation=generation,
+        observed_generation=(
+            webapp.status.observed_generation if deployment is None else generation
+        ),
         conditions=conditions,
         service_name=service_name,
     )
-
-
-def set_condition(
-    conditions: Sequence[Condition],
-    type_: str,
-    status: ConditionStatus,
-    *,
-    reason: str,
-    message: str,
-    observed_generation: int,
-    now: datetime,
-) -> list[Condition]:
-    """``meta.SetStatusCondition``: replace the condition of ``type_``, keeping its
-    ``lastTransitionTime`` unless ``status`` flips. Order of the others is kept."""
-    existing = next((c for c in conditions if c.type == type_), None)
-    transition = (
-        existing.last_transition_time
-        if existing is not None and existing.status == status
-        else _api_time(now)
-    )
-    updated = Condition(
-        type=type_,
-        status=status,
-        reason=reason,
-        message=message,
-        observed_generation=observed_generation,
-        last_transition_time=transition,
-    )
-    if existing is None:
-        return [*conditions, updated]
-    return [updated if c.type == type_ else c for c in conditions]
-
-
-def status_changed(old: WebAppStatus, new: WebAppStatus) -> bool:
-    """True if ``new`` differs from the stored ``old`` in anything but representation."""
-    return _comparable(old) != _comparable(new)
-
-
-def _comparable(status: WebAppStatus) -> dict[str, object]:
-    data = status.model_dump(mode="json", by_alias=True, exclude_none=True)
-    # The API server stores times at second precision and in UTC; compare the same way.
-    for cond in data.get("conditions", []):
-        cond["lastTransitionTime"] = _api_time(
-            datetime.fromisoformat(cond["lastTransitionTime"])
-        ).isoformat()
-    data["conditions"] = sorted(data.get("conditions", []), key=lambda c: c["type"])
-    return data
-
-
-def _api_time(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def _deployment_condition(

@@ -39,12 +39,12 @@ class FailStatusOnce:
     async def update(self, obj: Any) -> Any:
         return await self.inner.update(obj)
 
-    async def update_status(self, obj: Any) -> Any:
-        if self.armed:
+    async def patch(self, kind: Any, name: str, patch: Any, **options: Any) -> Any:
+        if self.armed and options.get("subresource") == "status":
             self.armed = False
             self.failed += 1
             raise errors.ConnectionFailed(0, "", "injected: connection reset")
-        return await self.inner.update_status(obj)
+        return await self.inner.patch(kind, name, patch, **options)
 
 
 async def converged(client: Client, namespace: str, image: str) -> WebApp | None:
@@ -75,8 +75,8 @@ async def test_three_image_changes_give_four_history_rows(
     failing: list[FailStatusOnce] = []
 
     def with_failing_status(real: WebAppReconciler) -> WebAppReconciler:
-        failing.append(FailStatusOnce(real.writer))
-        real.writer = failing[-1]
+        failing.append(FailStatusOnce(real.client.writer))
+        real.client.writer = failing[-1]
         return real
 
     kubeconfig = local_cluster.kubeconfig_path

@@ -27,15 +27,7 @@ def test_deployment_carries_labels_selector_container_and_controller_owner() -> 
     assert dep.metadata.namespace == "default"
     assert dep.metadata.labels == {**SELECTOR, "app.kubernetes.io/managed-by": "kubeweft"}
     assert dep.metadata.annotations == {"kubeweft.dev/generation": "1"}
-    (owner,) = dep.metadata.ownerReferences
-    assert (owner.apiVersion, owner.kind, owner.name, owner.uid) == (
-        "kubeweft.dev/v1alpha1",
-        "WebApp",
-        "shop",
-        "uid-1",
-    )
-    assert owner.controller is True
-    assert owner.blockOwnerDeletion is True
+    assert dep.metadata.ownerReferences is None  # create_or_update sets the controller
     assert dep.spec.replicas == 3
     assert dep.spec.selector.matchLabels == SELECTOR
     assert dep.spec.template.metadata.labels == dep.metadata.labels
@@ -53,10 +45,9 @@ def test_service_selects_the_pods_on_the_webapp_port() -> None:
     assert svc.spec.selector == SELECTOR
     (port,) = svc.spec.ports
     assert (port.name, port.port, port.targetPort) == ("http", 9000, 9000)
-    assert svc.metadata.ownerReferences[0].controller is True
 
 
-def test_no_drift_against_server_defaulted_objects() -> None:
+def test_no_change_to_server_defaulted_objects() -> None:
     webapp = make_webapp(
         replicas=2,
         env=[{"name": "EMPTY", "value": ""}, {"name": "A", "value": "1"}],
@@ -64,17 +55,21 @@ def test_no_drift_against_server_defaulted_objects() -> None:
     )
     dep = desired.desired_deployment(webapp, {"kubeweft.dev/generation": "1"})
     svc = desired.desired_service(webapp)
-    assert desired.deployment_drift(as_server_returns(dep), dep) == []
-    assert desired.service_drift(as_server_returns(svc), svc) == []
+    live_dep, live_svc = as_server_returns(dep), as_server_returns(svc)
+    assert desired.update_deployment(live_dep, dep) == []
+    assert desired.update_service(live_svc, svc) == []
+    assert live_dep == as_server_returns(dep)  # not touched: nothing to write
+    assert live_svc == as_server_returns(svc)
 
 
-def test_extra_labels_and_annotations_added_by_others_are_not_drift() -> None:
+def test_extra_labels_and_annotations_added_by_others_are_kept() -> None:
     webapp = make_webapp()
     dep = desired.desired_deployment(webapp, {"kubeweft.dev/generation": "1"})
     live = as_server_returns(dep)
     live.metadata.labels["team"] = "web"
     live.metadata.annotations["deployment.kubernetes.io/revision"] = "3"
-    assert desired.deployment_drift(live, dep) == []
+    assert desired.update_deployment(live, dep) == []
+    assert live.metadata.labels["team"] == "web"
 
 
 @pytest.mark.parametrize(
@@ -87,14 +82,16 @@ def test_extra_labels_and_annotations_added_by_others_are_not_drift() -> None:
         ({"resources": {"limits": {"cpu": "1"}}}, ["resources"]),
     ],
 )
-def test_each_owned_field_is_detected(change: dict[str, object], expected: list[str]) -> None:
+def test_each_owned_field_is_set_and_named(change: dict[str, object], expected: list[str]) -> None:
     before = make_webapp(env=[{"name": "A", "value": "1"}])
     live = as_server_returns(desired.desired_deployment(before, {}))
     after = make_webapp(**{"env": [{"name": "A", "value": "1"}], **change})
-    assert desired.deployment_drift(live, desired.desired_deployment(after, {})) == expected
+    want = desired.desired_deployment(after, {})
+    assert desired.update_deployment(live, want) == expected
+    assert desired.update_deployment(live, want) == []  # now it matches
 
 
-def test_hand_edits_are_drift_and_merge_reverts_them_keeping_server_fields() -> None:
+def test_hand_edits_are_reverted_keeping_server_fields() -> None:
     webapp = make_webapp(replicas=3)
     want = desired.desired_deployment(webapp, {"kubeweft.dev/generation": "1"})
     live = as_server_returns(want)
@@ -103,38 +100,27 @@ def test_hand_edits_are_drift_and_merge_reverts_them_keeping_server_fields() -> 
     live.metadata.annotations["kubeweft.dev/generation"] = "0"
     live.spec.template.spec.containers.append(core_v1.Container(name="sidecar", image="x"))
 
-    assert desired.deployment_drift(live, want) == ["annotations", "replicas", "containers"]
-    merged = desired.merge_deployment(live, want)
-    assert desired.deployment_drift(merged, want) == []
-    assert merged.spec.replicas == 3
-    assert [c.name for c in merged.spec.template.spec.containers] == ["app"]
-    app = merged.spec.template.spec.containers[0]
+    changed = desired.update_deployment(live, want)
+
+    assert changed == ["annotations", "replicas", "containers", "image"]
+    assert desired.update_deployment(live, want) == []
+    assert live.spec.replicas == 3
+    assert [c.name for c in live.spec.template.spec.containers] == ["app"]
+    app = live.spec.template.spec.containers[0]
     assert app.image == "nginx:1.27"
     assert app.terminationMessagePath == "/dev/termination-log"  # server field kept
-    assert merged.spec.strategy.type == "RollingUpdate"
-    assert merged.metadata.resourceVersion == "100"  # update stays conditional
-    assert live.spec.replicas == 7  # the input (a cache object) is not mutated
+    assert live.spec.strategy.type == "RollingUpdate"
+    assert live.metadata.resourceVersion == "100"  # update stays conditional
 
 
-def test_missing_controller_reference_is_drift_and_merge_adopts() -> None:
-    want = desired.desired_deployment(make_webapp(), {})
-    live = as_server_returns(want)
-    live.metadata.ownerReferences = None
-    assert desired.deployment_drift(live, want) == ["ownerReferences"]
-    merged = desired.merge_deployment(live, want)
-    assert [r.uid for r in merged.metadata.ownerReferences] == ["uid-1"]
-
-
-def test_service_drift_and_merge_keep_allocated_fields() -> None:
+def test_service_update_keeps_allocated_fields() -> None:
     want = desired.desired_service(make_webapp(port=8080))
-    live = as_server_returns(want)
-    tampered = copy.deepcopy(live)
+    tampered = copy.deepcopy(as_server_returns(want))
     tampered.spec.selector = {"app": "other"}
     tampered.spec.ports[0].port = 80
-    assert desired.service_drift(tampered, want) == ["selector", "port"]
-    merged = desired.merge_service(tampered, want)
-    assert desired.service_drift(merged, want) == []
-    assert merged.spec.clusterIP == "10.0.0.12"
+    assert desired.update_service(tampered, want) == ["selector", "port"]
+    assert desired.update_service(tampered, want) == []
+    assert tampered.spec.clusterIP == "10.0.0.12"
 
 
 @pytest.mark.parametrize(

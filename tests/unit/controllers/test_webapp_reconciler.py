@@ -7,6 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from lightkube.models.apps_v1 import DeploymentSpec
+from lightkube.models.core_v1 import Container, PodSpec, PodTemplateSpec
+from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
+from lightkube.resources.apps_v1 import Deployment
 
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.api.v1alpha1 import WebApp
@@ -218,15 +222,47 @@ async def test_actor_comes_from_a_matching_change_stamp(
     assert [r.actor for r in of(sink, HistoryRecord)] == ["alice", None]
 
 
-async def test_conflict_on_status_requeues_and_is_logged_as_requeue(
+async def test_conflict_on_an_owned_object_requeues_and_is_logged_as_requeue(
     reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
-    cluster.fail_next["update_status"] = errors.Conflict(409, "Conflict", "modified")
+    await reconciler.reconcile(REQUEST)
+    change_spec(cluster, image="nginx:2")
+    sink.records.clear()
+    cluster.fail_next["update"] = errors.Conflict(409, "Conflict", "modified")
     result = await reconciler.reconcile(REQUEST)
     assert result == Result(requeue=True)
     (log,) = of(sink, ReconcileRecord)
     assert log.outcome == "requeue"
     assert "modified" in (log.error or "")
+
+
+class StaleWebApp:
+    """A cache that still holds an old copy of the WebApp (its watch event is late)."""
+
+    def __init__(self, cluster: FakeClient, webapp: WebApp) -> None:
+        self.cluster = cluster
+        self.webapp = webapp
+
+    async def get(self, kind: type[Any], name: str, namespace: str | None = None) -> Any:
+        if kind is WebApp:
+            return self.webapp.model_copy(deep=True)
+        return await self.cluster.get(kind, name, namespace)
+
+
+async def test_status_write_from_a_cache_behind_our_last_write_does_not_conflict(
+    cluster: FakeClient, sink: Recorded
+) -> None:
+    stale = await cluster.get(WebApp, "shop")
+    await WebAppReconciler(cluster, cluster).reconcile(REQUEST)  # writes status
+    deployment_becomes_ready(cluster, 3)
+    reconciler = WebAppReconciler(StaleWebApp(cluster, stale), cluster, records=sink)
+
+    assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
+
+    (log,) = of(sink, ReconcileRecord)
+    assert (log.outcome, log.error) == ("success", None)
+    status = cluster.raw("WebApp", "shop")["status"]
+    assert (status["readyReplicas"], status["serviceName"]) == (3, "shop")
 
 
 async def test_already_exists_from_a_lagging_cache_requeues(
@@ -252,7 +288,7 @@ async def test_crash_between_deployment_write_and_status_resubmits_history(
 ) -> None:
     await reconciler.reconcile(REQUEST)
     change_spec(cluster, image="nginx:2")
-    cluster.fail_next["update_status"] = errors.ConnectionFailed(0, "", "connection reset")
+    cluster.fail_next["patch"] = errors.ConnectionFailed(0, "", "connection reset")
     with pytest.raises(errors.ConnectionFailed):
         await reconciler.reconcile(REQUEST)
     # A restarted operator has no memory; the Deployment's annotations say gen 2 applied.
@@ -268,6 +304,11 @@ async def test_crash_between_deployment_write_and_status_resubmits_history(
     assert (by_generation[3].image, by_generation[3].previous_image) == ("nginx:3", "nginx:2")
 
 
+def not_owned_conditions(cluster: FakeClient) -> dict[str, tuple[str, str, str]]:
+    status = cluster.raw("WebApp", "shop")["status"]
+    return {c["type"]: (c["status"], c["reason"], c["message"]) for c in status["conditions"]}
+
+
 async def test_object_controlled_by_someone_else_is_left_alone(
     reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
@@ -278,10 +319,70 @@ async def test_object_controlled_by_someone_else_is_left_alone(
         data["spec"]["replicas"] = 9
 
     cluster.edit("Deployment", "shop", steal)
+    taken = dict(cluster.raw("Deployment", "shop"))
     writes = len(cluster.writes)
-    assert await reconciler.reconcile(REQUEST) == Result(requeue=True)
-    assert len(cluster.writes) == writes
-    assert sink.events[-1][:2] == ("Warning", "NotOwned")
+    assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
+    assert cluster.writes[writes:] == [("update_status", "WebApp", "shop")]
+    assert cluster.raw("Deployment", "shop") == taken
+    message = "Deployment default/shop is controlled by WebApp shop (uid other-uid)"
+    assert sink.events[-1] == ("Warning", "NotOwned", message)
+    conditions = not_owned_conditions(cluster)
+    assert conditions["Ready"] == ("False", "NotOwned", message)
+    assert conditions["Degraded"] == ("True", "NotOwned", message)
+
+
+async def test_unowned_unlabelled_deployment_is_never_adopted(
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+) -> None:
+    theirs = Deployment(
+        metadata=ObjectMeta(name="shop", namespace="default", uid="theirs", labels={"app": "db"}),
+        spec=DeploymentSpec(
+            replicas=1,
+            selector=LabelSelector(matchLabels={"app": "db"}),
+            template=PodTemplateSpec(
+                metadata=ObjectMeta(labels={"app": "db"}),
+                spec=PodSpec(
+                    serviceAccountName="db-admin",
+                    containers=[Container(name="app", image="postgres:17")],
+                ),
+            ),
+        ),
+    )
+    cluster.put(theirs)
+    before = dict(cluster.raw("Deployment", "shop"))
+
+    assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
+    assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
+
+    assert cluster.raw("Deployment", "shop") == before
+    assert cluster.writes == [("update_status", "WebApp", "shop")]  # no Service either
+    message = (
+        "Deployment default/shop exists and was not created by kubeweft: it has no "
+        "controller and no app.kubernetes.io/managed-by=kubeweft label"
+    )
+    assert [e for e in sink.events if e[0] == "Warning"] == [("Warning", "NotOwned", message)] * 2
+    conditions = not_owned_conditions(cluster)
+    assert conditions["Ready"] == ("False", "NotOwned", message)
+    assert conditions["Progressing"] == ("False", "NotOwned", message)
+    status = cluster.raw("WebApp", "shop")["status"]
+    assert status["observedGeneration"] == 0  # no history row yet: nothing acknowledged
+    assert [r.outcome for r in of(sink, ReconcileRecord)] == ["requeue", "requeue"]
+    assert list(history(sink)) == []
+
+
+async def test_orphan_with_our_label_is_adopted_and_recorded(
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+) -> None:
+    await reconciler.reconcile(REQUEST)
+    cluster.edit("Deployment", "shop", lambda d: d["metadata"].pop("ownerReferences"))
+    sink.records.clear()
+
+    await reconciler.reconcile(REQUEST)
+
+    (ref,) = cluster.raw("Deployment", "shop")["metadata"]["ownerReferences"]
+    assert (ref["uid"], ref["controller"]) == ("wa-uid", True)
+    (log,) = of(sink, ReconcileRecord)
+    assert log.actions[0] == "updated Deployment (ownerReferences)"
 
 
 async def test_missing_webapp_is_done_without_records(

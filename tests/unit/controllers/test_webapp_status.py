@@ -10,7 +10,8 @@ from lightkube.resources.apps_v1 import Deployment
 
 from kubeweft.api import ConditionStatus
 from kubeweft.api.v1alpha1 import WebApp, WebAppStatus
-from kubeweft.controllers.webapp_status import compute_status, status_changed
+from kubeweft.controllers.webapp_status import compute_status
+from kubeweft.controllerutil import merge_patch
 from tests.unit.controllers.builders import make_webapp
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -27,6 +28,12 @@ def deployment(generation: int = 1, **status: Any) -> Deployment:
 
 def conditions(status: WebAppStatus) -> dict[str, tuple[str, str]]:
     return {c.type: (c.status.value, c.reason) for c in status.conditions}
+
+
+def status_changed(old: WebAppStatus, new: WebAppStatus) -> bool:
+    """Whether the reconciler's status patch would send anything."""
+    before = old.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return bool(merge_patch(before, new.model_dump(mode="json", by_alias=True, exclude_none=True)))
 
 
 def stored(webapp: WebApp, status: WebAppStatus) -> WebApp:
@@ -142,3 +149,26 @@ def test_message_change_alone_is_a_change_but_keeps_transition_time() -> None:
     assert ready.status == ConditionStatus.FALSE
     assert ready.message == "2/3 replicas ready"
     assert ready.last_transition_time == T0.replace(microsecond=0)
+
+
+def test_object_in_the_way_is_not_ready_and_degraded_and_keeps_observed_generation() -> None:
+    webapp = make_webapp(replicas=3, generation=2)
+    webapp.status.observed_generation = 1
+    message = "Deployment default/shop is controlled by ReplicaSet x (uid y)"
+    status = compute_status(webapp, None, service_name=None, now=T0, not_owned=message)
+    assert conditions(status) == {
+        "Ready": ("False", "NotOwned"),
+        "Progressing": ("False", "NotOwned"),
+        "Degraded": ("True", "NotOwned"),
+    }
+    assert {c.message for c in status.conditions} == {message}
+    assert status.observed_generation == 1
+
+
+def test_service_in_the_way_keeps_the_deployment_counts() -> None:
+    dep = deployment(replicas=3, readyReplicas=3, availableReplicas=3, updatedReplicas=3)
+    status = compute_status(make_webapp(replicas=3), dep, service_name=None, now=T0, not_owned="x")
+    assert conditions(status)["Ready"] == ("False", "NotOwned")
+    assert conditions(status)["Progressing"] == ("False", "RolloutComplete")
+    assert status.ready_replicas == 3
+    assert status.observed_generation == 1
