@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import anyio
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,6 +17,7 @@ from kubeweft.db.engine import create_engine
 from kubeweft.db.migrate import current_revision, downgrade, head_revision, migrate
 from kubeweft.db.tables import Base
 from tests.support.postgres import POSTGRESQL_ONLY
+from tests.support.process import child_env
 
 pytestmark = pytest.mark.anyio
 
@@ -85,4 +90,34 @@ async def test_concurrent_migrations_run_once(database_url: str) -> None:
             for _ in range(3):
                 tg.start_soon(migrate, database_url)
     assert await current_revision(database_url) == head_revision()
+    assert await _tables(database_url) == EXPECTED_TABLES
+
+
+def kubeweft_db(*args: str) -> str:
+    """``kubeweft db ...`` as an operator types it; its stdout (fails on a non-zero exit)."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "kubeweft"), "db", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=child_env(),
+    )
+    assert done.returncode == 0, f"kubeweft db {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+async def test_cli_upgrade_downgrade_to_base_and_upgrade_again(database_url: str) -> None:
+    head = head_revision()
+    url = ("--database-url", database_url)
+    assert f"at {head}" in kubeweft_db("migrate", *url)
+    assert await _tables(database_url) == EXPECTED_TABLES
+    assert f"at {head}, head {head} (up to date)" in kubeweft_db("current", *url)
+
+    assert "at base" in kubeweft_db("downgrade", "base", *url)
+    assert await current_revision(database_url) is None
+    assert await _tables(database_url) == set()
+    assert f"at base, head {head} (needs `kubeweft db migrate`)" in kubeweft_db("current", *url)
+
+    assert f"at {head}" in kubeweft_db("migrate", *url)
+    assert await current_revision(database_url) == head
     assert await _tables(database_url) == EXPECTED_TABLES
