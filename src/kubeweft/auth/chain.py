@@ -21,6 +21,8 @@ could not be recorded under its name, and a request that cannot be audited is no
 
 from __future__ import annotations
 
+import re
+
 import structlog
 from starlette.requests import HTTPConnection
 
@@ -38,6 +40,9 @@ log = structlog.get_logger(__name__)
 API_KEY_HEADER = "x-api-key"
 _INVALID = 'Bearer realm="kubeweft", error="invalid_token"'
 _INVALID_REQUEST = 'Bearer realm="kubeweft", error="invalid_request"'
+# What ``repositories.apikeys.create_api_key`` issues: 12 hex digits of id, then
+# ``secrets.token_urlsafe(32)`` (43 characters).
+_API_KEY_SHAPE = re.compile(r"kw_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
 
 
 class ChainAuthenticator:
@@ -107,4 +112,8 @@ class ChainAuthenticator:
     async def _api_key(self, token: str) -> Identity:
         if self.api_keys is None:
             raise AuthenticationError("API keys are not enabled", challenge=_INVALID)
+        if not _API_KEY_SHAPE.fullmatch(token):
+            # Refused before any database lookup: a made-up key of any other shape or
+            # length costs nothing but this match.
+            raise AuthenticationError("malformed API key", challenge=_INVALID)
         return await self.api_keys.verify(token)

@@ -10,6 +10,7 @@ import pytest
 from lightkube.models.authentication_v1 import UserInfo
 from starlette.requests import HTTPConnection
 
+from kubeweft.auth.apikeys import ApiKeyAuthenticator
 from kubeweft.auth.chain import ChainAuthenticator
 from kubeweft.auth.development import DevelopmentAuthenticator, DevelopmentModeError
 from kubeweft.auth.identity import AuthenticationError
@@ -132,3 +133,27 @@ async def test_a_username_too_long_to_record_is_refused() -> None:
     with pytest.raises(AuthenticationError) as caught:
         await chain.authenticate(_connection(authorization="Bearer too-long"))
     assert "invalid_token" in caught.value.challenge
+
+
+class _UnreachableDatabase:
+    """An API-key store that must not be asked."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the database was asked ({name})")
+
+
+async def test_malformed_api_keys_refused_without_a_database_lookup() -> None:
+    chain = ChainAuthenticator(api_keys=ApiKeyAuthenticator(_UnreachableDatabase()))  # type: ignore[arg-type]
+    well_formed = "kw_" + "0123456789ab" + "_" + "S" * 43
+    for token in (
+        "kw_abc_def",
+        "kw_0123456789ab_" + "S" * 42,
+        "kw_0123456789AB_" + "S" * 43,
+        "kw_0123456789ab_" + "S" * 100_000,
+        well_formed + "=",
+    ):
+        for headers in ({"authorization": f"Bearer {token}"}, {"x_api_key": token}):
+            with pytest.raises(AuthenticationError, match="malformed"):
+                await chain.authenticate(_connection(**headers))
+    with pytest.raises(Exception, match="database was asked"):
+        await chain.authenticate(_connection(x_api_key=well_formed))
