@@ -20,11 +20,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+import structlog
 
 from kubeweft.auth.identity import ReviewUnavailable
 from kubeweft.runtime.clock import Clock, RealClock
 
 __all__ = ["ReviewBudget", "ReviewBudgetExhausted", "TokenBucket"]
+
+log = structlog.get_logger(__name__)
+
+# A flood must not become a flood of log lines: one warning per this many seconds.
+_LOG_INTERVAL = 10.0
 
 
 class ReviewBudgetExhausted(ReviewUnavailable):
@@ -70,9 +76,12 @@ class ReviewBudget:
         burst: int = 40,
         clock: Clock | None = None,
     ) -> None:
-        self._bucket = TokenBucket(rate, burst, clock=clock or RealClock())
+        self._clock = clock or RealClock()
+        self._bucket = TokenBucket(rate, burst, clock=self._clock)
         self._in_flight = anyio.CapacityLimiter(concurrency)
         self.refused = 0  # reviews not sent because the budget was spent
+        self._logged_at: float | None = None
+        self._refused_at_log = 0
 
     @property
     def concurrency(self) -> int:
@@ -87,8 +96,21 @@ class ReviewBudget:
         """
         if not self._bucket.take():
             self.refused += 1
+            self._warn()
             error = ReviewBudgetExhausted("too many token reviews right now")
             error.retry_after = max(1.0, math.ceil(self._bucket.wait_time()))
             raise error
         async with self._in_flight:
             yield
+
+    def _warn(self) -> None:
+        now = self._clock.now()
+        if self._logged_at is not None and now - self._logged_at < _LOG_INTERVAL:
+            return
+        log.warning(
+            "review budget spent: reviews refused with 503",
+            refused_since_last_warning=self.refused - self._refused_at_log,
+            rate=self._bucket.rate,
+            burst=self._bucket.burst,
+        )
+        self._logged_at, self._refused_at_log = now, self.refused
