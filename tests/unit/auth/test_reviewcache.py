@@ -148,3 +148,16 @@ async def test_bounded_size_drops_oldest(clock: FakeClock) -> None:
     assert cache.stats.hits == 1
     await cache.get(0, lambda: _answer(True))
     assert cache.stats.reviews == 6  # key 0 had been dropped
+
+
+async def test_full_cache_drops_the_least_recently_used(clock: FakeClock) -> None:
+    """A stream of new keys evicts cold answers, not the ones callers keep using."""
+    cache: ReviewCache[int, bool] = ReviewCache(_ttl, clock=clock, max_entries=3)
+    await cache.get(0, lambda: _answer(True))
+    for key in range(1, 10):
+        await cache.get(0, lambda: _answer(True))  # key 0 stays hot
+        await cache.get(key, lambda: _answer(True))
+    assert len(cache) == 3
+    reviews = cache.stats.reviews
+    await cache.get(0, lambda: _answer(True))
+    assert cache.stats.reviews == reviews  # still cached
