@@ -17,8 +17,8 @@ from collections.abc import Hashable, Iterable
 
 import anyio
 import structlog
+from lightkube.models.authorization_v1 import NonResourceAttributes, SubjectAccessReviewSpec
 from lightkube.models.authorization_v1 import ResourceAttributes as ReviewAttributes
-from lightkube.models.authorization_v1 import SubjectAccessReviewSpec
 from lightkube.resources.authorization_v1 import SubjectAccessReview
 
 from kubeweft.auth import attributes as rbac
@@ -79,6 +79,34 @@ class SubjectAccessReviewAuthorizer:
         return await self._cache.get(
             _key(identity, attributes), lambda: self._review(identity, attributes)
         )
+
+    async def authorize_path(self, identity: Identity, path: str, verb: str) -> Decision:
+        """May ``identity`` do ``verb`` on the non-resource URL ``path`` (e.g. /metrics)?"""
+        key = ("nonResourceURL", _key(identity, ResourceAttributes(verb, "", "")), path)
+        return await self._cache.get(key, lambda: self._review_path(identity, path, verb))
+
+    async def _review_path(self, identity: Identity, path: str, verb: str) -> Decision:
+        review = SubjectAccessReview(
+            spec=SubjectAccessReviewSpec(
+                user=identity.user,
+                groups=list(identity.groups),
+                extra={k: list(v) for k, v in identity.extra.items()} or None,
+                nonResourceAttributes=NonResourceAttributes(path=path, verb=verb),
+            )
+        )
+        try:
+            answered = await self._client.create(review)
+        except Exception as error:
+            log.warning(
+                "subjectaccessreview failed", user=identity.user, path=path, error=str(error)
+            )
+            raise ReviewUnavailable(
+                "could not ask Kubernetes for an authorization decision"
+            ) from error
+        status = answered.status
+        if status is not None and status.allowed and not status.denied:
+            return Decision(True, status.reason or "")
+        return Decision(False, f'user "{identity.user}" cannot {verb} path "{path}"')
 
     async def allowed_namespaces(
         self,

@@ -1,0 +1,178 @@
+"""Slow or idle clients cannot hold connections: head, keep-alive and body deadlines, a cap.
+
+Real sockets against the real uvicorn server (``HTTPServer``). The ``fail_after`` guards
+bound how long a test may wait for the server; they are not what is asserted.
+"""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from anyio.abc import SocketStream
+
+from kubeweft.rest.connections import ServerLimits
+from kubeweft.settings import Settings
+from tests.unit.rest.conftest import build
+from tests.unit.rest.servers import serving
+
+pytestmark = pytest.mark.anyio
+
+GET = b"GET /api/webapps HTTP/1.1\r\nHost: test\r\n\r\n"
+GUARD = 30  # seconds a test may wait for the server before it is stuck
+
+
+async def _connect(port: int | None) -> SocketStream:
+    assert port is not None
+    return await anyio.connect_tcp("127.0.0.1", port)
+
+
+async def _read_response(stream: SocketStream) -> tuple[int, bytes]:
+    """One response: (status, head)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += await stream.receive()
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += await stream.receive()
+    return int(head.split(b" ", 2)[1]), head
+
+
+async def _closed_by_server(stream: SocketStream) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    try:
+        while True:
+            received += await stream.receive()
+    except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionResetError):
+        return received
+
+
+async def test_a_connection_that_never_sends_a_head_is_closed() -> None:
+    async with serving(build()[0], limits=ServerLimits(header_timeout=0.5)) as server:
+        stream = await _connect(server.port)
+        with anyio.fail_after(GUARD):
+            assert await _closed_by_server(stream) == b""
+
+
+async def test_slowloris_headers_byte_by_byte_are_cut_off() -> None:
+    head = b"GET /api/webapps HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 2000 + b"\r\n\r\n"
+    sent = 0
+    async with serving(build()[0], limits=ServerLimits(header_timeout=0.5)) as server:
+        stream = await _connect(server.port)
+
+        async def trickle() -> None:
+            nonlocal sent
+            try:
+                for index in range(len(head)):
+                    await stream.send(head[index : index + 1])
+                    sent += 1
+                    await anyio.sleep(0.01)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                return
+
+        with anyio.fail_after(GUARD):
+            async with anyio.create_task_group() as group:
+                group.start_soon(trickle)
+                received = await _closed_by_server(stream)
+                group.cancel_scope.cancel()
+    assert received == b""
+    assert sent < len(head), "the whole head went through: the server waited it out"
+
+
+async def test_the_next_head_has_a_deadline_too() -> None:
+    # Each byte resets uvicorn's keep-alive timer; the head deadline is not reset.
+    limits = ServerLimits(header_timeout=0.5, keep_alive_timeout=60)
+    async with serving(build()[0], limits=limits) as server:
+        stream = await _connect(server.port)
+        with anyio.fail_after(GUARD):
+            await stream.send(GET)
+            status, _ = await _read_response(stream)
+            assert status == 200
+            for byte in b"GET /api/webapps HTTP/1.1\r\nX-Slow: " + b"a" * 2000:
+                try:
+                    await stream.send(bytes([byte]))
+                except (anyio.BrokenResourceError, OSError):
+                    break
+                await anyio.sleep(0.01)
+            else:
+                pytest.fail("the server kept reading a head for 20 s")
+            assert await _closed_by_server(stream) == b""
+
+
+async def test_an_idle_keep_alive_connection_is_closed() -> None:
+    limits = ServerLimits(header_timeout=60, keep_alive_timeout=1)
+    async with serving(build()[0], limits=limits) as server:
+        stream = await _connect(server.port)
+        with anyio.fail_after(GUARD):
+            await stream.send(GET)
+            status, head = await _read_response(stream)
+            assert status == 200
+            assert b"connection: close" not in head.lower()
+            assert await _closed_by_server(stream) == b""
+
+
+async def test_a_body_that_never_completes_gets_408_and_is_closed() -> None:
+    app = build(Settings(dev_user="alice", http_body_timeout_seconds=0.5))[0]
+    async with serving(app) as server:
+        stream = await _connect(server.port)
+        with anyio.fail_after(GUARD):
+            await stream.send(
+                b"POST /api/webapps HTTP/1.1\r\nHost: test\r\n"
+                b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"metadata"'
+            )
+            answer = await _closed_by_server(stream)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b"application/problem+json" in answer
+    assert b"request-timeout" in answer
+
+
+async def test_a_complete_body_is_not_affected_by_the_deadline() -> None:
+    app = build(Settings(dev_user="alice", http_body_timeout_seconds=5))[0]
+    async with serving(app) as server:
+        stream = await _connect(server.port)
+        with anyio.fail_after(GUARD):
+            await stream.send(
+                b"POST /api/webapps HTTP/1.1\r\nHost: test\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+            )
+            status, _ = await _read_response(stream)
+    assert status == 422
+
+
+async def test_connections_past_the_cap_get_503() -> None:
+    limits = ServerLimits(max_connections=2, header_timeout=60)
+    async with serving(build()[0], limits=limits) as server:
+        with anyio.fail_after(GUARD):
+            held = [await _connect(server.port) for _ in range(2)]
+            await held[0].send(GET)
+            assert (await _read_response(held[0]))[0] == 200
+            extra = await _connect(server.port)
+            await extra.send(GET)
+            assert (await _read_response(extra))[0] == 503
+            for stream in (extra, *held):
+                await stream.aclose()
+            # The server notices the closes asynchronously: ask until it has.
+            while True:
+                again = await _connect(server.port)
+                await again.send(GET)
+                status, _ = await _read_response(again)
+                await again.aclose()
+                if status == 200:
+                    break
+                await anyio.sleep(0.05)
+
+
+async def test_a_head_growing_past_the_size_limit_is_refused() -> None:
+    # h11 bounds what it buffers while a head is incomplete: the memory a client can pin.
+    limits = ServerLimits(max_header_bytes=4096, header_timeout=60)
+    async with serving(build()[0], limits=limits) as server:
+        stream = await _connect(server.port)
+        with anyio.fail_after(GUARD):
+            await stream.send(b"GET /api/webapps HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 8192)
+            answer = await _closed_by_server(stream)
+    assert answer.startswith(b"HTTP/1.1 400 ")
