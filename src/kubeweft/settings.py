@@ -14,6 +14,8 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_STATE_DIR = Path(".kubeweft")
+DEFAULT_LIST_LIMIT = 500
+MAX_LIST_LIMIT = 1000
 
 
 class Settings(BaseSettings):
@@ -92,6 +94,10 @@ class Settings(BaseSettings):
     # and SubjectAccessReview allows `get` on the non-resource URL /metrics.
     metrics_auth: bool = False
     read_your_writes_timeout_seconds: float = Field(default=2.0, ge=0)
+    # List pages, as Kubernetes' `limit`: the size when a caller asks for none, and the
+    # most a caller may ask for (more is a 422 naming query.limit).
+    list_default_limit: int = Field(default=DEFAULT_LIST_LIMIT, ge=1)
+    list_max_limit: int = Field(default=MAX_LIST_LIMIT, ge=1)
 
     # --- authentication and authorization -----------------------------------------
     # A fixed identity for local development; refused in production mode.
@@ -125,6 +131,12 @@ class Settings(BaseSettings):
             self.retry_period_seconds < self.renew_deadline_seconds < self.lease_duration_seconds
         ):
             raise ValueError("leader election needs retry_period < renew_deadline < lease_duration")
+        return self
+
+    @model_validator(mode="after")
+    def _list_default_within_max(self) -> Settings:
+        if self.list_default_limit > self.list_max_limit:
+            raise ValueError("list_default_limit cannot exceed list_max_limit")
         return self
 
     @model_validator(mode="after")

@@ -3,12 +3,17 @@
 A handler declares what it needs (``ctx: ContextDep``, ``user: CurrentUser``) and the
 dependency does the work — authenticate (401), authorize (403), validate path names
 (422) — before the handler runs.
+
+Every parameter a caller sends is bounded in size here or in its route (a longer value
+is a 422 naming it), and parsed in time linear in its length; docs/design/rest.md lists
+each parser with its bound.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
@@ -22,12 +27,15 @@ from kubeweft.auth.identity import (
 from kubeweft.logging import get_logger
 from kubeweft.rest.context import AppContext
 from kubeweft.rest.problems import Problem
+from kubeweft.settings import DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, Settings
 
 __all__ = [
+    "DEFAULT_LIST_LIMITS",
     "DNS1123_LABEL",
     "DNS1123_SUBDOMAIN",
     "ContextDep",
     "CurrentUser",
+    "ListLimits",
     "NameParam",
     "NamespaceParam",
     "check_access",
@@ -38,6 +46,24 @@ DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 _log = get_logger("kubeweft.rest.auth")
+
+
+@dataclass(frozen=True)
+class ListLimits:
+    """A list's page size: ``default`` when the caller gives no ``limit``, at most ``maximum``.
+
+    Fixed when the routes are built, so the OpenAPI document states both.
+    """
+
+    default: int = DEFAULT_LIST_LIMIT
+    maximum: int = MAX_LIST_LIMIT
+
+    @classmethod
+    def of(cls, settings: Settings) -> ListLimits:
+        return cls(settings.list_default_limit, settings.list_max_limit)
+
+
+DEFAULT_LIST_LIMITS = ListLimits()
 
 
 def get_context(request: Request) -> AppContext:

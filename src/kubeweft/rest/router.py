@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from kubeweft.api import CustomResource
+from kubeweft.rest.dependencies import DEFAULT_LIST_LIMITS, ListLimits
 from kubeweft.rest.routes.collection import add_collection_routes
 from kubeweft.rest.routes.item import add_item_routes
 from kubeweft.rest.routes.model import ModelRoutes, problem_doc
@@ -41,12 +42,14 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def model_router(model: type[CustomResource]) -> APIRouter:
-    """The router serving ``/api/<plural>`` for ``model``."""
+def model_router(
+    model: type[CustomResource], limits: ListLimits = DEFAULT_LIST_LIMITS
+) -> APIRouter:
+    """The router serving ``/api/<plural>`` for ``model``; ``limits`` bound its list pages."""
     routes = ModelRoutes.of(model)
     plural = routes.info.plural
     router = APIRouter(prefix=f"/api/{plural}", tags=[plural], responses=PROBLEM_RESPONSES)
-    add_collection_routes(router, routes)
+    add_collection_routes(router, routes, limits)
     add_item_routes(router, routes)
     add_record_routes(router, routes)
     return router

@@ -6,6 +6,11 @@ it belongs to; a token reused with another namespace or selector is refused rath
 than silently giving a wrong page. Objects created or deleted between pages shift no
 other item, which is the same guarantee (none stronger) the API server's own
 ``continue`` gives once its snapshot has expired.
+
+A token comes back from the caller, so it is checked before it is decoded: at most
+``TOKEN_MAX_LENGTH`` characters of the URL-safe base64 alphabet (a real token is under
+half that: the key is a namespace and a name), and any decoding failure, nesting too
+deep included, is an ``InvalidContinueToken``.
 """
 
 from __future__ import annotations
@@ -13,17 +18,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from kubeweft.views.errors import InvalidContinueToken
 
-__all__ = ["Page", "decode_token", "encode_token", "paginate", "query_digest"]
+__all__ = ["TOKEN_MAX_LENGTH", "Page", "decode_token", "encode_token", "paginate", "query_digest"]
 
 T = TypeVar("T")
 
 _VERSION = 1
+TOKEN_MAX_LENGTH = 1024
+_TOKEN_ALPHABET = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,12 @@ def encode_token(after: tuple[str, str], digest: str) -> str:
 
 
 def decode_token(token: str, digest: str) -> tuple[str, str]:
+    if len(token) > TOKEN_MAX_LENGTH:
+        raise InvalidContinueToken(
+            f"The continue token is longer than {TOKEN_MAX_LENGTH} characters."
+        )
+    if not _TOKEN_ALPHABET.issuperset(token):
+        raise InvalidContinueToken("The continue token is malformed.")
     try:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -53,7 +67,7 @@ def decode_token(token: str, digest: str) -> tuple[str, str]:
             and len(key) == 2
             and all(isinstance(part, str) for part in key)
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         valid = False
     if not valid:
         raise InvalidContinueToken("The continue token is malformed.")

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from kubeweft.views.errors import InvalidContinueToken
-from kubeweft.views.pagination import decode_token, encode_token, paginate, query_digest
+from kubeweft.views.pagination import (
+    TOKEN_MAX_LENGTH,
+    decode_token,
+    encode_token,
+    paginate,
+    query_digest,
+)
 
 KEYS = [("b", "x"), ("a", "z"), ("a", "y"), ("c", "a")]
 
@@ -50,3 +58,29 @@ def test_token_round_trip_and_query_binding() -> None:
 def test_malformed_tokens_are_refused(token: str) -> None:
     with pytest.raises(InvalidContinueToken):
         decode_token(token, "q")
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("A" * 100_000, "longer than 1024"),
+        ("A" * 1025, "longer than 1024"),
+        ("@" * 1000, "malformed"),
+        ("eyJ2IjoxfQ==", "malformed"),  # padding is not part of a token
+        (base64.urlsafe_b64encode(b"[" * 760).decode().rstrip("="), "malformed"),
+        (base64.urlsafe_b64encode(b'{"v":1,"q":"d","k":' + b"[" * 700).decode(), "malformed"),
+        (base64.urlsafe_b64encode(b'{"v":1,"q":"d","k":["a",1]}').decode(), "malformed"),
+    ],
+)
+def test_hostile_tokens_are_refused_before_or_while_decoding(token: str, message: str) -> None:
+    with pytest.raises(InvalidContinueToken, match=message):
+        decode_token(token, "d")
+
+
+def test_the_longest_real_token_fits_the_cap() -> None:
+    longest = encode_token(("n" * 63, "x" * 253), query_digest("webapps", "n" * 63, "a" * 1024))
+    assert len(longest) < TOKEN_MAX_LENGTH
+    assert decode_token(longest, query_digest("webapps", "n" * 63, "a" * 1024)) == (
+        "n" * 63,
+        "x" * 253,
+    )

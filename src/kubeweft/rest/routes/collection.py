@@ -16,23 +16,43 @@ from kubeweft.api import ObjectMeta
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.auth.identity import Identity, ResourceAttributes
 from kubeweft.rest.context import AppContext
-from kubeweft.rest.dependencies import ContextDep, CurrentUser, NamespaceParam, check_access
+from kubeweft.rest.dependencies import (
+    DEFAULT_LIST_LIMITS,
+    ContextDep,
+    CurrentUser,
+    ListLimits,
+    NamespaceParam,
+    check_access,
+)
 from kubeweft.rest.problems import problem_from_kube_error
 from kubeweft.rest.routes.model import ModelRoutes, etag_of, json_response, problem_doc
 from kubeweft.runtime import errors as kube_errors
 from kubeweft.runtime.labels import LabelSelector
-from kubeweft.views import ResourceRecords, list_with_metrics
+from kubeweft.views import ResourceRecords, list_with_metrics, pagination
 from kubeweft.views.detail import build_detail
 
-__all__ = ["add_collection_routes", "label_selector"]
+__all__ = [
+    "CONTINUE_MAX_LENGTH",
+    "SELECTOR_MAX_LENGTH",
+    "add_collection_routes",
+    "label_selector",
+    "limit_query",
+]
 
 NamespaceFilter = Callable[[frozenset[str]], Awaitable[frozenset[str]]]
+
+SELECTOR_MAX_LENGTH = 1024
+CONTINUE_MAX_LENGTH = pagination.TOKEN_MAX_LENGTH
 
 
 def label_selector(
     value: Annotated[
         str | None,
-        Query(alias="labelSelector", max_length=1024, description="A label selector."),
+        Query(
+            alias="labelSelector",
+            max_length=SELECTOR_MAX_LENGTH,
+            description="A label selector (Kubernetes' string form).",
+        ),
     ] = None,
 ) -> str | None:
     """The ``labelSelector`` query parameter, validated before any other work is done
@@ -43,11 +63,37 @@ def label_selector(
 
 
 SelectorQuery = Annotated[str | None, Depends(label_selector)]
-LimitQuery = Annotated[int | None, Query(ge=1, le=1000, description="Page size.")]
 ContinueQuery = Annotated[
     str | None,
-    Query(alias="continue", max_length=1024, description="Token from the previous page."),
+    Query(
+        alias="continue",
+        max_length=CONTINUE_MAX_LENGTH,
+        description="Token from the previous page.",
+    ),
 ]
+
+
+def limit_query(limits: ListLimits) -> Callable[..., int]:
+    """A dependency reading ``limit``: ``limits.default`` when absent; past
+    ``limits.maximum`` (or below 1) a 422 naming ``query.limit``."""
+
+    def limit(
+        value: Annotated[
+            int,
+            Query(
+                alias="limit",
+                ge=1,
+                le=limits.maximum,
+                description=(
+                    f"Page size: at most {limits.maximum}, {limits.default} when not given. "
+                    "A page that is not the last carries a `continue` token."
+                ),
+            ),
+        ] = limits.default,
+    ) -> int:
+        return value
+
+    return limit
 
 
 async def namespace_filter(
@@ -86,8 +132,11 @@ async def namespace_filter(
     return per_namespace
 
 
-def add_collection_routes(router: APIRouter, routes: ModelRoutes) -> None:
+def add_collection_routes(
+    router: APIRouter, routes: ModelRoutes, limits: ListLimits = DEFAULT_LIST_LIMITS
+) -> None:
     model, info, schemas = routes.model, routes.info, routes.schemas
+    LimitQuery = Annotated[int, Depends(limit_query(limits))]
     plural, group = info.plural, info.group
     CreateBody = schemas.create
 
@@ -96,7 +145,7 @@ def add_collection_routes(router: APIRouter, routes: ModelRoutes) -> None:
         identity: Identity,
         namespace: str | None,
         selector: str | None,
-        limit: int | None,
+        limit: int,
         token: str | None,
     ) -> Response:
         only = None
@@ -118,8 +167,8 @@ def add_collection_routes(router: APIRouter, routes: ModelRoutes) -> None:
     async def list_all(
         ctx: ContextDep,
         identity: CurrentUser,
-        label_selector: SelectorQuery = None,
-        limit: LimitQuery = None,
+        label_selector: SelectorQuery,
+        limit: LimitQuery,
         continue_: ContinueQuery = None,
     ) -> Response:
         return await list_page(ctx, identity, None, label_selector, limit, continue_)
@@ -133,8 +182,8 @@ def add_collection_routes(router: APIRouter, routes: ModelRoutes) -> None:
         namespace: NamespaceParam,
         ctx: ContextDep,
         identity: Annotated[Identity, routes.may("list")],
-        label_selector: SelectorQuery = None,
-        limit: LimitQuery = None,
+        label_selector: SelectorQuery,
+        limit: LimitQuery,
         continue_: ContinueQuery = None,
     ) -> Response:
         return await list_page(ctx, identity, namespace, label_selector, limit, continue_)
