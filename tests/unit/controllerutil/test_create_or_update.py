@@ -154,3 +154,19 @@ async def test_reads_through_the_reader_of_a_delegating_client(owner: WebApp) ->
             DelegatingClient(reader, writer), skeleton(), setting("x"), owner=owner
         )
     assert writer.writes == []
+
+
+async def test_custom_resources_are_owned_objects_too(cluster: FakeClient, owner: WebApp) -> None:
+    def scale(app: WebApp) -> None:
+        app.spec.replicas = 4
+
+    child = WebApp.model_validate(
+        {"metadata": {"name": "child", "namespace": "default"}, "spec": {"image": "x"}}
+    )
+    assert await create_or_update(cluster, child, scale, owner=owner) == OperationResult.CREATED
+    assert child.metadata.uid is not None  # the server's answer, assigned in place
+    assert await create_or_update(cluster, child, scale, owner=owner) == (OperationResult.UNCHANGED)
+    stored = cluster.raw("WebApp", "child")
+    assert stored["spec"]["replicas"] == 4
+    assert stored["metadata"]["ownerReferences"][0]["uid"] == "wa-uid"
+    assert len(cluster.writes) == 1
