@@ -41,7 +41,7 @@ from kubeweft.db.engine import Database
 from kubeweft.db.migrate import migrate
 from kubeweft.db.writer import RecordWriter
 from kubeweft.logging import configure_logging, get_logger
-from kubeweft.repositories.retention import RetentionJob
+from kubeweft.repositories.retention import RetentionJob, RetentionPolicy
 from kubeweft.rest.app import create_app
 from kubeweft.rest.context import AppContext
 from kubeweft.rest.probes import Check, probe_app
@@ -155,6 +155,16 @@ async def _wait_established(client: Client, name: str) -> None:
 # --- the process -----------------------------------------------------------------------
 
 
+def _retention_policy(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        metric_samples=timedelta(days=settings.metric_retention_days),
+        reconcile_log=timedelta(days=settings.reconcile_log_retention_days),
+        audit=timedelta(days=settings.audit_retention_days),
+        history=timedelta(days=settings.history_retention_days),
+        batch_size=settings.retention_batch_size,
+    )
+
+
 async def _scoped(
     scope: anyio.CancelScope,
     run: Callable[..., Any],
@@ -264,7 +274,11 @@ class Process:
         if settings.enable_controller:
             setup_webapp_controller(self.manager, records=self.writer, workers=settings.workers)
             self.manager.add(
-                RetentionJob(database, retention=timedelta(days=settings.metric_retention_days))
+                RetentionJob(
+                    database,
+                    _retention_policy(settings),
+                    interval=timedelta(seconds=settings.retention_interval_seconds),
+                )
             )
         self.api: HTTPServer | None = None
         self.context: AppContext | None = None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db.tables import ACTOR_LENGTH, KIND_LENGTH, NAME_LENGTH, ApiAudit
 from kubeweft.db.types import utcnow
-from kubeweft.repositories import _validate
+from kubeweft.repositories import _prune, _validate
 
 
 async def record_audit(
@@ -95,7 +95,8 @@ async def audit_in_range(
     return list((await session.scalars(stmt.limit(_validate.positive(limit, "limit")))).all())
 
 
-async def prune_audit(session: AsyncSession, older_than: datetime) -> int:
-    cutoff = _validate.aware(older_than, "older_than")
-    result = await session.execute(delete(ApiAudit).where(ApiAudit.ts < cutoff))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+async def prune_audit(
+    session: AsyncSession, older_than: datetime, *, limit: int | None = None
+) -> int:
+    """Delete entries older than ``older_than`` (the oldest ``limit``); returns how many."""
+    return await _prune.delete_older(session, ApiAudit.ts, ApiAudit.id, older_than, limit=limit)

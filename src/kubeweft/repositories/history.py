@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 
 from kubeweft.db import records
 from kubeweft.db.tables import ACTOR_LENGTH, KIND_LENGTH, NAME_LENGTH, DeploymentHistory
-from kubeweft.repositories import _validate
+from kubeweft.repositories import _prune, _validate
 
 
 def _check(record: records.HistoryRecord) -> None:
@@ -121,6 +121,15 @@ def _in_range(
     if until is not None:
         stmt = stmt.where(DeploymentHistory.created_at < _validate.aware(until, "until"))
     return stmt
+
+
+async def prune_history(
+    session: AsyncSession, older_than: datetime, *, limit: int | None = None
+) -> int:
+    """Delete changes recorded before ``older_than`` (the oldest ``limit``); how many."""
+    return await _prune.delete_older(
+        session, DeploymentHistory.created_at, DeploymentHistory.id, older_than, limit=limit
+    )
 
 
 async def delete_history(session: AsyncSession, uid: str) -> int:

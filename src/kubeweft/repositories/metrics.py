@@ -13,12 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db import records
 from kubeweft.db.tables import METRIC_NAME_LENGTH, MetricLatest, MetricSampleRow
-from kubeweft.repositories import _validate
+from kubeweft.repositories import _prune, _validate
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +142,31 @@ async def delete_metrics(session: AsyncSession, uid: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def prune_metric_samples(session: AsyncSession, older_than: datetime) -> int:
-    """Delete samples older than ``older_than`` (and latest values as stale); returns how many."""
+async def prune_metric_samples(
+    session: AsyncSession, older_than: datetime, *, limit: int | None = None
+) -> int:
+    """Delete samples older than ``older_than`` (the oldest ``limit``); returns how many.
+
+    Without ``limit`` the latest values that old go too (see :func:`prune_metric_latest`).
+    """
+    if limit is None:
+        await prune_metric_latest(session, older_than)
+    return await _prune.delete_older(
+        session, MetricSampleRow.ts, MetricSampleRow.id, older_than, limit=limit
+    )
+
+
+async def prune_metric_latest(
+    session: AsyncSession, older_than: datetime, *, limit: int | None = None
+) -> int:
+    """Delete latest values older than ``older_than``: a resource gone that long (or one
+    that stopped reporting) should not show a stale value; returns how many."""
     cutoff = _validate.aware(older_than, "older_than")
-    await session.execute(delete(MetricLatest).where(MetricLatest.ts < cutoff))
-    result = await session.execute(delete(MetricSampleRow).where(MetricSampleRow.ts < cutoff))
+    stale = MetricLatest.ts < cutoff
+    if limit is not None:
+        oldest = select(MetricLatest.uid, MetricLatest.name).where(stale).order_by(MetricLatest.ts)
+        stale = tuple_(MetricLatest.uid, MetricLatest.name).in_(
+            oldest.limit(_validate.positive(limit, "limit"))
+        )
+    result = await session.execute(delete(MetricLatest).where(stale))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db import records
 from kubeweft.db.tables import KIND_LENGTH, NAME_LENGTH, RECONCILE_OUTCOMES, ReconcileLog
-from kubeweft.repositories import _validate
+from kubeweft.repositories import _prune, _validate
 from kubeweft.repositories.errors import ValidationError
 
 
@@ -72,8 +72,10 @@ async def delete_attempts(session: AsyncSession, uid: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def prune_attempts(session: AsyncSession, older_than: datetime) -> int:
-    """Delete attempts that started before ``older_than``; returns how many."""
-    cutoff = _validate.aware(older_than, "older_than")
-    result = await session.execute(delete(ReconcileLog).where(ReconcileLog.started_at < cutoff))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+async def prune_attempts(
+    session: AsyncSession, older_than: datetime, *, limit: int | None = None
+) -> int:
+    """Delete attempts that started before ``older_than`` (the oldest ``limit``); how many."""
+    return await _prune.delete_older(
+        session, ReconcileLog.started_at, ReconcileLog.id, older_than, limit=limit
+    )

@@ -1,57 +1,107 @@
-"""The retention job: keeps the metric series (and the reconcile log) bounded.
+"""The retention job: every table that grows with time keeps a bounded window.
 
 A runnable, like everything long-lived in kubeweft: started in the process's task
 group, it prunes once at start and then every ``interval``; a failed pass (database
-down) is logged and tried again next time.
+down) is logged and tried again next time. Rows go in batches of ``batch_size``, one
+short transaction each, so a pass over a month of rows never holds a lock for long and
+the record writer's inserts slip in between batches.
+
+Which table keeps what (``RetentionPolicy``; the settings are in ``docs/deploy.md``):
+metric samples and latest values, the reconcile log, the API audit trail and the
+deployment history by age; annotations are people's notes and API keys are revoked, not
+aged out, so neither is pruned.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskStatus
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db.engine import Database
 from kubeweft.db.types import utcnow
-from kubeweft.repositories import metrics, reconcile_log
+from kubeweft.repositories import audit, history, metrics, reconcile_log
 from kubeweft.repositories.unit_of_work import unit_of_work
+
+__all__ = ["RetentionJob", "RetentionPolicy"]
 
 log = logging.getLogger(__name__)
 
+Prune = Callable[..., Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """How long each growing table keeps a row; None keeps it for ever."""
+
+    metric_samples: timedelta | None = timedelta(days=7)
+    reconcile_log: timedelta | None = timedelta(days=7)
+    audit: timedelta | None = timedelta(days=90)
+    history: timedelta | None = timedelta(days=365)
+    batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+
+    def tables(self) -> list[tuple[str, timedelta, Prune]]:
+        """(table, retention, prune function) for every table with a retention."""
+        candidates: list[tuple[str, timedelta | None, Prune]] = [
+            ("metric_latest", self.metric_samples, metrics.prune_metric_latest),
+            ("metric_samples", self.metric_samples, metrics.prune_metric_samples),
+            ("reconcile_log", self.reconcile_log, reconcile_log.prune_attempts),
+            ("api_audit", self.audit, audit.prune_audit),
+            ("deployment_history", self.history, history.prune_history),
+        ]
+        return [(table, keep, prune) for table, keep, prune in candidates if keep is not None]
+
 
 class RetentionJob:
-    """Deletes metric samples and reconcile-log rows older than ``retention``."""
+    """Deletes rows older than the policy allows, table by table, in bounded batches."""
 
     def __init__(
         self,
         db: Database,
+        policy: RetentionPolicy,
         *,
-        retention: timedelta,
         interval: timedelta = timedelta(hours=1),
-        reconcile_log_retention: timedelta | None = None,
     ) -> None:
         self.db = db
-        self.retention = retention
+        self.policy = policy
         self.interval = interval
-        self.reconcile_log_retention = reconcile_log_retention
 
-    async def prune_once(self) -> int:
-        """One pass; returns how many metric samples were deleted."""
-        now = utcnow()
-        async with unit_of_work(self.db) as session:
-            deleted = await metrics.prune_metric_samples(session, now - self.retention)
-            if self.reconcile_log_retention is not None:
-                await reconcile_log.prune_attempts(session, now - self.reconcile_log_retention)
-        return deleted
+    async def prune_once(self, now: datetime | None = None) -> dict[str, int]:
+        """One pass over every table; returns ``{table: rows deleted}``."""
+        now = now or utcnow()
+        return {
+            table: await self._prune_table(prune, now - keep)
+            for table, keep, prune in self.policy.tables()
+        }
+
+    async def _prune_table(self, prune: Prune, cutoff: datetime) -> int:
+        limit = self.policy.batch_size
+        total = 0
+        while True:
+            session: AsyncSession
+            async with unit_of_work(self.db) as session:
+                deleted = await prune(session, cutoff, limit=limit)
+            total += deleted
+            if deleted < limit:
+                return total
+            await anyio.lowlevel.checkpoint()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         while True:
             try:
                 deleted = await self.prune_once()
-                log.info("metric retention pass deleted %d samples", deleted)
+                log.info("retention pass deleted %s", deleted)
             except Exception:
-                log.exception("metric retention pass failed; retrying next interval")
+                log.exception("retention pass failed; retrying next interval")
             await anyio.sleep(self.interval.total_seconds())

@@ -17,7 +17,7 @@ from kubeweft.db.records import MetricSample
 from kubeweft.db.tables import MetricSampleRow
 from kubeweft.db.types import utcnow
 from kubeweft.repositories import ValidationError, metrics, unit_of_work
-from kubeweft.repositories.retention import RetentionJob
+from kubeweft.repositories.retention import RetentionJob, RetentionPolicy
 
 pytestmark = pytest.mark.anyio
 
@@ -116,8 +116,11 @@ async def test_prune_and_retention_job(database: Database) -> None:
                 MetricSample(stale_uid, "ready_replicas", 9.0, now - timedelta(days=9)),
             ],
         )
-    job = RetentionJob(database, retention=timedelta(days=7))
-    assert await job.prune_once() == 2
+    policy = RetentionPolicy(
+        metric_samples=timedelta(days=7), reconcile_log=None, audit=None, history=None
+    )
+    deleted = await RetentionJob(database, policy).prune_once()
+    assert deleted == {"metric_latest": 1, "metric_samples": 2}
     async with database.session() as session:
         remaining = (
             await session.execute(select(func.count()).select_from(MetricSampleRow))
