@@ -21,6 +21,8 @@ MANAGER_ROLE = "manager-role"
 MANAGER_ROLE_BINDING = "manager-rolebinding"
 LEADER_ELECTION_ROLE = "leader-election-role"
 LEADER_ELECTION_ROLE_BINDING = "leader-election-rolebinding"
+# Bound by the operator's user to whoever scrapes /metrics (KUBEWEFT_METRICS_AUTH).
+METRICS_READER_ROLE = "metrics-reader"
 
 # The REST layer authorises annotation writes as create/delete on a virtual subresource
 # of the model (``webapps/annotations``); the API server never serves it, but
@@ -55,6 +57,7 @@ def rbac_files(models: Sequence[type[CustomResource]]) -> dict[str, list[Manifes
         "leader_election_role_binding.yaml": [
             _binding("RoleBinding", LEADER_ELECTION_ROLE_BINDING, "Role", LEADER_ELECTION_ROLE)
         ],
+        "metrics_reader_role.yaml": [metrics_reader_role()],
     }
     for model in models:
         for role in user_roles(model):
@@ -102,6 +105,16 @@ def leader_election_role() -> Manifest:
         "kind": "Role",
         "metadata": {"name": LEADER_ELECTION_ROLE, "namespace": NAMESPACE},
         "rules": rules_from(grants),
+    }
+
+
+def metrics_reader_role() -> Manifest:
+    """kubebuilder's ``metrics-reader``: what the guarded ``/metrics`` asks a scraper for."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": METRICS_READER_ROLE},
+        "rules": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}],
     }
 
 

@@ -99,10 +99,26 @@ def test_probes_resources_and_security() -> None:
 def test_service_exposes_the_api_port() -> None:
     (service,) = documents(CONFIG / "manager/service.yaml")
     assert service["spec"]["ports"] == [
-        {"name": "http", "port": 8080, "targetPort": "api", "protocol": "TCP"}
+        {"name": "https", "port": 8080, "targetPort": "api", "protocol": "TCP"}
     ]
     labels = deployment()["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
+
+
+def test_api_serves_tls_from_a_secret_and_metrics_need_a_grant() -> None:
+    env = {e["name"]: e.get("value") for e in container()["env"]}
+    (mount,) = [m for m in container()["volumeMounts"] if m["name"] == "api-tls"]
+    assert mount["readOnly"] is True
+    assert env["KUBEWEFT_TLS_CERT_FILE"] == mount["mountPath"] + "/tls.crt"
+    assert env["KUBEWEFT_TLS_KEY_FILE"] == mount["mountPath"] + "/tls.key"
+    (volume,) = [
+        v for v in deployment()["spec"]["template"]["spec"]["volumes"] if v["name"] == "api-tls"
+    ]
+    # A kubernetes.io/tls Secret (cert-manager's, or `kubectl create secret tls`).
+    assert volume["secret"]["secretName"] == "kubeweft-api-tls"
+    assert env["KUBEWEFT_METRICS_AUTH"] == "true"
+    (reader,) = documents(CONFIG / "rbac/metrics_reader_role.yaml")
+    assert reader["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
 
 
 def test_default_kustomization_sets_namespace_and_prefix() -> None:

@@ -106,6 +106,7 @@ def test_rbac_for_returns_the_whole_set_with_consistent_bindings() -> None:
         ("ClusterRoleBinding", "manager-rolebinding"),
         ("Role", "leader-election-role"),
         ("RoleBinding", "leader-election-rolebinding"),
+        ("ClusterRole", "metrics-reader"),
         ("ClusterRole", "webapp-admin-role"),
         ("ClusterRole", "webapp-editor-role"),
         ("ClusterRole", "webapp-viewer-role"),
