@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 import ssl
 from pathlib import Path
@@ -13,44 +11,14 @@ import httpx
 import pytest
 from anyio.streams.tls import TLSAttribute
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from kubeweft.rest.tls import ReloadingCertificate, api_certificate
 from kubeweft.settings import Settings
 from tests.unit.rest.conftest import build
-from tests.unit.rest.servers import serving
+from tests.unit.rest.servers import self_signed_certificate, serving
 
 pytestmark = pytest.mark.anyio
-
-
-def _self_signed(common_name: str) -> tuple[bytes, bytes]:
-    """(certificate PEM, key PEM) for 127.0.0.1, valid for a day."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 def _replace(path: Path, data: bytes) -> None:
@@ -81,7 +49,7 @@ async def _served_name(port: int | None, *, server_name: str | None) -> str:
 
 
 async def test_https_is_served_with_the_configured_certificate(tmp_path: Path) -> None:
-    cert_pem, key_pem = _self_signed("first")
+    cert_pem, key_pem = self_signed_certificate("first")
     (tmp_path / "tls.crt").write_bytes(cert_pem)
     (tmp_path / "tls.key").write_bytes(key_pem)
     settings = Settings(tls_cert_file=tmp_path / "tls.crt", tls_key_file=tmp_path / "tls.key")
@@ -100,13 +68,13 @@ async def test_https_is_served_with_the_configured_certificate(tmp_path: Path) -
 
 async def test_a_new_connection_sees_the_rotated_certificate(tmp_path: Path) -> None:
     cert_file, key_file = tmp_path / "tls.crt", tmp_path / "tls.key"
-    first_cert, first_key = _self_signed("first")
+    first_cert, first_key = self_signed_certificate("first")
     cert_file.write_bytes(first_cert)
     key_file.write_bytes(first_key)
     async with serving(build()[0], tls=ReloadingCertificate(cert_file, key_file)) as server:
         assert await _served_name(server.port, server_name=None) == "first"
 
-        second_cert, second_key = _self_signed("second")
+        second_cert, second_key = self_signed_certificate("second")
         # Half-way through a rotation the pair does not match: keep serving the old one.
         _replace(cert_file, second_cert)
         assert await _served_name(server.port, server_name=None) == "first"
