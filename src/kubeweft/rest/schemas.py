@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic.config import JsonDict
 
 from kubeweft.api import CustomResource, names
 from kubeweft.rest.dependencies import DNS1123_SUBDOMAIN
@@ -28,6 +29,7 @@ __all__ = [
     "MetricPointRead",
     "MetricSeriesRead",
     "ModelSchemas",
+    "merge_patch_of",
     "schemas_for",
 ]
 
@@ -138,6 +140,54 @@ def _field_type(model: type[CustomResource], field: str) -> Any:
     return info.annotation
 
 
+def _no_default(schema: JsonDict) -> None:
+    """Leave out a ``default: null`` that the field's own type does not allow."""
+    schema.pop("default", None)
+
+
+def merge_patch_of(model: type[BaseModel]) -> type[BaseModel]:
+    """The JSON merge patch (RFC 7386) of ``model``, as a model of its own.
+
+    Every field may be left out; a field with a default may be null (back to the
+    default), a required one may not (it cannot be removed); a nested object is itself a
+    merge patch, a list is replaced whole. Any patch this schema admits therefore merges
+    into a valid object, so the document says what a PATCH will accept. Dump it with
+    ``exclude_unset=True`` to get the patch document back.
+    """
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation: Any = _patch_type(info.annotation)
+        if info.metadata:
+            annotation = Annotated[(annotation, *info.metadata)]
+        extra: Any = info.json_schema_extra
+        if info.is_required():
+            extra = _no_default
+        else:
+            annotation = annotation | None
+        fields[name] = (
+            annotation,
+            Field(None, alias=info.alias, description=info.description, json_schema_extra=extra),
+        )
+    return create_model(
+        f"{model.__name__}Patch",
+        __config__=model.model_config,
+        __doc__=f"A JSON merge patch of {model.__name__}: absent keys are kept.",
+        **fields,
+    )
+
+
+def _patch_type(annotation: Any) -> Any:
+    """A nested model's merge patch in place of the model (also inside ``X | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return merge_patch_of(annotation)
+    args = get_args(annotation)
+    if type(None) in args and len(args) == 2:
+        inner = next(a for a in args if a is not type(None))
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return merge_patch_of(inner)
+    return annotation
+
+
 def schemas_for(model: type[CustomResource]) -> ModelSchemas:
     kind = model.model_info.kind
     spec_type = _field_type(model, "spec")
@@ -172,7 +222,8 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
             f"A JSON merge patch (RFC 7386) of a {kind}'s spec and labels: "
             "absent keys are kept, null removes a key."
         ),
-        spec=(dict[str, Any] | None, None),
+        # Absent keeps the spec; null cannot remove it (a spec is required).
+        spec=(merge_patch_of(spec_type), Field(None, json_schema_extra=_no_default)),
         labels=(dict[LabelKey, LabelValue | None] | None, None),
     )
     common: dict[str, Any] = {

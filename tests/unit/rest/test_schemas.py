@@ -73,3 +73,54 @@ def test_the_document_states_the_label_and_name_syntax() -> None:
         value = mapping["additionalProperties"]
         value = value.get("anyOf", [value])[0]
         assert (value["pattern"], value["maxLength"]) == (names.LABEL_VALUE, 63)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        (None, "spec"),
+        ({"image": None}, "spec.image"),
+        ({"replicas": True}, "spec.replicas"),
+        ({"replicas": "3"}, "spec.replicas"),
+        ({"colour": "red"}, "spec.colour"),
+        ({"resources": {"limits": {"cpu": "lots"}}}, "spec.resources.limits.cpu"),
+    ],
+)
+async def test_a_patch_the_document_refuses_is_refused(
+    harness: Harness, spec: object, field: str
+) -> None:
+    assert (await harness.http.post("/api/webapps", json=new())).status_code == 201
+    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": spec})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_a_patch_merges_nested_objects_and_null_restores_the_default(
+    harness: Harness,
+) -> None:
+    body = {**new(), "spec": {"image": "x", "replicas": 3, "resources": {"limits": {"cpu": "1"}}}}
+    assert (await harness.http.post("/api/webapps", json=body)).status_code == 201
+    patch = {"spec": {"replicas": None, "resources": {"requests": {"memory": "1Gi"}}}}
+    response = await harness.http.patch("/api/webapps/team-a/shop", json=patch)
+    assert response.status_code == 200, response.text
+    spec = response.json()["spec"]
+    assert spec["replicas"] == 1
+    assert spec["resources"] == {
+        "limits": {"cpu": "1", "memory": None},
+        "requests": {"cpu": None, "memory": "1Gi"},
+    }
+
+
+async def test_create_refuses_what_json_schema_calls_no_integer(harness: Harness) -> None:
+    for replicas in (True, "3", 2.5):
+        body = {**new(), "spec": {"image": "x", "replicas": replicas}}
+        response = await harness.http.post("/api/webapps", json=body)
+        assert response.status_code == 422, (replicas, response.text)
+        assert [e["field"] for e in response.json()["errors"]] == ["spec.replicas"]
+
+
+async def test_create_accepts_an_integral_float_as_json_schema_does(harness: Harness) -> None:
+    body = {**new(), "spec": {"image": "x", "port": 127.0}}
+    response = await harness.http.post("/api/webapps", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["spec"]["port"] == 127

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from kubeweft.api.meta import Condition
 from kubeweft.api.model import (
@@ -24,6 +24,17 @@ from kubeweft.api.model import (
 EnvName = Annotated[
     str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 ]
+
+
+def _json_integer(value: object) -> object:
+    """Refuse what lax validation would turn into an int but JSON Schema calls no integer
+    (true/false, "3"); 3.0 is an integer in JSON Schema and stays accepted."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_json_integer)]
 Quantity = Annotated[
     str, Field(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$", max_length=32)
 ]
@@ -46,8 +57,10 @@ class ResourceRequirements(ResourceModel):
 
 class WebAppSpec(ResourceModel):
     image: str = Field(min_length=1, max_length=512, description="Container image to run.")
-    replicas: int = Field(default=1, ge=0, le=100, description="Desired number of pods.")
-    port: int = Field(default=8080, ge=1, le=65535, description="Port the container listens on.")
+    replicas: Integer = Field(default=1, ge=0, le=100, description="Desired number of pods.")
+    port: Integer = Field(
+        default=8080, ge=1, le=65535, description="Port the container listens on."
+    )
     env: list[EnvVar] = Field(
         default_factory=list, max_length=100, json_schema_extra=list_map("name")
     )

@@ -86,7 +86,8 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
                     errors=[FieldError("spec", "spec is required")],
                 )
             old_wire = current.to_dict().get("spec", {})
-            merged = merge_patch(old_wire, patch.spec)
+            spec_patch = patch.spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            merged = merge_patch(old_wire, spec_patch)
             try:
                 spec = spec_type.model_validate(merged)
             except ValidationError as exc:
