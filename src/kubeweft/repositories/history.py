@@ -2,7 +2,8 @@
 
 Reads are by UID (newest generation first), by actor and by time range, plus the batch
 form ``history_for`` that a list page uses: the latest N rows of each of many UIDs in
-one statement (a window function, served by the (uid, generation) unique index).
+one statement per ``_batch.IN_BATCH`` UIDs (a window function, served by the
+(uid, generation) unique index).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from kubeweft.db import records
 from kubeweft.db.tables import ACTOR_LENGTH, KIND_LENGTH, NAME_LENGTH, DeploymentHistory
-from kubeweft.repositories import _prune, _validate
+from kubeweft.repositories import _batch, _prune, _validate
 
 
 def _check(record: records.HistoryRecord) -> None:
@@ -60,29 +61,29 @@ async def history_by_uid(
 async def history_for(
     session: AsyncSession, uids: Iterable[str], *, limit_per_uid: int = 10
 ) -> dict[str, list[DeploymentHistory]]:
-    """The latest ``limit_per_uid`` rows of each UID, in ONE statement.
+    """The latest ``limit_per_uid`` rows of each UID, one statement per ``_batch.IN_BATCH``
+    UIDs (the ranking is per UID, so batches do not change the answer).
 
     Every requested UID is a key of the result, with an empty list when it has no rows.
     """
     wanted = _validate.uids(uids)
     _validate.positive(limit_per_uid, "limit_per_uid")
     result: dict[str, list[DeploymentHistory]] = {uid: [] for uid in wanted}
-    if not wanted:
-        return result
     rank = (
         func.row_number()
         .over(partition_by=DeploymentHistory.uid, order_by=DeploymentHistory.generation.desc())
         .label("rank")
     )
-    ranked = select(DeploymentHistory, rank).where(DeploymentHistory.uid.in_(wanted)).subquery()
-    entry = aliased(DeploymentHistory, ranked)
-    stmt = (
-        select(entry)
-        .where(ranked.c.rank <= limit_per_uid)
-        .order_by(ranked.c.uid, ranked.c.generation.desc())
-    )
-    for row in (await session.scalars(stmt)).all():
-        result[row.uid].append(row)
+    for batch in _batch.batches(wanted):
+        ranked = select(DeploymentHistory, rank).where(DeploymentHistory.uid.in_(batch)).subquery()
+        entry = aliased(DeploymentHistory, ranked)
+        stmt = (
+            select(entry)
+            .where(ranked.c.rank <= limit_per_uid)
+            .order_by(ranked.c.uid, ranked.c.generation.desc())
+        )
+        for row in (await session.scalars(stmt)).all():
+            result[row.uid].append(row)
     return result
 
 

@@ -1,10 +1,10 @@
 """Metric samples: the time series per UID, its latest values, aggregates and retention.
 
 ``latest_metrics`` answers "newest value of each metric for these N resources" — the
-list page's question — in one statement against ``metric_latest`` (a primary-key
-lookup, independent of how long the series is). ``metric_aggregates`` answers the
-detail page's "latest/min/max/avg/count per metric since T" in one statement over the
-(uid, name, ts) index.
+list page's question — against ``metric_latest`` (a primary-key lookup, independent of
+how long the series is), one statement per ``_batch.IN_BATCH`` UIDs.
+``metric_aggregates`` answers the detail page's "latest/min/max/avg/count per metric
+since T" in one statement over the (uid, name, ts) index.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db import records
 from kubeweft.db.tables import METRIC_NAME_LENGTH, MetricLatest, MetricSampleRow
-from kubeweft.repositories import _prune, _validate
+from kubeweft.repositories import _batch, _prune, _validate
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +50,18 @@ async def record_samples(session: AsyncSession, samples: Sequence[records.Metric
 async def latest_metrics(
     session: AsyncSession, uids: Iterable[str]
 ) -> dict[str, dict[str, Sample]]:
-    """``{uid: {metric name: newest Sample}}`` for every requested UID, in ONE statement.
+    """``{uid: {metric name: newest Sample}}`` for every requested UID.
 
-    A UID with no samples maps to an empty dict.
+    One statement per ``_batch.IN_BATCH`` UIDs (a list page of up to that many is one
+    statement). A UID with no samples maps to an empty dict.
     """
     wanted = _validate.uids(uids)
     result: dict[str, dict[str, Sample]] = {uid: {} for uid in wanted}
-    if not wanted:
-        return result
-    stmt = select(MetricLatest.uid, MetricLatest.name, MetricLatest.ts, MetricLatest.value).where(
-        MetricLatest.uid.in_(wanted)
-    )
-    for uid, name, ts, value in (await session.execute(stmt)).all():
-        result[uid][name] = Sample(ts=ts, value=value)
+    columns = (MetricLatest.uid, MetricLatest.name, MetricLatest.ts, MetricLatest.value)
+    for batch in _batch.batches(wanted):
+        stmt = select(*columns).where(MetricLatest.uid.in_(batch))
+        for uid, name, ts, value in (await session.execute(stmt)).all():
+            result[uid][name] = Sample(ts=ts, value=value)
     return result
 
 

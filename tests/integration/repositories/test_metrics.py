@@ -16,7 +16,7 @@ from kubeweft.db.engine import Database
 from kubeweft.db.records import MetricSample
 from kubeweft.db.tables import MetricSampleRow
 from kubeweft.db.types import utcnow
-from kubeweft.repositories import ValidationError, metrics, unit_of_work
+from kubeweft.repositories import ValidationError, _batch, metrics, unit_of_work
 from kubeweft.repositories.retention import RetentionJob, RetentionPolicy
 
 pytestmark = pytest.mark.anyio
@@ -36,8 +36,8 @@ def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", before)
 
 
-async def test_latest_metrics_for_1000_uids_is_one_statement(database: Database) -> None:
-    uids = [str(uuid.uuid4()) for _ in range(1000)]
+async def test_latest_metrics_for_a_batch_of_uids_is_one_statement(database: Database) -> None:
+    uids = [str(uuid.uuid4()) for _ in range(_batch.IN_BATCH)]
     now = utcnow()
     samples = [
         MetricSample(
@@ -54,7 +54,7 @@ async def test_latest_metrics_for_1000_uids_is_one_statement(database: Database)
         with count_statements(database.engine) as statements:
             latest = await metrics.latest_metrics(session, uids)
     assert len(statements) == 1, statements
-    assert len(latest) == 1000
+    assert len(latest) == _batch.IN_BATCH
     for i, uid in enumerate(uids):
         assert set(latest[uid]) == {"ready_replicas", "desired_replicas"}
         assert latest[uid]["ready_replicas"].value == float(i + 2)
