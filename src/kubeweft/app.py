@@ -44,8 +44,9 @@ from kubeweft.logging import configure_logging, get_logger
 from kubeweft.repositories.retention import RetentionJob, RetentionPolicy
 from kubeweft.rest.app import create_app
 from kubeweft.rest.context import AppContext
-from kubeweft.rest.probes import Check, probe_app
-from kubeweft.rest.server import HTTPServer
+from kubeweft.rest.probes import Check, metrics_auth, probe_app
+from kubeweft.rest.server import HTTPServer, server_limits
+from kubeweft.rest.tls import api_certificate
 from kubeweft.runtime import errors as kube_errors
 from kubeweft.runtime import objects
 from kubeweft.runtime.cache import Cache, CacheOptions
@@ -290,15 +291,23 @@ class Process:
                 host=settings.api_host,
                 port=settings.api_port,
                 drain_timeout=settings.drain_timeout_seconds,
+                limits=server_limits(settings),
+                tls=api_certificate(settings),
             )
             self.manager.add(self.api)
         liveness, readiness = _probe_checks(client, database, self.manager)
         self.probes = HTTPServer(
-            probe_app(liveness=liveness, readiness=readiness, registry=REGISTRY),
+            probe_app(
+                liveness=liveness,
+                readiness=readiness,
+                registry=REGISTRY,
+                guard=metrics_auth(settings, client),
+            ),
             name="probes",
             host=settings.probe_host,
             port=settings.probe_port,
             drain_timeout=settings.drain_timeout_seconds,
+            limits=server_limits(settings),
         )
         self._manager_scope = anyio.CancelScope()
 
