@@ -70,8 +70,8 @@ def token_expiry(token: str) -> float | None:
         return None
     try:
         payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        return None  # RecursionError: arrays or objects nested past Python's limit
     exp = payload.get("exp") if isinstance(payload, dict) else None
     if isinstance(exp, bool) or not isinstance(exp, int | float):
         return None

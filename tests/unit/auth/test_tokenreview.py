@@ -111,6 +111,11 @@ def test_token_expiry_reads_exp_of_jwt_shaped_tokens_only() -> None:
         assert token_expiry(token) is None
 
 
+def test_token_expiry_of_a_deeply_nested_payload_is_none() -> None:
+    nested = base64.urlsafe_b64encode(b"[" * 6000).decode().rstrip("=")  # under the 8 KiB cap
+    assert token_expiry(f"a.{nested}.c") is None
+
+
 async def test_cached_identity_never_outlives_the_token(clock: FakeClock) -> None:
     now = 1_800_000_000.0
     token = _jwt_shaped(now + 3)  # expires in 3 s; the cache TTL is 10 s
