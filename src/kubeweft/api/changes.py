@@ -36,7 +36,7 @@ def changed_by(annotations: Mapping[str, str] | None, spec: Mapping[str, Any]) -
         return None
     try:
         stamp = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # anyone who may edit the object wrote it
         return None
     if not isinstance(stamp, dict) or stamp.get("specHash") != spec_hash(spec):
         return None
