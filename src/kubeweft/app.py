@@ -183,7 +183,10 @@ def _probe_checks(
         await client.list(WebApp, limit=1)
 
     async def db() -> None:
-        await database.verify(timeout_s=2.0)
+        try:
+            await database.verify()
+        except TimeoutError as exc:  # the probe's own timeout would hide the reason
+            raise CheckFailed(str(exc)) from exc
 
     async def manager_ready() -> None:
         result = await manager.check_ready()
@@ -198,7 +201,7 @@ def _probe_checks(
     liveness = [Check("manager", manager_alive)]
     readiness = [
         Check("kubernetes", kubernetes, timeout=3.0),
-        Check("database", db, timeout=3.0),
+        Check("database", db, timeout=(database.statement_timeout or 10.0) + 1.0),
         # The manager's own readiness: caches synced, and the Lease not lost.
         Check("manager", manager_ready, timeout=3.0),
     ]
@@ -211,7 +214,8 @@ async def run_process(
     """Run until SIGTERM/SIGINT (or cancellation); return after a graceful shutdown."""
     url = settings.resolved_database_url()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(url).connect()
+    database = Database(url, statement_timeout=settings.database_statement_timeout_seconds)
+    database.connect()
     try:
         if settings.migrate_on_start:
             _log.info("migrating the database")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from kubeweft.auth.identity import AuthenticationError, Identity
+from kubeweft.auth.identity import AuthenticationError, Identity, ReviewUnavailable
 from kubeweft.db.engine import Database
 from kubeweft.db.types import utcnow
 from kubeweft.repositories import apikeys
@@ -43,19 +43,30 @@ class ApiKeyAuthenticator:
                 "malformed API key", challenge='Bearer realm="kubeweft", error="invalid_token"'
             )
         key_id = parsed[0]
-        now = utcnow()
-        async with self._database.session() as session:
-            row = await apikeys.verify_api_key(session, token, now=now, touch=False)
-            if row is None:
-                raise AuthenticationError(
-                    f"API key {key_id} unknown, wrong, revoked or expired",
-                    challenge='Bearer realm="kubeweft", error="invalid_token"',
-                )
-            identity = Identity(user=row.user, groups=tuple(row.groups), method=METHOD)
-            if self._stale(row.last_used_at, now):
-                row.last_used_at = now
-                await session.commit()
+        try:
+            identity = await self._lookup(token, key_id)
+        except AuthenticationError:
+            raise
+        except Exception as exc:
+            # A hung or failing database: who the caller is cannot be known (503, not 401).
+            raise ReviewUnavailable(f"API key {key_id} cannot be checked: {exc!r}") from exc
         log.debug("api key accepted", key_id=key_id, user=identity.user)
+        return identity
+
+    async def _lookup(self, token: str, key_id: str) -> Identity:
+        now = utcnow()
+        with self._database.deadline():
+            async with self._database.session() as session:
+                row = await apikeys.verify_api_key(session, token, now=now, touch=False)
+                if row is None:
+                    raise AuthenticationError(
+                        f"API key {key_id} unknown, wrong, revoked or expired",
+                        challenge='Bearer realm="kubeweft", error="invalid_token"',
+                    )
+                identity = Identity(user=row.user, groups=tuple(row.groups), method=METHOD)
+                if self._stale(row.last_used_at, now):
+                    row.last_used_at = now
+                    await session.commit()
         return identity
 
     def _stale(self, last_used_at: datetime | None, now: datetime) -> bool:

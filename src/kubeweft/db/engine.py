@@ -4,17 +4,32 @@ One engine per process, created from a URL: ``sqlite+aiosqlite`` (the embedded
 default) or ``postgresql+asyncpg``. SQLite is tuned for a server that writes while it
 reads: WAL (readers never block the writer), foreign keys enforced, and a busy timeout
 so a second writer waits instead of failing at once.
+
+A process's engine is given a *statement timeout* (``Database(statement_timeout=…)``):
+a database that stops answering must cost a request a few seconds and a 503, not a
+worker forever. On PostgreSQL the server cancels a statement that runs longer
+(``statement_timeout``), asyncpg gives up on its own when the server does not answer
+at all (``command_timeout``: a stopped or partitioned server), and both connecting and
+waiting for a pooled connection are bounded by the same figure. On SQLite the busy
+timeout becomes that figure. ``Database.deadline()`` bounds a whole unit of work the
+same way from the client side; :func:`is_timeout` tells such a failure from others.
+Migrations use an engine without these bounds (a schema change may take longer).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import math
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
 from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -26,6 +41,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_STATEMENT_TIMEOUT_S = 5.0
+# PostgreSQL's SQLSTATEs for "gave up waiting": query_canceled (statement_timeout),
+# lock_not_available (lock_timeout).
+_PG_TIMEOUT_STATES = frozenset({"57014", "55P03"})
 
 
 def is_sqlite(url: str) -> bool:
@@ -36,40 +55,76 @@ def is_postgresql(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _on_sqlite_connect(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
 
 
-def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``url``, with the per-dialect settings kubeweft relies on."""
+def create_engine(
+    url: str, *, echo: bool = False, statement_timeout: float | None = None, **kwargs: Any
+) -> AsyncEngine:
+    """An async engine for ``url``, with the per-dialect settings kubeweft relies on.
+
+    ``statement_timeout`` (seconds) bounds each statement, each lock wait, connecting
+    and the wait for a pooled connection; None leaves them at the drivers' defaults.
+    """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = _create_async_engine(
-            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+        busy_ms = (
+            SQLITE_BUSY_TIMEOUT_MS if statement_timeout is None else int(statement_timeout * 1000)
         )
-        event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        engine = _create_async_engine(
+            url, echo=echo, connect_args={"timeout": busy_ms / 1000}, **kwargs
+        )
+        event.listen(engine.sync_engine, "connect", partial(_on_sqlite_connect, busy_ms))
         return engine
     if backend == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
-        connect_args: dict[str, Any] = {
-            "timeout": 10,
-            "server_settings": {"application_name": "kubeweft"},
-        }
+        server_settings = {"application_name": "kubeweft"}
+        connect_args: dict[str, Any] = {"timeout": 10, "server_settings": server_settings}
+        if statement_timeout is not None:
+            milliseconds = str(max(1, int(statement_timeout * 1000)))
+            server_settings["statement_timeout"] = milliseconds
+            server_settings["lock_timeout"] = milliseconds
+            connect_args["timeout"] = statement_timeout
+            connect_args["command_timeout"] = statement_timeout
+            kwargs.setdefault("pool_timeout", statement_timeout)
         return _create_async_engine(url, echo=echo, connect_args=connect_args, **kwargs)
     raise ValueError(
         f"unsupported database URL {parsed.render_as_string()!r}: use sqlite or postgresql"
     )
+
+
+def is_timeout(error: BaseException) -> bool:
+    """True when ``error`` (or what it wraps) means "the database did not answer in time".
+
+    That is a deadline from :meth:`Database.deadline`, asyncpg's ``command_timeout``, the
+    pool's checkout timeout, PostgreSQL cancelling a statement or a lock wait, or
+    SQLite's busy timeout running out ("database is locked").
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (TimeoutError, asyncio.TimeoutError, sa_exc.TimeoutError)):
+            return True
+        if getattr(current, "sqlstate", None) in _PG_TIMEOUT_STATES:
+            return True
+        if isinstance(current, sqlite3.OperationalError) and "locked" in str(current):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -82,10 +137,15 @@ class Database:
 
     ``connect()`` creates the engine; ``verify()`` proves the server answers;
     ``ping()`` is the readiness probe's question; ``aclose()`` returns connections.
+    ``statement_timeout`` (seconds, None for the drivers' defaults) bounds every
+    statement and connection wait, and ``deadline()`` a whole unit of work.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, statement_timeout: float | None = None
+    ) -> None:
         self.url = url
+        self.statement_timeout = statement_timeout
         self._echo = echo
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
@@ -108,7 +168,9 @@ class Database:
 
     def connect(self) -> Database:
         if self._engine is None:
-            self._engine = create_engine(self.url, echo=self._echo)
+            self._engine = create_engine(
+                self.url, echo=self._echo, statement_timeout=self.statement_timeout
+            )
             self._sessions = session_factory(self._engine)
         return self
 
@@ -122,13 +184,38 @@ class Database:
         async with self.sessions.begin() as session:
             yield session
 
-    async def verify(self, timeout_s: float = 10.0) -> None:
-        """Run ``SELECT 1``; raise (``TimeoutError`` or the driver's error) if it fails."""
-        with anyio.fail_after(timeout_s):
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+    @contextmanager
+    def deadline(self) -> Iterator[None]:
+        """Bound the block by the statement timeout (``TimeoutError`` when it runs out).
 
-    async def ping(self, timeout_s: float = 2.0) -> bool:
+        The per-statement bounds cannot cover a unit of work of several statements, nor
+        a connection that hangs while being returned to the pool; this does.
+        """
+        if self.statement_timeout is None:
+            yield
+            return
+        with anyio.fail_after(self.statement_timeout):
+            yield
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds a client should wait before retrying after a timeout."""
+        return max(1, math.ceil(self.statement_timeout or 1))
+
+    async def verify(self, timeout_s: float | None = None) -> None:
+        """Run ``SELECT 1``; raise (``TimeoutError`` or the driver's error) if it fails.
+
+        ``timeout_s`` defaults to the statement timeout (10 s without one).
+        """
+        limit = timeout_s if timeout_s is not None else (self.statement_timeout or 10.0)
+        try:
+            with anyio.fail_after(limit):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except TimeoutError as exc:
+            raise TimeoutError(f"the database did not answer within {limit:g}s") from exc
+
+    async def ping(self, timeout_s: float | None = None) -> bool:
         """True when the database answers within ``timeout_s`` (for ``/readyz``)."""
         try:
             await self.verify(timeout_s)

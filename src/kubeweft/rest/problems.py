@@ -25,7 +25,12 @@ from starlette.routing import Match
 from kubeweft.logging import get_logger
 from kubeweft.runtime import errors as kube_errors
 from kubeweft.runtime.labels import InvalidSelector
-from kubeweft.views.errors import DatabaseUnavailable, InvalidContinueToken, ResourceNotFound
+from kubeweft.views.errors import (
+    DatabaseTimeout,
+    DatabaseUnavailable,
+    InvalidContinueToken,
+    ResourceNotFound,
+)
 
 __all__ = [
     "PROBLEM_JSON",
@@ -285,7 +290,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_database(request: Request, exc: Exception) -> Response:
         _log.error("database unavailable", error=str(exc.__cause__ or exc), path=request.url.path)
-        problem = Problem(500, "The database could not be queried.", slug="database-unavailable")
+        if isinstance(exc, DatabaseTimeout):
+            problem = Problem(
+                503,
+                "The database did not answer in time; retry later.",
+                slug="database-timeout",
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        else:
+            problem = Problem(
+                500, "The database could not be queried.", slug="database-unavailable"
+            )
         return problem_response(request, problem)
 
     async def on_continue(request: Request, exc: Exception) -> Response:

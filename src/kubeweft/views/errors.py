@@ -1,18 +1,31 @@
 """Failures of the join layer that a caller must tell apart.
 
 The seed's rules: a missing Kubernetes object is a 404, a failing database is a 500,
-and a resource with no database rows is *not* an error. ``DatabaseUnavailable`` wraps
-whatever the driver raised so the REST layer can answer 500 without knowing
-SQLAlchemy, and without leaking the driver's message to the client.
+and a resource with no database rows is *not* an error. A database that does not
+answer in time is a 503 (``DatabaseTimeout``): the request may well succeed later.
+``DatabaseUnavailable`` wraps whatever the driver raised so the REST layer can answer
+without knowing SQLAlchemy, and without leaking the driver's message to the client.
 """
 
 from __future__ import annotations
 
-__all__ = ["DatabaseUnavailable", "InvalidContinueToken", "ResourceNotFound"]
+__all__ = ["DatabaseTimeout", "DatabaseUnavailable", "InvalidContinueToken", "ResourceNotFound"]
 
 
 class DatabaseUnavailable(Exception):
     """The database could not be queried; the cause is chained (``raise ... from``)."""
+
+
+class DatabaseTimeout(DatabaseUnavailable):
+    """The database did not answer within the statement timeout (hung, locked, overloaded).
+
+    Unlike a failing query this is likely to pass on retry, so the REST layer answers
+    503 with ``Retry-After`` (``retry_after`` seconds) rather than 500.
+    """
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ResourceNotFound(Exception):

@@ -3,7 +3,9 @@
 One short session per call, and a fixed number of statements per call however many
 rows or UIDs are involved (the detail view: four; a list page: one). Any driver or
 connection failure becomes :class:`DatabaseUnavailable` (the seed's "DB query fails →
-500"); the driver's message is chained for the log, never shown to a client.
+500"), one that ran out of time (the statement timeout, applied to the whole session)
+:class:`DatabaseTimeout` (503); the driver's message is chained for the log, never
+shown to a client.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db import tables
-from kubeweft.db.engine import Database
+from kubeweft.db.engine import Database, is_timeout
 from kubeweft.repositories import NotFoundError, reconcile_log, unit_of_work
 from kubeweft.repositories import annotations as annotation_rows
 from kubeweft.repositories import audit as audit_rows
 from kubeweft.repositories import history as history_rows
 from kubeweft.repositories import metrics as metric_rows
-from kubeweft.views.errors import DatabaseUnavailable
+from kubeweft.views.errors import DatabaseTimeout, DatabaseUnavailable
 from kubeweft.views.records import (
     AnnotationEntry,
     AuditEntry,
@@ -48,11 +50,16 @@ class RepositorySource:
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[AsyncSession]:
         try:
-            async with unit_of_work(self._database) as session:
-                yield session
+            with self._database.deadline():
+                async with unit_of_work(self._database) as session:
+                    yield session
         except (DatabaseUnavailable, NotFoundError):
             raise
         except Exception as exc:
+            if is_timeout(exc):
+                raise DatabaseTimeout(
+                    type(exc).__name__, retry_after=self._database.retry_after
+                ) from exc
             raise DatabaseUnavailable(type(exc).__name__) from exc
 
     async def resource_records(
