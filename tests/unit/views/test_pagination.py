@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kubeweft.views.errors import InvalidContinueToken
 from kubeweft.views.pagination import (
@@ -84,3 +86,24 @@ def test_the_longest_real_token_fits_the_cap() -> None:
         "n" * 63,
         "x" * 253,
     )
+
+
+@given(st.text(max_size=2000))
+def test_any_token_text_is_a_key_or_refused_as_invalid(token: str) -> None:
+    try:
+        key = decode_token(token, "d")
+    except InvalidContinueToken:
+        return  # anything else (a crash, another exception) fails the test
+    assert len(key) == 2
+    assert all(isinstance(part, str) for part in key)
+
+
+NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-."  # namespaces and object names
+
+
+@given(
+    st.tuples(st.text(NAME_CHARS, max_size=63), st.text(NAME_CHARS, max_size=253)),
+    st.text(max_size=12),
+)
+def test_every_issued_token_decodes_to_its_key(after: tuple[str, str], digest: str) -> None:
+    assert decode_token(encode_token(after, digest), digest) == after
