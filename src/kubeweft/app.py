@@ -25,13 +25,16 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import anyio
+import pydantic
 import typer
 from anyio.abc import TaskStatus
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+from sqlalchemy.engine import make_url
 
+from kubeweft import startup
 from kubeweft.api import CustomResource
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.auth.config import build_authenticator, build_authorizer
@@ -51,11 +54,13 @@ from kubeweft.runtime import errors as kube_errors
 from kubeweft.runtime import objects
 from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client
+from kubeweft.runtime.config import load_config
 from kubeweft.runtime.healthz import CheckFailed
 from kubeweft.runtime.informer import InformerOptions
 from kubeweft.runtime.manager import Manager, ManagerOptions
 from kubeweft.runtime.metrics import REGISTRY
 from kubeweft.settings import Settings
+from kubeweft.startup import EXIT_CONFIG, StartupError
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
 
@@ -106,11 +111,18 @@ async def kubernetes_settings(settings: Settings) -> AsyncIterator[Settings]:
         yield settings
         return
     if not settings.local_cluster:
-        raise RuntimeError(
-            "no Kubernetes configuration: set --kubeconfig / KUBECONFIG, run in a pod, "
-            "or enable the local control plane (KUBEWEFT_LOCAL_CLUSTER=true)"
+        raise StartupError(
+            "no Kubernetes configuration",
+            "set --kubeconfig / KUBECONFIG, run in a pod, "
+            "or enable the local control plane (KUBEWEFT_LOCAL_CLUSTER=true)",
+            exit_code=EXIT_CONFIG,
         )
-    from kubeweft.localcluster import LocalCluster, running_kubeconfig
+    from kubeweft.localcluster import (
+        BinariesUnavailable,
+        ClusterStartError,
+        LocalCluster,
+        running_kubeconfig,
+    )
 
     directory = settings.state_dir / "cluster"
     running = running_kubeconfig(directory)
@@ -119,7 +131,19 @@ async def kubernetes_settings(settings: Settings) -> AsyncIterator[Settings]:
         yield settings.model_copy(update={"kubeconfig": running})
         return
     _log.info("starting the local control plane", directory=str(directory))
-    async with LocalCluster(directory) as cluster:
+    async with AsyncExitStack() as stack:
+        try:
+            cluster = await stack.enter_async_context(LocalCluster(directory))
+        except BinariesUnavailable as exc:
+            raise StartupError(
+                f"no Kubernetes configuration and the local control plane cannot start: {exc}",
+                "or point --kubeconfig / KUBECONFIG at a cluster",
+            ) from exc
+        except ClusterStartError as exc:
+            raise StartupError(
+                f"the local control plane did not start: {startup.reason(exc)}",
+                f"its logs are under {directory}; or point --kubeconfig at a cluster",
+            ) from exc
         _log.info("local control plane up", server=cluster.server)
         yield settings.model_copy(update={"kubeconfig": cluster.kubeconfig_path})
 
@@ -136,9 +160,10 @@ async def ensure_crds(
         try:
             await client.list(model, limit=1)
         except kube_errors.NotFound:
-            raise RuntimeError(
-                f"the CRD {model.model_info.crd_name} is not installed; run `kubeweft manifests` "
-                "and apply config/crd, or start with --install-crds"
+            raise StartupError(
+                f"the CRD {model.model_info.crd_name} is not installed",
+                "install it with `kubeweft manifests && kubectl apply -k config/crd`, or let "
+                "kubeweft install it: --install-crds (KUBEWEFT_INSTALL_CRDS=true)",
             ) from None
         _log.info("crd verified", crd=model.model_info.crd_name)
 
@@ -217,23 +242,93 @@ async def run_process(
     database = Database(url, statement_timeout=settings.database_statement_timeout_seconds)
     database.connect()
     try:
-        if settings.migrate_on_start:
-            _log.info("migrating the database")
-            await migrate(url)
-        await database.verify()
-        _log.info("database verified", dialect=database.dialect)
+        await _prepare_database(settings, database)
         async with AsyncExitStack() as stack:
             settings = await stack.enter_async_context(kubernetes_settings(settings))
-            client = Client.from_settings(settings)
+            client, server = _client(settings)
             stack.push_async_callback(client.aclose)
-            await ensure_crds(
-                client, MODELS, install=settings.install_crds, manager=settings.field_manager
-            )
+            await _verify_kubernetes(client, settings, server)
             await _serve(settings, database, client, on_ready)
     finally:
         with anyio.CancelScope(shield=True):
             await database.aclose()
     _log.info("stopped")
+
+
+async def _prepare_database(settings: Settings, database: Database) -> None:
+    """Migrate (if asked) and verify the database; a failure is a :class:`StartupError`."""
+    where = make_url(database.url).render_as_string(hide_password=True)
+    try:
+        if settings.migrate_on_start:
+            _log.info("migrating the database")
+            await migrate(database.url)
+        await database.verify()
+    except Exception as exc:
+        raise StartupError(
+            f"the database {where} cannot be used: {startup.reason(exc)}",
+            "check KUBEWEFT_DATABASE_URL (or DATABASE_URL) and that the server is running "
+            "and reachable",
+        ) from exc
+    _log.info("database verified", dialect=database.dialect)
+
+
+def _client(settings: Settings) -> tuple[Client, str]:
+    """The Kubernetes client and its server's URL; an unreadable or invalid kubeconfig is
+    a configuration error."""
+    try:
+        config = load_config(settings)
+        return Client.from_config(config, field_manager=settings.field_manager), config.server
+    except Exception as exc:
+        source = f"the kubeconfig {settings.kubeconfig}" if settings.kubeconfig else "kubeconfig"
+        raise StartupError(
+            f"cannot load {source}: {startup.reason(exc)}",
+            "pass a valid kubeconfig with --kubeconfig or KUBECONFIG (and --context if it "
+            "has several), or unset it to use the local control plane",
+            exit_code=EXIT_CONFIG,
+        ) from exc
+
+
+async def _verify_kubernetes(client: Client, settings: Settings, server: str) -> None:
+    """Reach the API server and verify (or install) the CRDs, naming what failed."""
+    try:
+        await ensure_crds(
+            client, MODELS, install=settings.install_crds, manager=settings.field_manager
+        )
+    except StartupError:
+        raise
+    except kube_errors.Unauthorized as exc:
+        raise StartupError(
+            f"the Kubernetes API server refused the credentials: {startup.reason(exc)}",
+            "check the user of the kubeconfig's context (or the pod's service account)",
+        ) from exc
+    except kube_errors.Forbidden as exc:
+        raise StartupError(
+            f"not allowed to read or install the CRDs: {startup.reason(exc)}",
+            "grant the generated RBAC (`kubeweft manifests`), or have an administrator "
+            "install the CRDs and start with --no-install-crds",
+        ) from exc
+    except (kube_errors.ApiError, OSError, TimeoutError) as exc:
+        raise StartupError(
+            f"the Kubernetes API server {server} did not answer: {startup.reason(exc)}",
+            "check that the cluster is running and the kubeconfig's server and context "
+            "(--kubeconfig, --context)",
+        ) from exc
+
+
+class _BindErrorsNamed:
+    """An HTTP server runnable whose failure to bind names the port and its option."""
+
+    need_leader_election = False
+
+    def __init__(self, server: HTTPServer, what: str, option: str) -> None:
+        self.server = server
+        self.what = what
+        self.option = option
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        server = self.server
+        with startup.listening(self.what, server.host, server.requested_port, self.option):
+            await server.run(task_status=task_status)
 
 
 class Process:
@@ -298,7 +393,7 @@ class Process:
                 limits=server_limits(settings),
                 tls=api_certificate(settings),
             )
-            self.manager.add(self.api)
+            self.manager.add(_BindErrorsNamed(self.api, "REST API", "--api-port"))
         liveness, readiness = _probe_checks(client, database, self.manager)
         self.probes = HTTPServer(
             probe_app(
@@ -352,7 +447,8 @@ class Process:
 
         async with anyio.create_task_group() as tg:
             probe_scope, writer_scope = anyio.CancelScope(), anyio.CancelScope()
-            await tg.start(_scoped, probe_scope, self.probes.run)
+            probes = _BindErrorsNamed(self.probes, "probe server", "--probe-port")
+            await tg.start(_scoped, probe_scope, probes.run)
             self.info.probe_url = self.probes.url
             await tg.start(_scoped, writer_scope, self.writer.run)
             await tg.start(_scoped, self._manager_scope, run_manager)
@@ -468,15 +564,33 @@ def run_command(
         overrides["enable_controller"] = False
     if no_api:
         overrides["enable_api"] = False
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except pydantic.ValidationError as exc:
+        _exit_with(_configuration_error(exc))
     configure_logging(settings.log_level, settings.log_format)
     if not (settings.enable_controller or settings.enable_api):
-        typer.echo("--no-controller and --no-api leave nothing to run", err=True)
-        raise typer.Exit(2)
+        _exit_with(StartupError("--no-controller and --no-api leave nothing to run", "drop one"))
     try:
         anyio.run(run_process, settings)
     except KeyboardInterrupt:
         pass
-    except Exception as exc:
-        _log.error("kubeweft run failed", error=f"{type(exc).__name__}: {exc}")
-        sys.exit(1)
+    except (Exception, BaseExceptionGroup) as exc:
+        _exit_with(startup.explain(exc))
+
+
+def _configuration_error(error: pydantic.ValidationError) -> StartupError:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "settings"
+    option = f"--{field.replace('_', '-')} / KUBEWEFT_{field.upper()}" if first["loc"] else ""
+    return StartupError(
+        f"invalid configuration: {field}: {first['msg']}",
+        f"correct {option}" if option else "correct the KUBEWEFT_* settings",
+        exit_code=EXIT_CONFIG,
+    )
+
+
+def _exit_with(error: StartupError) -> NoReturn:
+    """Print the one line a person needs (no traceback) and exit with its code."""
+    typer.echo(f"kubeweft run: {error.line()}", err=True)
+    sys.exit(error.exit_code)
