@@ -69,6 +69,7 @@ class FakeClient:
         limit: int | None = None,
         continue_token: str | None = None,
         resource_version: str | None = None,
+        on_undecodable: Any = None,
     ) -> ObjectList[K]:
         kind_name = objects.kind_info(kind).kind
         selector = LabelSelector.of(label_selector)
@@ -81,7 +82,11 @@ class FakeClient:
         ]
         return ObjectList(items, str(self._rv))
 
-    list_all = list
+    async def list_all(
+        self, kind: type[K], namespace: str | None = None, *, page_size: int = 500, **options: Any
+    ) -> ObjectList[K]:
+        """Every object, in one page (``page_size`` is accepted and ignored)."""
+        return await self.list(kind, namespace, **options)
 
     # --- writes ---------------------------------------------------------------------
     async def create(self, obj: K, *, dry_run: bool = False) -> K:

@@ -7,13 +7,15 @@ authentication and TLS are lightkube's (``GenericAsyncClient``); this module own
 lightkube leaves out — retries of transient failures (see ``retry``), errors mapped to
 typed exceptions (see ``errors``), and a watch that surfaces bookmarks and ends on
 failure instead of silently looping, so an informer can decide between resuming and
-relisting.
+relisting. Reads that pass ``on_undecodable`` skip (and report) an object the kind's
+model rejects instead of failing whole: a CRD served with a looser or newer schema
+than the model must not stop an informer.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace, TracebackType
@@ -39,6 +41,7 @@ __all__ = [
     "PatchType",
     "Preconditions",
     "PropagationPolicy",
+    "Undecodable",
     "WatchEvent",
     "format_selector",
 ]
@@ -75,6 +78,46 @@ class Preconditions:
 
     uid: str | None = None
     resource_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """An object the API server sent that the kind's model rejected (schema skew).
+
+    ``event`` is the watch event's type, or None for an item of a list."""
+
+    event: EventType | None
+    namespace: str | None
+    name: str
+    resource_version: str
+    error: Exception
+
+
+OnUndecodable = Callable[[Undecodable], None]
+
+
+class _ItemMeta(msgspec.Struct):
+    name: str = ""
+    namespace: str | None = None
+    resourceVersion: str = ""
+
+
+class _ItemHead(msgspec.Struct):
+    metadata: _ItemMeta = msgspec.field(default_factory=_ItemMeta)
+
+
+def _decode(
+    kind: type[K], raw: bytes, event: EventType | None, on_undecodable: OnUndecodable | None
+) -> K | None:
+    """``raw`` as ``kind``; None (after reporting it) if the model rejects it."""
+    if on_undecodable is None:
+        return objects.decode(kind, raw)
+    try:
+        return objects.decode(kind, raw)
+    except (ValueError, msgspec.MsgspecError) as error:  # pydantic's errors are ValueErrors
+        meta = msgspec.json.decode(raw, type=_ItemHead).metadata  # not even JSON: raise
+        on_undecodable(Undecodable(event, meta.namespace, meta.name, meta.resourceVersion, error))
+        return None
 
 
 class _ListMeta(msgspec.Struct):
@@ -222,6 +265,7 @@ class Client:
         limit: int | None = None,
         continue_token: str | None = None,
         resource_version: str | None = None,
+        on_undecodable: OnUndecodable | None = None,
     ) -> ObjectList[K]:
         """One page of objects; ``namespace=None`` lists across all namespaces."""
         params = {
@@ -237,7 +281,8 @@ class Client:
         response = await self._send(br, idempotent=True)
         page = msgspec.json.decode(response.content, type=_RawList)
         meta = page.metadata or _ListMeta()
-        items = [objects.decode(kind, bytes(raw)) for raw in page.items or ()]
+        decoded = (_decode(kind, bytes(raw), None, on_undecodable) for raw in page.items or ())
+        items = [item for item in decoded if item is not None]
         return ObjectList(items, meta.resourceVersion, meta.continue_ or None)
 
     async def list_all(
@@ -248,6 +293,7 @@ class Client:
         label_selector: Selector | None = None,
         field_selector: Selector | None = None,
         page_size: int = 500,
+        on_undecodable: OnUndecodable | None = None,
     ) -> ObjectList[K]:
         """Every object, fetched in pages of ``page_size`` (a consistent snapshot)."""
         items: list[K] = []
@@ -260,6 +306,7 @@ class Client:
                 field_selector=field_selector,
                 limit=page_size,
                 continue_token=token,
+                on_undecodable=on_undecodable,
             )
             items.extend(page.items)
             if not page.continue_token:
@@ -385,6 +432,7 @@ class Client:
         field_selector: Selector | None = None,
         timeout_seconds: int | None = None,
         allow_bookmarks: bool = True,
+        on_undecodable: OnUndecodable | None = None,
     ) -> AsyncGenerator[WatchEvent[K], None]:
         """Stream events after ``resource_version`` until the server ends the watch.
 
@@ -422,7 +470,9 @@ class Client:
                 if event.type not in ("ADDED", "MODIFIED", "DELETED"):
                     log.warning("unknown watch event type %r ignored", event.type)
                     continue
-                obj = objects.decode(kind, raw)
+                obj = _decode(kind, raw, event.type, on_undecodable)  # type: ignore[arg-type]
+                if obj is None:
+                    continue
                 rv = str(getattr(obj.metadata, "resourceVersion", "") or "")  # type: ignore[attr-defined]
                 yield WatchEvent(event.type, obj, rv)  # type: ignore[arg-type]
         except httpx.TransportError as exc:

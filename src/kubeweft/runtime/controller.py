@@ -11,7 +11,10 @@ This is controller-runtime's ``internal/controller`` engine. What it guarantees:
   forgets the backoff and looks again after the delay; ``Result.requeue`` retries with
   backoff; success forgets the backoff;
 * on cancellation intake stops at once, reconciles in flight get ``drain_timeout``
-  seconds to finish, and only then are they cancelled (graceful shutdown).
+  seconds to finish, and only then are they cancelled (graceful shutdown);
+  :meth:`Controller.abort` (the Lease was lost) cancels them at once, also mid-drain;
+* a reconcile that outlives ``reconcile_timeout`` is cancelled and handled as an error
+  (backoff), counted in ``controller_runtime_reconcile_timeouts_total``.
 """
 
 from __future__ import annotations
@@ -87,6 +90,8 @@ class Controller:
         self._sources: list[Source] = []
         self._started = False
         self._stopping = False
+        self._aborted = False
+        self._workers_shield: anyio.CancelScope | None = None
         self._workers_done = anyio.Event()
         self._total = {
             result: metrics.RECONCILE_TOTAL.labels(name, result)
@@ -95,6 +100,7 @@ class Controller:
         self._errors = metrics.RECONCILE_ERRORS.labels(name)
         self._terminal = metrics.TERMINAL_RECONCILE_ERRORS.labels(name)
         self._panics = metrics.RECONCILE_PANICS.labels(name)
+        self._timeouts = metrics.RECONCILE_TIMEOUTS.labels(name)
         self._time = metrics.RECONCILE_TIME.labels(name)
         self._active = metrics.ACTIVE_WORKERS.labels(name)
 
@@ -140,7 +146,9 @@ class Controller:
         async with anyio.create_task_group() as tg:
             # Workers live under a shield: cancelling ``run`` must not cancel a reconcile
             # half-way; the ``finally`` below stops intake and drains them instead.
-            shield = anyio.CancelScope(shield=True)
+            shield = self._workers_shield = anyio.CancelScope(shield=True)
+            if self._aborted:
+                shield.cancel()
             tg.start_soon(self._run_workers, shield, workers)
             log.info("starting workers", workers=workers)
             task_status.started()
@@ -154,6 +162,15 @@ class Controller:
         """Stop intake; workers finish what they hold and ``run`` returns."""
         self._stopping = True
         self.queue.shut_down()
+
+    def abort(self) -> None:
+        """Stop intake and cancel in-flight reconciles now, without a drain — also one
+        already under way. For a lost Lease: another replica may be reconciling."""
+        self._aborted = True
+        self.drain_timeout = 0.0
+        self.stop()
+        if self._workers_shield is not None:
+            self._workers_shield.cancel()
 
     async def _drain(self, shield: anyio.CancelScope, log: Any) -> None:
         self.stop()
@@ -249,8 +266,11 @@ class Controller:
         if timeout is None or math.isinf(timeout):
             result = await self.reconciler.reconcile(request)
         else:
-            with anyio.fail_after(timeout):
+            with anyio.move_on_after(timeout) as scope:
                 result = await self.reconciler.reconcile(request)
+            if scope.cancelled_caught:
+                self._timeouts.inc()
+                raise TimeoutError(f"reconcile of {request} exceeded {timeout} s")
         if not isinstance(result, Result):
             raise TypeError(f"reconcile() returned {result!r}, not a Result")
         return result

@@ -13,7 +13,13 @@ version the server has shown it. From there:
   server bookmarks about once a minute) is presumed hung and reconnected — a half-open
   TCP connection must not leave the operator deaf;
 * every ``resync_period`` (10 h ± 10 % as in controller-runtime) each cached object is
-  re-delivered locally as ``on_update(obj, obj)``.
+  re-delivered locally as ``on_update(obj, obj)``;
+* an object the kind's model cannot decode (the CRD serves a looser or newer schema,
+  e.g. during a rollout or rollback) is skipped — logged once per resourceVersion with
+  its name and namespace, counted in ``kubeweft_informer_decode_errors_total`` — in the
+  list and in the watch alike, so it cannot stop the informer on every replica. The
+  last version that did decode stays cached; a deletion still removes it. Any other
+  unexpected failure is logged and retried with backoff, never fatal.
 
 Handlers are called synchronously from the informer's task, in event order; they must
 not block (they enqueue keys). A handler that raises is logged and skipped.
@@ -32,8 +38,10 @@ from typing import Any, Generic, Protocol
 import anyio
 import anyio.abc
 
+from kubeweft.logging import get_logger
 from kubeweft.runtime import errors, metrics, objects
-from kubeweft.runtime.client import Client, Selector, WatchEvent
+from kubeweft.runtime.client import Client, Selector, Undecodable, WatchEvent
+from kubeweft.runtime.clock import Clock, RealClock
 from kubeweft.runtime.index import (
     NAMESPACE_INDEX,
     OWNER_UID_INDEX,
@@ -53,6 +61,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_log = get_logger(__name__)
 
 
 class ResourceEventHandler(Protocol):
@@ -89,6 +98,8 @@ class InformerOptions:
     # watches of many informers do not all reconnect at the same instant.
     min_watch_timeout: int = 300
     indexers: Mapping[str, IndexFunc] = field(default_factory=dict)
+    #: Time for the resync period (tests drive it with ``clock.FakeClock``).
+    clock: Clock = field(default_factory=RealClock)
 
 
 class SharedInformer(Generic[K]):
@@ -111,6 +122,10 @@ class SharedInformer(Generic[K]):
         self._resource_version: str | None = None
         self._synced = anyio.Event()
         self._rv_advanced = anyio.Event()
+        # Undecodable objects already reported, by key: the version reported.
+        self._undecodable: dict[ObjectKey, str] = {}
+        self._decode_errors = metrics.INFORMER_DECODE_ERRORS.labels(self._name)
+        self._clock = self.options.clock
 
     # --- handlers and indexes ---------------------------------------------------------
     def add_event_handler(self, handler: ResourceEventHandler) -> None:
@@ -208,23 +223,31 @@ class SharedInformer(Generic[K]):
                     )
                     self._resource_version = None
                     reason = "gone"
-                except errors.ApiError as error:
+                except Exception as error:
+                    # An ApiError is expected; anything else is a bug, but one that
+                    # must not end the informer (and with it the process).
                     if self._resource_version is None:
                         reason = "error"
                     log.warning(
-                        "%s list/watch failed (%s); retrying in %.1fs", self._name, error, backoff
+                        "%s list/watch failed (%s); retrying in %.1fs",
+                        self._name,
+                        error,
+                        backoff,
+                        exc_info=not isinstance(error, errors.ApiError),
                     )
                     await anyio.sleep(backoff * random.uniform(1.0, 1.5))
                     backoff = min(backoff * 2, self.options.backoff_max)
 
     async def _relist(self, reason: str) -> None:
         opts = self.options
+        skipped: builtins.list[Undecodable] = []
         snapshot = await self.client.list_all(
             self.kind,
             opts.namespace,
             label_selector=opts.label_selector,
             field_selector=opts.field_selector,
             page_size=opts.page_size,
+            on_undecodable=skipped.append,
         )
         metrics.INFORMER_RELISTS.labels(self._name, reason).inc()
         initial = not self.has_synced()
@@ -232,6 +255,11 @@ class SharedInformer(Generic[K]):
         for item in snapshot.items:
             obj = self._transform(item)
             fresh[objects.object_key(obj)] = obj
+        undecodable = {self._report_undecodable(bad) for bad in skipped}
+        for key in undecodable & self._store.keys():
+            fresh[key] = self._store[key]  # keep the last version that decoded
+        # Forget reports of objects that are gone or decode again (bounded memory).
+        self._undecodable = {k: v for k, v in self._undecodable.items() if k in undecodable}
         old_store, self._store = self._store, fresh
         self._indexer.rebuild(fresh)
         for key, obj in fresh.items():
@@ -258,6 +286,7 @@ class SharedInformer(Generic[K]):
             label_selector=opts.label_selector,
             field_selector=opts.field_selector,
             timeout_seconds=random.randint(opts.min_watch_timeout, 2 * opts.min_watch_timeout),
+            on_undecodable=self._skip_undecodable_event,
         )
         async with aclosing(events):
             iterator = aiter(events)
@@ -277,6 +306,7 @@ class SharedInformer(Generic[K]):
         if obj is not None:
             obj = self._transform(obj)
             key = objects.object_key(obj)
+            self._undecodable.pop(key, None)
             if event.type == "DELETED":
                 old = self._store.pop(key, None)
                 self._indexer.update(key, None)
@@ -291,11 +321,39 @@ class SharedInformer(Generic[K]):
                     self._dispatch("on_update", old, obj)
         self._observe(event.resource_version)
 
+    def _skip_undecodable_event(self, bad: Undecodable) -> None:
+        """A watch event whose object does not decode: skip it, but keep its version
+        (and honour a deletion), so the watch goes on past it."""
+        key = self._report_undecodable(bad)
+        if bad.event == "DELETED":
+            self._undecodable.pop(key, None)
+            old = self._store.pop(key, None)
+            self._indexer.update(key, None)
+            if old is not None:
+                self._dispatch("on_delete", old)
+        self._observe(bad.resource_version)
+
+    def _report_undecodable(self, bad: Undecodable) -> ObjectKey:
+        key = ObjectKey(bad.namespace or None, bad.name)
+        if self._undecodable.get(key) != bad.resource_version:
+            self._undecodable[key] = bad.resource_version
+            self._decode_errors.inc()
+            _log.error(
+                "object does not decode as its kind; skipped",
+                kind=self._name,
+                namespace=bad.namespace,
+                name=bad.name,
+                resource_version=bad.resource_version,
+                watch_event=bad.event or "LIST",
+                error=str(bad.error),
+            )
+        return key
+
     async def _resync_loop(self) -> None:
         period = self.options.resync_period
         assert period
         while True:
-            await anyio.sleep(period * random.uniform(0.9, 1.1))
+            await self._clock.sleep(period * random.uniform(0.9, 1.1))
             for obj in list(self._store.values()):
                 self._dispatch("on_update", obj, obj)
 

@@ -12,8 +12,10 @@ intake and drain in-flight reconciles (bounded by ``graceful_shutdown_timeout``)
 the lease is still held; then the lease is released so a standby takes over at once;
 caches stop last. Losing the lease is different: like controller-runtime, the manager
 skips the graceful drain (another replica may already be reconciling), cancels the
-controllers at once and ``run`` raises :class:`LeaderElectionLost` so the process exits
-with an error and is restarted as a standby.
+controllers at once — in the same step in which the elector gives up, before a standby
+can acquire, and also when a graceful drain is already under way — and ``run`` raises
+:class:`LeaderElectionLost` so the process exits with an error and is restarted as a
+standby.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ class ManagerOptions:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
     leader_election_release_on_cancel: bool = True
+    #: The client the elector renews the Lease with (default: the manager's). Its own
+    #: connection pool keeps renewals from queueing behind REST and review traffic.
+    leader_election_client: Any = None
     #: Seconds controllers get to finish in-flight reconciles on shutdown.
     graceful_shutdown_timeout: float = 30.0
 
@@ -187,7 +192,7 @@ class Manager:
         )
         if opts.leader_election_identity:
             election = replace(election, identity=opts.leader_election_identity)
-        return LeaderElector(self.client, election)
+        return LeaderElector(opts.leader_election_client or self.client, election)
 
     async def _lead(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         elector = self._elector = self._elector or self._make_elector()
@@ -202,7 +207,7 @@ class Manager:
                 self._leader_state = "lost"
                 for runnable in self._leader_runnables:
                     if isinstance(runnable, Controller):
-                        runnable.drain_timeout = 0.0  # another replica may be leading
+                        runnable.abort()  # another replica may be leading soon
                 raise
 
         async with anyio.create_task_group() as group:

@@ -36,6 +36,12 @@ RECONCILE_PANICS = Counter(
     ["controller"],
     registry=REGISTRY,
 )
+RECONCILE_TIMEOUTS = Counter(
+    "controller_runtime_reconcile_timeouts_total",
+    "Total number of reconciliation timeouts per controller.",
+    ["controller"],
+    registry=REGISTRY,
+)
 RECONCILE_TIME = Histogram(
     "controller_runtime_reconcile_time_seconds",
     "Length of time per reconciliation per controller.",
@@ -162,6 +168,12 @@ INFORMER_RELISTS = Counter(
     "kubeweft_informer_relists_total",
     "Full relists per kind and reason (initial, gone, idle, error).",
     ["kind", "reason"],
+    registry=REGISTRY,
+)
+INFORMER_DECODE_ERRORS = Counter(
+    "kubeweft_informer_decode_errors_total",
+    "Objects skipped because the kind's model could not decode them (once per version).",
+    ["kind"],
     registry=REGISTRY,
 )
 

@@ -267,6 +267,7 @@ async def test_reconcile_timeout_cancels_and_retries_as_error() -> None:
         tg.cancel_scope.cancel()
     assert calls == 2
     assert sample("controller_runtime_reconcile_errors_total", controller.name) == 1
+    assert sample("controller_runtime_reconcile_timeouts_total", controller.name) == 1
 
 
 async def test_workers_run_concurrently_but_never_on_the_same_key() -> None:
