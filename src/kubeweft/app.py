@@ -55,6 +55,7 @@ from kubeweft.runtime import objects
 from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.config import load_config
+from kubeweft.runtime.controller import ControllerOptions
 from kubeweft.runtime.healthz import CheckFailed
 from kubeweft.runtime.informer import InformerOptions
 from kubeweft.runtime.manager import Manager, ManagerOptions
@@ -353,13 +354,20 @@ class Process:
                 if enabled
             ]
         )
-        informer_defaults = InformerOptions(namespace=settings.watch_namespace)
+        informer_defaults = InformerOptions(
+            namespace=settings.watch_namespace, resync_period=settings.resync_period_seconds
+        )
         self.cache = Cache(client, CacheOptions(defaults=informer_defaults))
+        leader_election = settings.leader_election and settings.enable_controller
+        # The Lease is renewed on a connection pool of its own: requests (and the
+        # TokenReview each new bearer token costs) must not queue renewals behind them.
+        self.election_client = Client.from_settings(settings) if leader_election else None
         self.manager = Manager(
             client,
             self.cache,
             ManagerOptions(
-                leader_election=settings.leader_election and settings.enable_controller,
+                leader_election=leader_election,
+                leader_election_client=self.election_client,
                 leader_election_id=settings.leader_election_id,
                 leader_election_namespace=settings.leader_election_namespace or "default",
                 lease_duration=settings.lease_duration_seconds,
@@ -372,7 +380,16 @@ class Process:
         for model in MODELS:
             self.cache.informer_for(model)  # the API reads these even without the controller
         if settings.enable_controller:
-            setup_webapp_controller(self.manager, records=self.writer, workers=settings.workers)
+            setup_webapp_controller(
+                self.manager,
+                records=self.writer,
+                workers=settings.workers,
+                requeue_after=settings.metric_sample_interval_seconds,
+                controller_options=ControllerOptions(
+                    max_concurrent_reconciles=settings.workers,
+                    reconcile_timeout=settings.reconcile_timeout_seconds,
+                ),
+            )
             self.manager.add(
                 RetentionJob(
                     database,
@@ -444,6 +461,9 @@ class Process:
                 await self.manager.run(task_status=task_status)
             finally:
                 manager_done.set()
+                if self.election_client is not None:
+                    with anyio.CancelScope(shield=True):
+                        await self.election_client.aclose()
 
         async with anyio.create_task_group() as tg:
             probe_scope, writer_scope = anyio.CancelScope(), anyio.CancelScope()
