@@ -6,7 +6,6 @@ here is made by kube-apiserver's RBAC authorizer through a SubjectAccessReview.
 
 from __future__ import annotations
 
-import anyio
 import pytest
 
 from kubeweft.api.v1alpha1 import WebApp
@@ -14,6 +13,8 @@ from kubeweft.auth import Identity, Operation, attributes_for
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime.client import Client
+from kubeweft.runtime.clock import FakeClock
+from tests.support.waiting import wait_until_async
 
 from .conftest import Teams
 
@@ -87,18 +88,34 @@ async def test_all_namespaces_listing_filters(teams: Teams, admin_client: Client
     assert await authorizer.allowed_namespaces(admin, template, seen) == set(seen)
 
 
-async def test_removed_rolebinding_denied_within_ttl(
+async def test_removed_rolebinding_denied_once_the_cached_allow_expires(
     teams: Teams, admin_client: Client, local_cluster: ClusterAccess
 ) -> None:
-    ttl = 1.0
-    authorizer = SubjectAccessReviewAuthorizer(admin_client, allow_ttl=ttl, deny_ttl=ttl)
+    ttl = 10.0
+    clock = FakeClock()  # the cache's time: moved by hand, never slept on
+    authorizer = SubjectAccessReviewAuthorizer(
+        admin_client, allow_ttl=ttl, deny_ttl=ttl, clock=clock
+    )
     patch = attributes_for(INFO, Operation.PATCH, namespace=teams.team_a, name="web")
     assert (await authorizer.authorize(ALICE, patch)).allowed
+    assert authorizer.reviews_sent == 1
     local_cluster.kubectl("delete", "rolebinding", "alice-edit", "-n", teams.team_a)
-    # RBAC in the API server follows its informer; our cache adds at most `ttl`. Poll.
+
+    # RBAC in the API server follows its informer: wait until the API server itself
+    # denies (asked through a new authorizer, so nothing is cached).
+    async def api_server_allows() -> bool:
+        return (await SubjectAccessReviewAuthorizer(admin_client).authorize(ALICE, patch)).allowed
+
+    await wait_until_async(
+        api_server_allows, accept=lambda allowed: not allowed, what="RBAC to drop alice-edit"
+    )
+    # Until the TTL has passed the cached allow stands, without a review ...
+    clock.advance(ttl - 0.5)
+    assert (await authorizer.authorize(ALICE, patch)).allowed
+    assert authorizer.reviews_sent == 1
+    # ... and once it has, the next decision is asked anew: denied.
+    clock.advance(1.0)
     decision = await authorizer.authorize(ALICE, patch)
-    with anyio.fail_after(30):
-        while decision.allowed:
-            await anyio.sleep(0.2)
-            decision = await authorizer.authorize(ALICE, patch)
-    assert authorizer.reviews_sent >= 2
+    assert not decision.allowed
+    assert authorizer.reviews_sent == 2
+    assert "patch" in decision.reason
