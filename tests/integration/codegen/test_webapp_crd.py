@@ -155,3 +155,25 @@ def test_checked_in_sample_is_accepted(
     spec = get_json(local_cluster, "-n", namespace, "webapp", "webapp-sample")["spec"]
     assert spec["replicas"] == 2
     assert spec["env"] == [{"name": "GREETING", "value": "hello"}]
+
+
+@pytest.mark.parametrize("name", ["web.shop", "1shop", "s" * 64])
+def test_a_name_its_service_cannot_take_is_rejected_by_the_api_server(
+    local_cluster: ClusterAccess, webapp_crd: str, namespace: str, name: str
+) -> None:
+    # The WebApp's Service takes its name, and a Service name is an RFC 1035 label:
+    # refused here, a dotted name would make every reconcile fail on the Service.
+    result = local_cluster.kubectl(
+        "apply", "-n", namespace, "-f", "-", input=webapp(name), check=False
+    )
+    assert result.returncode != 0, result.stdout
+    assert "metadata.name" in result.stderr, result.stderr
+    assert local_cluster.kubectl("get", "-n", namespace, "webapps", "-o", "name").stdout == ""
+
+
+def test_a_63_character_service_name_is_accepted(
+    local_cluster: ClusterAccess, webapp_crd: str, namespace: str
+) -> None:
+    name = "s" + "-" * 61 + "0"
+    local_cluster.kubectl("apply", "-n", namespace, "-f", "-", input=webapp(name))
+    assert get_json(local_cluster, "-n", namespace, "webapp", name)["metadata"]["name"] == name
