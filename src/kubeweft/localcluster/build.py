@@ -1,11 +1,14 @@
-"""Build and cache the control-plane binaries from the Go modules under ``localcluster/``.
+"""Build and cache the control-plane binaries from the Go modules shipped in ``go/``.
 
-This module is the single source of truth for where the binaries live. The cache key is
-the pinned Kubernetes version plus a hash of every ``go.mod``, ``go.sum`` and ``*.go``
-file of the Go modules, so a checkout builds once and every later ``make test`` reuses
-the result; changing a pin or the multi-call ``main.go`` gives a new directory. A build
-goes to a temporary directory beside the cache entry and is renamed into place, so a
-killed build never leaves a half-filled entry behind.
+The Go modules are package data (``kubeweft/localcluster/go/``), so an installed wheel
+builds the same binaries as a checkout. This module is the single source of truth for
+where the binaries live. The cache key is the pinned Kubernetes version plus a hash of
+every ``go.mod``, ``go.sum`` and ``*.go`` file of the Go modules, taken relative to
+``go/``, so a checkout and every wheel of the same sources share one cache entry and
+every later ``make test`` reuses it; changing a pin or the multi-call ``main.go`` gives a
+new directory. A build compiles a copy of the sources (the installed package may be
+read-only) into a temporary directory beside the cache entry and renames it into place,
+so a killed build never leaves a half-filled entry behind.
 """
 
 from __future__ import annotations
@@ -70,11 +73,10 @@ class Binaries:
 
 
 def source_dir() -> Path | None:
-    """The ``localcluster/`` Go modules of this checkout, or None for an installed package."""
+    """The Go modules shipped with this package, or None if they were stripped from it."""
     override = os.environ.get("KUBEWEFT_LOCALCLUSTER_SOURCE")
     candidates = [Path(override)] if override else []
-    # src/kubeweft/localcluster/build.py -> the repository root is three levels above src.
-    candidates.append(Path(__file__).resolve().parents[3] / "localcluster")
+    candidates.append(Path(__file__).resolve().parent / "go")
     for candidate in candidates:
         if (candidate / "go.mod").is_file() and (candidate / "kwok" / "go.mod").is_file():
             return candidate
@@ -106,6 +108,19 @@ def source_hash(src: Path) -> str:
         digest.update(b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def copy_sources(src: Path, dest: Path) -> Path:
+    """Copy the build inputs of ``src`` to ``dest``, writable whatever their mode was.
+
+    ``go build`` runs in the copy: an installed package may be read-only, and the build
+    must never write into it.
+    """
+    for path in source_files(src):
+        target = dest / path.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return dest
 
 
 def cache_root() -> Path:
@@ -186,8 +201,8 @@ def find_binaries() -> Binaries:
     src = source_dir()
     if src is None:
         raise BinariesUnavailable(
-            "no control-plane binaries: this kubeweft is installed without its repository "
-            "checkout (the localcluster/ Go modules), so it cannot build them; set "
+            "no control-plane binaries: this kubeweft is installed without its Go modules "
+            "(kubeweft/localcluster/go/), so it cannot build them; set "
             "KUBEBUILDER_ASSETS to a directory holding etcd, kube-apiserver and kubectl"
         )
     raise BinariesUnavailable(
@@ -222,8 +237,8 @@ def ensure_built(*, progress: IO[str] | None = None) -> Path:
     src = source_dir()
     if src is None:
         raise BinariesUnavailable(
-            "cannot build the control plane: the localcluster/ Go modules are not available "
-            "(kubeweft is installed without its repository checkout)"
+            "cannot build the control plane: the Go modules (kubeweft/localcluster/go/) are "
+            "not installed with this kubeweft"
         )
     entry = cache_dir(src)
     if _complete(entry / "bin"):
@@ -240,23 +255,25 @@ def ensure_built(*, progress: IO[str] | None = None) -> Path:
         try:
             bin_dir = staging / "bin"
             bin_dir.mkdir()
+            sources = copy_sources(src, staging / "src")
             started = time.monotonic()
             _go_build(
                 go,
-                src,
+                sources,
                 ["-trimpath", "-ldflags", "-s -w", "-o", str(bin_dir / MULTICALL)],
                 "./cmd/kubeweft-k8s",
                 out,
             )
             _go_build(
                 go,
-                src / "kwok",
+                sources / "kwok",
                 ["-trimpath", "-ldflags", "-s -w", "-o", str(bin_dir / KWOK)],
                 "sigs.k8s.io/kwok/cmd/kwok",
                 out,
             )
             for name in MULTICALL_COMPONENTS:
                 (bin_dir / name).symlink_to(MULTICALL)
+            shutil.rmtree(sources)
             if entry.exists():
                 shutil.rmtree(entry)
             staging.rename(entry)

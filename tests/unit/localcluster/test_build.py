@@ -3,6 +3,8 @@ pinned version or any Go source, and with nothing else."""
 
 from __future__ import annotations
 
+import io
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,48 @@ def test_an_empty_cache_says_how_to_build(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(build.BinariesUnavailable, match="kubeweft cluster build"):
         build.find_binaries()
+
+
+FAKE_GO = """#!/bin/sh
+# Records where it runs; `build -o OUT` writes OUT; `list -deps` names one package.
+echo "$PWD" >> "$GO_LOG"
+if [ "$1" = list ]; then echo example.dev/pkg; exit 0; fi
+while [ $# -gt 0 ]; do
+  if [ "$1" = -o ]; then printf '#!/bin/sh\\n' > "$2"; chmod +x "$2"; fi
+  shift
+done
+echo example.dev/pkg
+"""
+
+
+def test_a_build_compiles_a_copy_and_never_writes_into_the_package(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "go").write_text(FAKE_GO)
+    (tools / "go").chmod(0o755)
+    log = tmp_path / "go.log"
+    monkeypatch.setenv("GO_LOG", str(log))
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    monkeypatch.setenv("KUBEWEFT_LOCALCLUSTER_SOURCE", str(source))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    before = {path: path.read_bytes() for path in source.rglob("*") if path.is_file()}
+
+    bin_dir = build.ensure_built(progress=io.StringIO())
+
+    assert bin_dir == build.cache_dir(source) / "bin"
+    assert {path.name for path in bin_dir.iterdir()} >= {build.MULTICALL, build.KWOK, "etcd"}
+    # The copy is gone from the entry once the binaries are in place.
+    assert sorted(path.name for path in bin_dir.parent.iterdir()) == ["bin"]
+    workdirs = {Path(line) for line in log.read_text().split()}
+    assert workdirs, "the fake go was not run"
+    assert not any(workdir.is_relative_to(source) for workdir in workdirs)
+    assert {path: path.read_bytes() for path in source.rglob("*") if path.is_file()} == before
+
+
+def test_the_go_modules_ship_inside_the_package() -> None:
+    src = build.source_dir()
+    assert src == Path(build.__file__).resolve().parent / "go"
+    assert build.kubernetes_version(src).startswith("v1.")
+    assert (src / "kwok" / "go.mod").is_file()
