@@ -42,6 +42,10 @@ from sqlalchemy.ext.asyncio import (
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 DEFAULT_STATEMENT_TIMEOUT_S = 5.0
+# The client-side deadline fires this much after the drivers' own bounds, so that a
+# driver normally ends the wait itself (a clean error; cancelling a driver mid-call
+# costs the connection) and the deadline only catches what no driver bound covers.
+DEADLINE_MARGIN_S = 0.5
 # PostgreSQL's SQLSTATEs for "gave up waiting": query_canceled (statement_timeout),
 # lock_not_available (lock_timeout).
 _PG_TIMEOUT_STATES = frozenset({"57014", "55P03"})
@@ -189,12 +193,13 @@ class Database:
         """Bound the block by the statement timeout (``TimeoutError`` when it runs out).
 
         The per-statement bounds cannot cover a unit of work of several statements, nor
-        a connection that hangs while being returned to the pool; this does.
+        a connection that hangs while being returned to the pool; this does. It allows
+        ``DEADLINE_MARGIN_S`` more, so the drivers' own bounds normally fire first.
         """
         if self.statement_timeout is None:
             yield
             return
-        with anyio.fail_after(self.statement_timeout):
+        with anyio.fail_after(self.statement_timeout + DEADLINE_MARGIN_S):
             yield
 
     @property
