@@ -2,7 +2,8 @@
 
 The controller's ClusterRole lists exactly the verbs the code uses, derived from the
 model declarations (the model itself, its status, the kinds it owns) plus the fixed
-needs of the process (Events, the REST layer's TokenReview and SubjectAccessReview).
+needs of the process (Events; TokenReview and SubjectAccessReview only when the REST
+layer, which authenticates and authorises callers through them, is deployed).
 Names are kubebuilder's (``manager-role``, ``controller-manager`` in namespace
 ``system``); ``config/default`` prefixes them and sets the real namespace.
 """
@@ -40,16 +41,19 @@ Manifest = dict[str, Any]
 _Grant = tuple[str, str, str]  # (apiGroup, resource, verb)
 
 
-def rbac_for(models: Sequence[type[CustomResource]]) -> list[Manifest]:
-    """Every RBAC object of a deployment running controllers for ``models``."""
-    return [doc for docs in rbac_files(models).values() for doc in docs]
+def rbac_for(models: Sequence[type[CustomResource]], *, api: bool = True) -> list[Manifest]:
+    """Every RBAC object of a deployment running controllers for ``models`` (and, with
+    ``api``, the REST layer)."""
+    return [doc for docs in rbac_files(models, api=api).values() for doc in docs]
 
 
-def rbac_files(models: Sequence[type[CustomResource]]) -> dict[str, list[Manifest]]:
+def rbac_files(
+    models: Sequence[type[CustomResource]], *, api: bool = True
+) -> dict[str, list[Manifest]]:
     """The same objects, keyed by their file name under ``config/rbac/``."""
     files: dict[str, list[Manifest]] = {
         "service_account.yaml": [_service_account()],
-        "role.yaml": [manager_role(models)],
+        "role.yaml": [manager_role(models, api=api)],
         "role_binding.yaml": [
             _binding("ClusterRoleBinding", MANAGER_ROLE_BINDING, "ClusterRole", MANAGER_ROLE)
         ],
@@ -65,8 +69,12 @@ def rbac_files(models: Sequence[type[CustomResource]]) -> dict[str, list[Manifes
     return files
 
 
-def manager_role(models: Sequence[type[CustomResource]]) -> Manifest:
-    """The controller's ClusterRole: exactly what reconcilers and the REST layer call."""
+def manager_role(models: Sequence[type[CustomResource]], *, api: bool = True) -> Manifest:
+    """The controller's ClusterRole: exactly what reconcilers and the REST layer call.
+
+    ``api=False`` is a controller-only deployment: nothing reviews callers' tokens, so
+    TokenReview and SubjectAccessReview are not granted.
+    """
     grants: set[_Grant] = set()
     # The REST layer writes models with the process's own identity after a
     # SubjectAccessReview; it never impersonates its callers (docs/design/auth.md).
@@ -86,8 +94,9 @@ def manager_role(models: Sequence[type[CustomResource]]) -> Manifest:
         grants |= _grants(events_group, ["events"], ("create", "patch"))
     # ``GET /api/<plural>/{namespace}/{name}/events`` lists the object's Events.
     grants |= _grants("", ["events"], ("list",))
-    grants |= _grants("authentication.k8s.io", ["tokenreviews"], ("create",))
-    grants |= _grants("authorization.k8s.io", ["subjectaccessreviews"], ("create",))
+    if api:
+        grants |= _grants("authentication.k8s.io", ["tokenreviews"], ("create",))
+        grants |= _grants("authorization.k8s.io", ["subjectaccessreviews"], ("create",))
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",

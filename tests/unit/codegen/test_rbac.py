@@ -26,11 +26,13 @@ def expand(group: str, resource: str, verbs: str) -> set[Grant]:
 
 
 OWNED = "get list watch create update patch delete"
+REVIEWS = expand("authentication.k8s.io", "tokenreviews", "create") | expand(
+    "authorization.k8s.io", "subjectaccessreviews", "create"
+)
 PROCESS = (
     expand("", "events", "create patch list")
     | expand("events.k8s.io", "events", "create patch")
-    | expand("authentication.k8s.io", "tokenreviews", "create")
-    | expand("authorization.k8s.io", "subjectaccessreviews", "create")
+    | REVIEWS
 )
 
 
@@ -43,6 +45,16 @@ def test_manager_role_for_webapp_is_exact() -> None:
         | expand("", "services", OWNED)
         | PROCESS
     )
+
+
+def test_a_controller_only_deployment_is_not_granted_token_or_access_reviews() -> None:
+    with_api = grants(manager_role([WebApp]))
+    controller_only = grants(manager_role([WebApp], api=False))
+    assert with_api - controller_only == REVIEWS
+    assert controller_only - with_api == set()
+    documents = rbac_for([WebApp], api=False)
+    role = next(d for d in documents if d["metadata"]["name"] == "manager-role")
+    assert grants(role) == controller_only
 
 
 def test_manager_role_never_touches_secrets_or_wildcards() -> None:
