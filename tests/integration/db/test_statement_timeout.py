@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from kubeweft.localcluster import ClusterAccess
+from kubeweft.repositories import apikeys, unit_of_work
 from tests.integration.db.conftest import frozen
 from tests.integration.rest.stack import Running, running
 from tests.support.postgres import PostgresServer
@@ -97,11 +98,29 @@ async def test_frozen_postgres_is_503_then_recovers(
     url = private_postgres.create_database("frozen")
     async with served(local_cluster, url) as app:
         path = await create_webapp(app, namespace)
+        async with unit_of_work(app.database) as session:
+            _, api_key = await apikeys.create_api_key(session, user="alice")
         with frozen(private_postgres):
             assert_timeout_problem(await app.http.get(path))
             assert_timeout_problem(await app.http.get(f"{path}/history"))
             await assert_database_not_ready(app)
+            # Who holds an API key cannot be known without the database: 503, not 401.
+            keyed = await app.http.get(path, headers={"X-API-Key": api_key})
+            assert keyed.status_code == 503, keyed.text
+            assert keyed.headers["content-type"] == "application/problem+json"
+            # The change is made in Kubernetes; its audit row and the response's
+            # database side give up instead of holding the request.
+            patched = await app.http.patch(
+                path,
+                json={"spec": {"image": "nginx:2"}},
+                headers={"content-type": "application/merge-patch+json"},
+            )
+            assert patched.status_code == 200, patched.text
+            assert patched.json()["spec"]["image"] == "nginx:2"
         await assert_recovers(app, path)
+        keyed = await app.http.get(path, headers={"X-API-Key": api_key})
+        # Known again; alice has no RBAC grant, so the authorizer refuses her.
+        assert keyed.status_code == 403, keyed.text
 
 
 @pytest.mark.postgres
