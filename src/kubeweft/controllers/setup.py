@@ -28,7 +28,6 @@ from kubeweft.runtime import handler, predicate, source
 from kubeweft.runtime.builder import ControllerBuilder
 from kubeweft.runtime.controller import Controller, ControllerOptions
 from kubeweft.runtime.manager import Manager
-from kubeweft.runtime.recorder import EventRecorder
 
 __all__ = ["CONTROLLER_NAME", "new_webapp_controller", "setup_webapp_controller"]
 
@@ -79,17 +78,17 @@ def setup_webapp_controller(
     controller_options: ControllerOptions | None = None,
     reconciler: Any | None = None,
 ) -> Controller:
-    """Add the WebApp controller (and, unless ``events`` is given, its Event recorder)
-    to ``manager`` through ``ControllerBuilder``; it reads the manager's cache and
-    writes with the manager's client. Returns the controller (already added).
+    """Add the WebApp controller to ``manager`` through ``ControllerBuilder``; it reads
+    the manager's cache, writes with the manager's client and, unless ``events`` is
+    given, records Events with the manager's recorder. The owned Deployments and
+    Services are watched because ``WebApp.model_info.owns`` declares them. Returns the
+    controller (already added).
 
     ``records`` is the database sink (``db.RecordWriter``), run by the caller; None when
     the database is disabled (records are dropped).
     """
     if events is None:
-        recorder = EventRecorder(manager.client, "kubeweft-webapp-controller")
-        manager.add(recorder)
-        events = recorder
+        events = manager.event_recorder("kubeweft-webapp-controller")
     # Manager.cache is typed by what the manager needs of it (run, has_synced); it is
     # a runtime.cache.Cache, which has the reads the reconciler needs.
     cache: Any = manager.cache
@@ -104,8 +103,6 @@ def setup_webapp_controller(
         ControllerBuilder(manager)
         .named(CONTROLLER_NAME)
         .for_(WebApp, predicate.GenerationChanged())
-        .owns(Deployment)
-        .owns(Service)
         .with_options(controller_options or ControllerOptions(max_concurrent_reconciles=workers))
         .complete(target)
     )

@@ -35,6 +35,7 @@ from kubeweft.runtime.leaderelection import (
     LeaderElectionOptions,
     LeaderElector,
 )
+from kubeweft.runtime.recorder import EventRecorder
 from kubeweft.runtime.runnable import Runnable, needs_leader_election
 
 __all__ = ["Elector", "LeaderState", "Manager", "ManagerOptions"]
@@ -99,6 +100,7 @@ class Manager:
         self.options = options or ManagerOptions()
         self._elector = elector
         self._leader_runnables: list[Runnable] = []
+        self._recorders: dict[str, EventRecorder] = {}
         self._other_runnables: list[Runnable] = []
         self._healthz = Checks()
         self._readyz = Checks()
@@ -121,6 +123,19 @@ class Manager:
             self._leader_runnables.append(runnable)
         else:
             self._other_runnables.append(runnable)
+
+    def event_recorder(self, component: str) -> EventRecorder:
+        """The manager's Event recorder for ``component`` (one per component), writing
+        with the manager's client. The manager runs it on the leader, started before
+        the controllers that record with it, and stops it with them."""
+        recorder = self._recorders.get(component)
+        if recorder is None:
+            if self._running:
+                raise RuntimeError("event_recorder() after run() is not supported")
+            recorder = self._recorders[component] = EventRecorder(self.client, component)
+            # First among the leader runnables: running before any controller records.
+            self._leader_runnables.insert(0, recorder)
+        return recorder
 
     def add_healthz_check(self, name: str, check: Checker) -> None:
         self._healthz.add(name, check)

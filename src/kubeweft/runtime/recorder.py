@@ -15,6 +15,11 @@ second — less than a burst of a thousand new objects produces. The buffer is t
 split into ``workers`` shards by object UID, each drained by its own writer: Events of
 one object stay in order and are aggregated by one writer, different objects are
 written in parallel.
+
+A recorder writes only while it runs. Obtain it from the manager
+(``manager.event_recorder(component)``), which runs it before the controllers that use
+it; a recorder that is not running still buffers, but the first event it gets logs a
+warning naming the component, so a recorder nobody started is not silent.
 """
 
 from __future__ import annotations
@@ -94,6 +99,8 @@ class EventRecorder:
         self._enqueued = 0
         self._processed = 0
         self._progress = anyio.Event()
+        self._running = False
+        self._warned_not_running = False
 
     def event(self, obj: Any, type: EventType, reason: str, message: str) -> None:
         """Record an Event on ``obj``; never raises, never blocks."""
@@ -112,12 +119,26 @@ class EventRecorder:
             send, _ = self._shards[hash(meta.uid) % len(self._shards)]
             send.send_nowait(pending)
             self._enqueued += 1
+            if not self._running:
+                self._warn_not_running(reason)
         except anyio.WouldBlock:
             self._drop(reason, message)
         except Exception:
             self.dropped += 1
             metrics.EVENTS_DROPPED.inc()
             log.exception("could not record event %s", reason)
+
+    def _warn_not_running(self, reason: str) -> None:
+        if self._warned_not_running:
+            return
+        self._warned_not_running = True
+        log.warning(
+            "event recorder %r is not running: event %s is buffered and written only once "
+            "it runs; obtain recorders with Manager.event_recorder() (or add this one to "
+            "the manager)",
+            self.component,
+            reason,
+        )
 
     def _drop(self, reason: str, message: str) -> None:
         """Count a dropped event; log the drops at most every ``DROP_LOG_INTERVAL`` s."""
@@ -141,10 +162,14 @@ class EventRecorder:
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        async with anyio.create_task_group() as group:
-            for _, receive in self._shards:
-                group.start_soon(self._drain, receive)
-            task_status.started()
+        try:
+            async with anyio.create_task_group() as group:
+                for _, receive in self._shards:
+                    group.start_soon(self._drain, receive)
+                self._running = True
+                task_status.started()
+        finally:
+            self._running = False
 
     async def _drain(self, receive: anyio.abc.ObjectReceiveStream[_Pending]) -> None:
         async for pending in receive:
