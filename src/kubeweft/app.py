@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url
 from kubeweft import startup
 from kubeweft.api import CustomResource
 from kubeweft.api.v1alpha1 import WebApp
-from kubeweft.auth.config import build_authenticator, build_authorizer
+from kubeweft.auth.config import AuthConfigurationError, build_authenticator, build_authorizer
 from kubeweft.codegen.crd import crd_for
 from kubeweft.controllers.setup import setup_webapp_controller
 from kubeweft.db.engine import Database
@@ -596,6 +596,15 @@ def run_command(
     except KeyboardInterrupt:
         pass
     except (Exception, BaseExceptionGroup) as exc:
+        cause = startup.root_cause(exc)
+        if isinstance(cause, AuthConfigurationError):
+            _exit_with(
+                StartupError(
+                    f"invalid configuration: {cause}",
+                    "correct the setting it names (docs/design/auth.md)",
+                    exit_code=EXIT_CONFIG,
+                )
+            )
         _exit_with(startup.explain(exc))
 
 

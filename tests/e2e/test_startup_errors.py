@@ -200,3 +200,21 @@ def test_one_line_even_for_an_unforeseen_failure(tmp_path: Path) -> None:
     exited = run_until_exit(tmp_path, "--no-local-cluster")
     assert exited.code == 1
     assert exited.line.startswith("kubeweft run: kubeweft could not start:")
+
+
+@pytest.mark.localcluster
+def test_unsafe_authentication_setting_is_a_configuration_error(
+    local_cluster: ClusterAccess, tmp_path: Path
+) -> None:
+    process = spawn(
+        local_cluster.kubeconfig_path,
+        tmp_path,
+        "--mode",
+        "production",
+        env={"KUBEWEFT_JWT_HS256_SECRET": "s" * 64},
+        dev_user=None,
+    )
+    exited = Exited(process.popen.wait(timeout=EXIT_TIMEOUT), process.log())
+    exited.assert_clean()
+    assert exited.code == 2
+    assert "invalid configuration: KUBEWEFT_JWT_AUDIENCE" in exited.line
