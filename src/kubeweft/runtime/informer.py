@@ -63,6 +63,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 _log = get_logger(__name__)
 
+#: Seconds between two errors about a custom kind whose CRD is not served.
+NOT_SERVED_LOG_INTERVAL = 60.0
+
 
 class ResourceEventHandler(Protocol):
     """client-go's ``ResourceEventHandler``; called synchronously, must not block."""
@@ -126,6 +129,7 @@ class SharedInformer(Generic[K]):
         self._undecodable: dict[ObjectKey, str] = {}
         self._decode_errors = metrics.INFORMER_DECODE_ERRORS.labels(self._name)
         self._clock = self.options.clock
+        self._not_served_logged_at = float("-inf")
 
     # --- handlers and indexes ---------------------------------------------------------
     def add_event_handler(self, handler: ResourceEventHandler) -> None:
@@ -228,15 +232,34 @@ class SharedInformer(Generic[K]):
                     # must not end the informer (and with it the process).
                     if self._resource_version is None:
                         reason = "error"
-                    log.warning(
-                        "%s list/watch failed (%s); retrying in %.1fs",
-                        self._name,
-                        error,
-                        backoff,
-                        exc_info=not isinstance(error, errors.ApiError),
-                    )
+                    if isinstance(error, errors.NotFound) and objects.is_custom_kind(self.kind):
+                        self._report_not_served()
+                    else:
+                        log.warning(
+                            "%s list/watch failed (%s); retrying in %.1fs",
+                            self._name,
+                            error,
+                            backoff,
+                            exc_info=not isinstance(error, errors.ApiError),
+                        )
                     await anyio.sleep(backoff * random.uniform(1.0, 1.5))
                     backoff = min(backoff * 2, self.options.backoff_max)
+
+    def _report_not_served(self) -> None:
+        """A 404 on a custom kind's list/watch: its CRD is missing (never installed, or
+        deleted since). Logged as an error naming the resource, at most every
+        ``NOT_SERVED_LOG_INTERVAL`` s; the informer keeps retrying."""
+        now = anyio.current_time()
+        if now - self._not_served_logged_at < NOT_SERVED_LOG_INTERVAL:
+            return
+        self._not_served_logged_at = now
+        info = objects.kind_info(self.kind)
+        _log.error(
+            f"{info} {info.version} is not served: is the CRD installed? "
+            "kubeweft manifests | kubectl apply -f -",
+            kind=self._name,
+            crd=str(info),
+        )
 
     async def _relist(self, reason: str) -> None:
         opts = self.options
