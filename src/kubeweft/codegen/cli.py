@@ -6,12 +6,12 @@ what the code declares; CI runs it so that a model change cannot ship without it
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from kubeweft import _importing
 from kubeweft.api import CustomResource
 from kubeweft.codegen import manifests
 
@@ -29,16 +29,28 @@ def manifests_command(
     ] = False,
     model: Annotated[
         list[str] | None,
-        typer.Option("--model", help="A model as module:Class (repeatable; default: WebApp)."),
+        typer.Option(
+            "--model",
+            help="A model as module:Class, found in the current directory first "
+            "(repeatable; default: WebApp).",
+        ),
     ] = None,
+    api: Annotated[
+        bool,
+        typer.Option(
+            "--api/--no-api",
+            help="Whether the REST API is deployed (--no-api: a controller-only operator, "
+            "not granted TokenReview or SubjectAccessReview).",
+        ),
+    ] = True,
 ) -> None:
     """Generate CRD and RBAC manifests from the model declarations."""
     try:
         models = [load_model(spec) for spec in (model or DEFAULT_MODELS)]
-    except (ImportError, AttributeError, TypeError) as error:
+    except (_importing.ImportFromStringError, ImportError, TypeError) as error:
         typer.echo(f"kubeweft manifests: {error}", err=True)
         raise typer.Exit(2) from error
-    files = manifests.generated_files(models)
+    files = manifests.generated_files(models, api=api)
     if check:
         diff = manifests.drift(files, output)
         if diff:
@@ -55,11 +67,8 @@ def manifests_command(
 
 
 def load_model(spec: str) -> type[CustomResource]:
-    """``package.module:Class`` → the model class."""
-    module_name, _, attribute = spec.partition(":")
-    if not attribute:
-        raise TypeError(f"model {spec!r} is not of the form module:Class")
-    candidate = getattr(importlib.import_module(module_name), attribute)
+    """``package.module:Class`` → the model class (the current directory is searched first)."""
+    candidate = _importing.import_from_string(spec)
     if not (isinstance(candidate, type) and issubclass(candidate, CustomResource)):
         raise TypeError(f"{spec} is not a CustomResource subclass")
     return candidate

@@ -37,14 +37,17 @@ def crd_file_name(model: type[CustomResource]) -> str:
     return f"{info.group}_{info.plural}.yaml"
 
 
-def generated_files(models: Sequence[type[CustomResource]]) -> list[GeneratedFile]:
-    """Every generated file under ``config/`` for ``models``."""
+def generated_files(
+    models: Sequence[type[CustomResource]], *, api: bool = True
+) -> list[GeneratedFile]:
+    """Every generated file under ``config/`` for ``models`` (``api=False``: a
+    controller-only deployment, see ``rbac.manager_role``)."""
     files: list[GeneratedFile] = []
     bases = [PurePosixPath("bases") / crd_file_name(model) for model in models]
     for model, base in zip(models, bases, strict=True):
         files.append(GeneratedFile(PurePosixPath("crd") / base, render([crd_for(model)])))
     files.append(GeneratedFile(PurePosixPath("crd/kustomization.yaml"), _kustomization(bases)))
-    rbac = rbac_files(models)
+    rbac = rbac_files(models, api=api)
     for name, documents in rbac.items():
         files.append(GeneratedFile(PurePosixPath("rbac") / name, render(documents)))
     files.append(

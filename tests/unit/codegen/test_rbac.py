@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import typer
+import yaml
+from typer.testing import CliRunner
 
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import manager_role, rbac_for, user_roles
+from kubeweft.codegen.cli import manifests_command
 from tests.support.models import CronTab
 
 Grant = tuple[str, str, str]
@@ -137,3 +143,15 @@ def test_rbac_for_returns_the_whole_set_with_consistent_bindings() -> None:
     assert grants(by_name[("Role", "leader-election-role")]) == expand(
         "coordination.k8s.io", "leases", OWNED
     ) | expand("", "events", "create patch")
+
+
+def test_manifests_no_api_writes_a_role_without_reviews(tmp_path: Path) -> None:
+    app = typer.Typer()
+    app.command()(manifests_command)
+    runner = CliRunner()
+    for flag, directory in (("--api", tmp_path / "api"), ("--no-api", tmp_path / "controller")):
+        assert runner.invoke(app, ["--output", str(directory), flag]).exit_code == 0
+    with_api = yaml.safe_load((tmp_path / "api" / "rbac" / "role.yaml").read_text())
+    controller_only = yaml.safe_load((tmp_path / "controller" / "rbac" / "role.yaml").read_text())
+    assert grants(with_api) - grants(controller_only) == REVIEWS
+    assert grants(controller_only) - grants(with_api) == set()
