@@ -51,7 +51,9 @@ class ModelInfo:
     namespaced: bool = True
     printer_columns: tuple[PrinterColumn, ...] = ()
     scale: ScaleSubresource | None = None
-    # Kinds the model's controller creates and owns; RBAC and watches derive from it.
+    # Kinds the model's controller creates and owns. The generated RBAC grants them, and
+    # ControllerBuilder.for_(Model) watches them (each change enqueues the controller
+    # owner), so an owned kind is declared here only.
     owns: tuple[tuple[str, str], ...] = field(default=())  # (apiVersion, plural)
 
     @property
