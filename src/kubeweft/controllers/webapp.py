@@ -184,6 +184,7 @@ class WebAppReconciler:
         deployment: Deployment | None = None
         service: Service | None = None
         not_owned: str | None = None
+        reason = webapp_status.REASON_NOT_OWNED
         try:
             deployment = await self._sync_deployment(webapp, attempt)
             service = await self._sync_service(webapp, attempt)
@@ -193,9 +194,16 @@ class WebAppReconciler:
         except controllerutil.NotOwnedError as err:
             # Someone else's object has the name: never write it; say so on the WebApp.
             not_owned = str(err)
+        except errors.Invalid as err:
+            # A child the API server refuses as built (a WebApp named web.shop, stored
+            # before its CRD refused names a Service cannot take): retrying cannot help
+            # until the WebApp changes, so say so on it instead of failing every attempt.
+            not_owned = f"The API server refused a child object: {err.message or err}"
+            reason = webapp_status.REASON_REJECTED
+        if not_owned is not None:
             attempt.actions.append(f"blocked: {not_owned}")
-            self.events.event(webapp, "Warning", webapp_status.REASON_NOT_OWNED, not_owned)
-        await self._sync_status(webapp, deployment, service, not_owned, attempt)
+            self.events.event(webapp, "Warning", reason, not_owned)
+        await self._sync_status(webapp, deployment, service, not_owned, attempt, reason)
         return Result(requeue_after=self.options.requeue_after), not_owned is not None
 
     async def _sync_deployment(self, webapp: WebApp, attempt: _Attempt) -> Deployment:
@@ -244,6 +252,7 @@ class WebAppReconciler:
         service: Service | None,
         not_owned: str | None,
         attempt: _Attempt,
+        reason: str = webapp_status.REASON_NOT_OWNED,
     ) -> None:
         status = webapp_status.compute_status(
             webapp,
@@ -251,6 +260,7 @@ class WebAppReconciler:
             service_name=_name(service) if service is not None else None,
             now=self.options.now(),
             not_owned=not_owned,
+            blocked_reason=reason,
         )
         attempt.ready_replicas = status.ready_replicas
         changed = webapp.model_copy(update={"status": status})

@@ -38,6 +38,7 @@ __all__ = [
     "CONDITION_PROGRESSING",
     "CONDITION_READY",
     "REASON_NOT_OWNED",
+    "REASON_REJECTED",
     "compute_status",
 ]
 
@@ -45,6 +46,7 @@ CONDITION_READY = "Ready"
 CONDITION_PROGRESSING = "Progressing"
 CONDITION_DEGRADED = "Degraded"
 REASON_NOT_OWNED = "NotOwned"
+REASON_REJECTED = "Rejected"
 
 
 def compute_status(
@@ -54,9 +56,11 @@ def compute_status(
     service_name: str | None,
     now: datetime,
     not_owned: str | None = None,
+    blocked_reason: str = REASON_NOT_OWNED,
 ) -> WebAppStatus:
     """The status ``webapp`` should have given its Deployment (None: not ours to use);
-    ``not_owned`` says which objects in the way kubeweft did not create."""
+    ``not_owned`` says what blocks it — objects in the way kubeweft did not create, or
+    (``blocked_reason=REASON_REJECTED``) a child the API server refused."""
     generation = webapp.metadata.generation or 0
     desired = webapp.spec.replicas
     dstatus = (deployment.status if deployment is not None else None) or apps_v1.DeploymentStatus()
@@ -104,10 +108,10 @@ def compute_status(
     else:
         degraded = (ConditionStatus.FALSE, "AsExpected", "")
     if not_owned is not None:
-        ready_cond = (ConditionStatus.FALSE, REASON_NOT_OWNED, not_owned)
-        degraded = (ConditionStatus.TRUE, REASON_NOT_OWNED, not_owned)
+        ready_cond = (ConditionStatus.FALSE, blocked_reason, not_owned)
+        degraded = (ConditionStatus.TRUE, blocked_reason, not_owned)
         if deployment is None:
-            progressing = (ConditionStatus.FALSE, REASON_NOT_OWNED, not_owned)
+            progressing = (ConditionStatus.FALSE, blocked_reason, not_owned)
     conditions = list(webapp.status.conditions)
     for type_, (status, reason, message) in (
         (CONDITION_READY, ready_cond),

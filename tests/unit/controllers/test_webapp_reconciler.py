@@ -11,6 +11,7 @@ from lightkube.models.apps_v1 import DeploymentSpec
 from lightkube.models.core_v1 import Container, PodSpec, PodTemplateSpec
 from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import Service
 
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.api.v1alpha1 import WebApp
@@ -414,3 +415,25 @@ async def test_a_refusing_record_sink_never_fails_the_reconcile(
     reconciler = WebAppReconciler(cluster, cluster, records=Refusing())
     assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
     assert ("create", "Deployment", "shop") in cluster.writes
+
+
+async def test_a_child_the_api_server_refuses_is_reported_on_the_webapp(
+    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+) -> None:
+    # As for a WebApp named web.shop, stored before its CRD refused names a Service
+    # cannot take: the Service create is refused every time, so the WebApp says so.
+    await reconciler.reconcile(REQUEST)
+    await cluster.delete(Service, "shop", "default")
+    refusal = 'Service "shop" is invalid: metadata.name: Invalid value: a DNS-1035 label'
+    cluster.fail_next["create"] = errors.Invalid(422, "Invalid", refusal)
+    assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
+    assert cluster.writes[-2:] == [
+        ("create", "Service", "shop"),
+        ("update_status", "WebApp", "shop"),
+    ]
+    message = f"The API server refused a child object: {refusal}"
+    assert sink.events[-1] == ("Warning", "Rejected", message)
+    conditions = not_owned_conditions(cluster)
+    assert conditions["Ready"] == ("False", "Rejected", message)
+    assert conditions["Degraded"] == ("True", "Rejected", message)
+    assert [r.outcome for r in of(sink, ReconcileRecord)][-1] == "requeue"
