@@ -73,6 +73,8 @@ _log = get_logger("kubeweft.app")
 MODELS: tuple[type[CustomResource], ...] = (WebApp,)
 
 CRD_ESTABLISH_TIMEOUT = 60.0
+# Under the readiness probe's timeoutSeconds (2 s in config/manager/manager.yaml).
+READY_DATABASE_TIMEOUT = 1.5
 
 
 @dataclass
@@ -209,8 +211,10 @@ def _probe_checks(
         await client.list(WebApp, limit=1)
 
     async def db() -> None:
+        # Answer before the kubelet gives up on the probe, so the reason is seen.
+        bound = min(database.statement_timeout or READY_DATABASE_TIMEOUT, READY_DATABASE_TIMEOUT)
         try:
-            await database.verify()
+            await database.verify(timeout_s=bound)
         except TimeoutError as exc:  # the probe's own timeout would hide the reason
             raise CheckFailed(str(exc)) from exc
 
@@ -227,7 +231,7 @@ def _probe_checks(
     liveness = [Check("manager", manager_alive)]
     readiness = [
         Check("kubernetes", kubernetes, timeout=3.0),
-        Check("database", db, timeout=(database.statement_timeout or 10.0) + 1.0),
+        Check("database", db, timeout=READY_DATABASE_TIMEOUT + 1.0),
         # The manager's own readiness: caches synced, and the Lease not lost.
         Check("manager", manager_ready, timeout=3.0),
     ]
