@@ -216,9 +216,10 @@ async def measure(base: str, label: str, paths: list[str], total: int) -> None:
 
 
 async def bench(kubeconfig: Path, database_url: str, total: int) -> None:
-    from kubeweft.app import MODELS, Process, ensure_crds
+    from kubeweft.app import Process, ensure_crds
     from kubeweft.db.engine import Database
     from kubeweft.db.migrate import migrate
+    from kubeweft.examples.webapp import app
     from kubeweft.runtime.client import Client
     from kubeweft.settings import Settings
 
@@ -237,9 +238,9 @@ async def bench(kubeconfig: Path, database_url: str, total: int) -> None:
     database = Database(database_url).connect()
     client = Client.from_settings(settings)
     try:
-        await ensure_crds(client, MODELS, install=True, manager="bench")
+        await ensure_crds(client, app.models, install=True, manager="bench")
         made = await seed(client, database)
-        process = Process(settings, database, client)
+        process = Process(app, settings, database, client)
         assert process.api is not None
         add_seed_baseline(process.api.app, client, database)  # type: ignore[arg-type]
         async with anyio.create_task_group() as tg:

@@ -3,8 +3,8 @@
 ``kubeweft run`` is a kubebuilder ``main.go``: logging → settings → database (connect,
 migrate, verify) → Kubernetes (in-cluster, kubeconfig, or the local control plane on a
 bare machine; verify the CRDs can be listed, installing them if asked) → manager
-(cache, leader election, the WebApp controller, the record writer, metric retention)
-→ HTTP servers → wait for SIGTERM/SIGINT → graceful shutdown.
+(cache, leader election, the application's controllers, the record writer, metric
+retention) → HTTP servers → wait for SIGTERM/SIGINT → graceful shutdown.
 
 Everything is one anyio task-group tree. The probe server starts first and stops last
 (the kubelet can ask "alive?" during cache sync and during drain). The record writer
@@ -13,6 +13,10 @@ that — when no more records can arrive — is the writer flushed and stopped. 
 server is a manager runnable, so it starts after the caches have synced (no request is
 served from an empty cache) and, on shutdown, stops accepting and finishes in-flight
 requests while the cache, client and database are still open.
+
+What is served and reconciled is an :class:`kubeweft.App` (``kubeweft run module:app``);
+the process names no model of its own. Without an argument it runs the shipped WebApp
+example, :data:`DEFAULT_APP`.
 """
 
 from __future__ import annotations
@@ -34,12 +38,11 @@ from anyio.abc import TaskStatus
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from sqlalchemy.engine import make_url
 
-from kubeweft import startup
+from kubeweft import _importing, startup
 from kubeweft.api import CustomResource
-from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.application import App
 from kubeweft.auth.config import AuthConfigurationError, build_authenticator, build_authorizer
 from kubeweft.codegen.crd import crd_for
-from kubeweft.controllers.setup import setup_webapp_controller
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import migrate
 from kubeweft.db.writer import RecordWriter
@@ -55,7 +58,6 @@ from kubeweft.runtime import objects
 from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.config import load_config
-from kubeweft.runtime.controller import ControllerOptions
 from kubeweft.runtime.healthz import CheckFailed
 from kubeweft.runtime.informer import InformerOptions
 from kubeweft.runtime.manager import Manager, ManagerOptions
@@ -65,12 +67,20 @@ from kubeweft.startup import EXIT_CONFIG, StartupError
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
 
-__all__ = ["MODELS", "Process", "ProcessInfo", "ensure_crds", "run_command", "run_process"]
+__all__ = [
+    "DEFAULT_APP",
+    "Process",
+    "ProcessInfo",
+    "ensure_crds",
+    "load_app",
+    "run_command",
+    "run_process",
+]
 
 _log = get_logger("kubeweft.app")
 
-#: The models this process serves and reconciles.
-MODELS: tuple[type[CustomResource], ...] = (WebApp,)
+#: What ``kubeweft run`` runs without an argument: the shipped WebApp example.
+DEFAULT_APP = "kubeweft.examples.webapp:app"
 
 CRD_ESTABLISH_TIMEOUT = 60.0
 # Under the readiness probe's timeoutSeconds (2 s in config/manager/manager.yaml).
@@ -205,10 +215,16 @@ async def _scoped(
 
 
 def _probe_checks(
-    client: Client, database: Database, manager: Manager
+    client: Client,
+    database: Database,
+    manager: Manager,
+    models: tuple[type[CustomResource], ...],
 ) -> tuple[list[Check], list[Check]]:
     async def kubernetes() -> None:
-        await client.list(WebApp, limit=1)
+        # Every model: each is served by the API, so a CRD deleted (or RBAC revoked)
+        # for any one of them makes the process unable to do its job.
+        for model in models:
+            await client.list(model, limit=1)
 
     async def db() -> None:
         # Answer before the kubelet gives up on the probe, so the reason is seen.
@@ -239,7 +255,7 @@ def _probe_checks(
 
 
 async def run_process(
-    settings: Settings, *, on_ready: Callable[[ProcessInfo], None] | None = None
+    app: App, settings: Settings, *, on_ready: Callable[[ProcessInfo], None] | None = None
 ) -> None:
     """Run until SIGTERM/SIGINT (or cancellation); return after a graceful shutdown."""
     url = settings.resolved_database_url()
@@ -252,8 +268,8 @@ async def run_process(
             settings = await stack.enter_async_context(kubernetes_settings(settings))
             client, server = _client(settings)
             stack.push_async_callback(client.aclose)
-            await _verify_kubernetes(client, settings, server)
-            await _serve(settings, database, client, on_ready)
+            await _verify_kubernetes(client, settings, server, app.models)
+            await _serve(app, settings, database, client, on_ready)
     finally:
         with anyio.CancelScope(shield=True):
             await database.aclose()
@@ -293,11 +309,13 @@ def _client(settings: Settings) -> tuple[Client, str]:
         ) from exc
 
 
-async def _verify_kubernetes(client: Client, settings: Settings, server: str) -> None:
+async def _verify_kubernetes(
+    client: Client, settings: Settings, server: str, models: tuple[type[CustomResource], ...]
+) -> None:
     """Reach the API server and verify (or install) the CRDs, naming what failed."""
     try:
         await ensure_crds(
-            client, MODELS, install=settings.install_crds, manager=settings.field_manager
+            client, models, install=settings.install_crds, manager=settings.field_manager
         )
     except StartupError:
         raise
@@ -340,11 +358,13 @@ class Process:
     """The runnables of one kubeweft process, wired together; ``run`` is itself a runnable.
 
     ``run`` starts the probe server, the record writer and the manager (which starts
-    the caches, the API server and the controller) and signals ``started()`` once the
-    API serves. ``stop()`` begins the graceful shutdown; ``run`` returns when it is done.
+    the caches, the API server and ``app``'s controllers) and signals ``started()`` once
+    the API serves. ``stop()`` begins the graceful shutdown; ``run`` returns when it is
+    done.
     """
 
-    def __init__(self, settings: Settings, database: Database, client: Client) -> None:
+    def __init__(self, app: App, settings: Settings, database: Database, client: Client) -> None:
+        self.app = app
         self.settings = settings
         self.database = database
         self.client = client
@@ -381,19 +401,10 @@ class Process:
             ),
         )
         self.writer = RecordWriter(database, buffer_size=settings.record_buffer_size)
-        for model in MODELS:
+        for model in app.models:
             self.cache.informer_for(model)  # the API reads these even without the controller
         if settings.enable_controller:
-            setup_webapp_controller(
-                self.manager,
-                records=self.writer,
-                workers=settings.workers,
-                requeue_after=settings.metric_sample_interval_seconds,
-                controller_options=ControllerOptions(
-                    max_concurrent_reconciles=settings.workers,
-                    reconcile_timeout=settings.reconcile_timeout_seconds,
-                ),
-            )
+            app.setup_controllers(self.manager, records=self.writer, settings=settings)
             self.manager.add(
                 RetentionJob(
                     database,
@@ -415,7 +426,7 @@ class Process:
                 tls=api_certificate(settings),
             )
             self.manager.add(_BindErrorsNamed(self.api, "REST API", "--api-port"))
-        liveness, readiness = _probe_checks(client, database, self.manager)
+        liveness, readiness = _probe_checks(client, database, self.manager, app.models)
         self.probes = HTTPServer(
             probe_app(
                 liveness=liveness,
@@ -442,7 +453,7 @@ class Process:
             )
         return AppContext(
             settings=settings,
-            models=MODELS,
+            models=self.app.models,
             client=self.client,
             reader=CacheReader(
                 self.cache, self.client, tracker, timeout=settings.read_your_writes_timeout_seconds
@@ -490,12 +501,13 @@ class Process:
 
 
 async def _serve(
+    app: App,
     settings: Settings,
     database: Database,
     client: Client,
     on_ready: Callable[[ProcessInfo], None] | None,
 ) -> None:
-    process = Process(settings, database, client)
+    process = Process(app, settings, database, client)
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with anyio.create_task_group() as tg:
 
@@ -529,6 +541,15 @@ def _announce(info: ProcessInfo) -> None:
 
 
 def run_command(
+    app: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="APP",
+            help="The application as module:attribute, found in the current directory "
+            f"first (default: {DEFAULT_APP}).",
+            show_default=False,
+        ),
+    ] = None,
     kubeconfig: Annotated[Path | None, typer.Option(help="Kubeconfig file.")] = None,
     context: Annotated[str | None, typer.Option(help="Kubeconfig context.")] = None,
     database_url: Annotated[
@@ -562,7 +583,7 @@ def run_command(
     ] = False,
     no_api: Annotated[bool, typer.Option("--no-api", help="Reconcile only (no REST API).")] = False,
 ) -> None:
-    """Run the controller and the REST API (flags override KUBEWEFT_* variables)."""
+    """Run an application's controllers and REST API (flags override KUBEWEFT_* variables)."""
     flags: dict[str, Any] = {
         "kubeconfig": kubeconfig,
         "kube_context": context,
@@ -596,7 +617,11 @@ def run_command(
     if not (settings.enable_controller or settings.enable_api):
         _exit_with(StartupError("--no-controller and --no-api leave nothing to run", "drop one"))
     try:
-        anyio.run(run_process, settings)
+        application = load_app(app or DEFAULT_APP)
+    except StartupError as error:
+        _exit_with(error)
+    try:
+        anyio.run(run_process, application, settings)
     except KeyboardInterrupt:
         pass
     except (Exception, BaseExceptionGroup) as exc:
@@ -610,6 +635,33 @@ def run_command(
                 )
             )
         _exit_with(startup.explain(exc))
+
+
+def load_app(spec: str) -> App:
+    """``module:attribute`` → the :class:`App` it names; a :class:`StartupError` (exit 2)
+    when it cannot be found, is not an ``App`` or declares no model. An error raised by
+    the module itself propagates with its traceback: it is a bug in that code."""
+    try:
+        found = _importing.import_from_string(spec)
+    except _importing.ImportFromStringError as error:
+        raise StartupError(
+            f"cannot load the application {spec}: {error}",
+            'pass APP as "module:attribute", run from the directory that holds the module',
+            exit_code=EXIT_CONFIG,
+        ) from error
+    if not isinstance(found, App):
+        kind = type(found).__name__
+        what = f"the class {found.__name__}" if isinstance(found, type) else f"a {kind}"
+        raise StartupError(
+            f"{spec} is {what}, not a kubeweft.App",
+            'point APP at the object made by kubeweft.App("name")',
+            exit_code=EXIT_CONFIG,
+        )
+    if not found.models:
+        raise StartupError(
+            f"the application {spec} has no model", "call app.add_model(...)", exit_code=EXIT_CONFIG
+        )
+    return found
 
 
 def _configuration_error(error: pydantic.ValidationError) -> StartupError:

@@ -15,6 +15,7 @@ import pytest
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.app import Process
 from kubeweft.db.engine import Database
+from kubeweft.examples.webapp import app
 from kubeweft.runtime.controller import Controller
 from kubeweft.settings import Settings
 from tests.support.fake_client import FakeClient
@@ -38,7 +39,7 @@ async def test_runtime_settings_are_wired_into_the_process(tmp_path: Path) -> No
         metric_sample_interval_seconds=11.0,
     )
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'kubeweft.db'}")
-    process = Process(settings, database, FakeClient())  # type: ignore[arg-type]
+    process = Process(app, settings, database, FakeClient())  # type: ignore[arg-type]
     assert process.cache.informer_for(WebApp).options.resync_period == 123.0
     # The manager holds the controller it was given; nothing else exposes it.
     (controller,) = [r for r in process.manager._leader_runnables if isinstance(r, Controller)]

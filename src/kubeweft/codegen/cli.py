@@ -2,6 +2,8 @@
 
 ``--check`` writes nothing and fails with a diff when the checked-in files differ from
 what the code declares; CI runs it so that a model change cannot ship without its CRD.
+The models are an application's (``kubeweft manifests shop.app:app``) or named one by
+one (``--model shop.api.v1alpha1:Store``); by default, the shipped WebApp's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ DEFAULT_MODELS = ("kubeweft.api.v1alpha1:WebApp",)
 
 
 def manifests_command(
+    app: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="APP",
+            help="An application (kubeweft.App) as module:attribute, found in the current "
+            "directory first; its models are generated.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="The config/ directory to write into.")
     ] = Path("config"),
@@ -45,8 +56,11 @@ def manifests_command(
     ] = True,
 ) -> None:
     """Generate CRD and RBAC manifests from the model declarations."""
+    if app and model:
+        typer.echo("kubeweft manifests: give an APP or --model, not both", err=True)
+        raise typer.Exit(2)
     try:
-        models = [load_model(spec) for spec in (model or DEFAULT_MODELS)]
+        models = load_app_models(app) if app else [load_model(s) for s in model or DEFAULT_MODELS]
     except (_importing.ImportFromStringError, ImportError, TypeError) as error:
         typer.echo(f"kubeweft manifests: {error}", err=True)
         raise typer.Exit(2) from error
@@ -64,6 +78,23 @@ def manifests_command(
         return
     for path in manifests.write(files, output):
         typer.echo(f"wrote {path}")
+
+
+def load_app_models(spec: str) -> list[type[CustomResource]]:
+    """``package.module:app`` → the models of that application.
+
+    Code generation sits below the application layer, so an application is recognised
+    by what it offers (``models``, a tuple of models), as ``kubeweft.App`` does.
+    """
+    candidate = _importing.import_from_string(spec)
+    models = getattr(candidate, "models", None)
+    if not (
+        isinstance(models, tuple)
+        and models
+        and all(isinstance(m, type) and issubclass(m, CustomResource) for m in models)
+    ):
+        raise TypeError(f"{spec} is not a kubeweft.App with models")
+    return list(models)
 
 
 def load_model(spec: str) -> type[CustomResource]:

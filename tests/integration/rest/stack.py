@@ -1,8 +1,9 @@
 """A real kubeweft process, in-process: real control plane, real database, real HTTP.
 
 ``running(...)`` builds :class:`kubeweft.app.Process` exactly as ``kubeweft run`` does
-(same start-up, same runnables) with the API and probes on free loopback ports, and
-yields it with an HTTP client for its API. Leaving the block stops it gracefully.
+(same start-up, same runnables; the shipped WebApp application unless ``app`` is given)
+with the API and probes on free loopback ports, and yields it with an HTTP client for
+its API. Leaving the block stops it gracefully.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 import anyio
 import httpx
 
-from kubeweft.app import MODELS, Process, ensure_crds
+from kubeweft.app import Process, ensure_crds
+from kubeweft.application import App
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import migrate
+from kubeweft.examples import webapp
 from kubeweft.localcluster import ClusterAccess
 from kubeweft.runtime.client import Client
 from kubeweft.settings import Settings
@@ -36,7 +39,7 @@ class Running:
 
 @asynccontextmanager
 async def running(
-    cluster: ClusterAccess, database_url: str, **overrides: Any
+    cluster: ClusterAccess, database_url: str, *, app: App = webapp.app, **overrides: Any
 ) -> AsyncIterator[Running]:
     values: dict[str, Any] = {
         "kubeconfig": cluster.kubeconfig_path,
@@ -55,8 +58,8 @@ async def running(
     database = Database(database_url).connect()
     client = Client.from_settings(settings)
     try:
-        await ensure_crds(client, MODELS, install=True, manager="kubeweft-tests")
-        process = Process(settings, database, client)
+        await ensure_crds(client, app.models, install=True, manager="kubeweft-tests")
+        process = Process(app, settings, database, client)
         async with anyio.create_task_group() as tg:
             await tg.start(process.run)
             assert process.info.probe_url is not None

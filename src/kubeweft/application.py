@@ -1,0 +1,169 @@
+"""``App``: the one public way to say what a kubeweft process serves and reconciles.
+
+A project built on kubeweft declares its models and their reconcilers in a few lines
+of its own code, and ``kubeweft run shop.app:app`` runs them with the same start-up,
+probes, auth, REST API, database, leader election and graceful shutdown as the shipped
+WebApp example — which is itself an ``App`` built with nothing but this module::
+
+    app = kubeweft.App("shop")
+    app.add_model(Store)                          # CRD installation, REST routes, probes
+    app.add_controller(Store, StoreReconciler)    # For(Store), Owns(ModelInfo.owns)
+
+An ``App`` is a declaration, not a running thing: the process (``kubeweft.app``) reads
+``app.models`` and calls each controller's setup once its manager exists, as a
+kubebuilder ``main.go`` calls ``SetupWithManager``. The reconciler is built by a factory
+that receives a :class:`ControllerContext` — the manager's cache and client, an Event
+recorder named after the controller, the database record sink and the settings — so a
+reconciler needs no global and no knowledge of how the process was wired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kubeweft.api import CustomResource
+from kubeweft.db.writer import RecordWriter
+from kubeweft.runtime import predicate
+from kubeweft.runtime.builder import ControllerBuilder
+from kubeweft.runtime.controller import Controller, ControllerOptions
+from kubeweft.runtime.manager import Manager
+from kubeweft.runtime.reconcile import Reconciler
+from kubeweft.runtime.recorder import EventRecorder
+from kubeweft.settings import Settings
+
+__all__ = ["App", "ControllerContext", "ReconcilerFactory"]
+
+
+@dataclass(frozen=True)
+class ControllerContext:
+    """What a reconciler may be built from: the process's pieces, named once."""
+
+    #: The controller's name (the model's kind in lower case unless given).
+    name: str
+    manager: Manager
+    #: The manager's cache (reads; ``controllerutil.DelegatingClient(cache, client)``).
+    cache: Any
+    #: The manager's client (writes to the API server).
+    client: Any
+    #: Records Events as ``<app name>-<controller name>-controller``.
+    events: EventRecorder
+    #: The database side of the process (reconcile log, history, metric samples).
+    records: RecordWriter
+    settings: Settings
+
+
+#: Builds a reconciler for a controller; a reconciler class whose ``__init__`` takes
+#: the context is one.
+ReconcilerFactory = Callable[[ControllerContext], Reconciler]
+
+
+@dataclass(frozen=True)
+class _ControllerSpec:
+    model: type[CustomResource]
+    factory: ReconcilerFactory
+    name: str
+    predicates: tuple[predicate.Predicate, ...]
+    owns: tuple[type[Any], ...]
+
+
+class App:
+    """The models a kubeweft process serves and the controllers that reconcile them."""
+
+    def __init__(self, name: str) -> None:
+        if not name:
+            raise ValueError("an App needs a name (it names its Event recorders)")
+        self.name = name
+        self._models: list[type[CustomResource]] = []
+        self._controllers: list[_ControllerSpec] = []
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(model.model_info.kind for model in self._models)
+        return f"App({self.name!r}, models=[{kinds}])"
+
+    @property
+    def models(self) -> tuple[type[CustomResource], ...]:
+        """The registered models, in registration order."""
+        return tuple(self._models)
+
+    @property
+    def controller_names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self._controllers)
+
+    def add_model(self, model: type[CustomResource]) -> type[CustomResource]:
+        """Serve ``model``: its CRD is verified (or installed) at start-up, it gets the
+        REST routes and the OpenAPI, its informer is started and the readiness probe
+        lists it. A model is added once; a CRD holds one model."""
+        if not (isinstance(model, type) and issubclass(model, CustomResource)):
+            raise TypeError(f"add_model() takes a CustomResource subclass, not {model!r}")
+        crd = model.model_info.crd_name
+        for known in self._models:
+            if known.model_info.crd_name == crd:
+                raise ValueError(
+                    f"App {self.name!r} already has the model {known.__module__}."
+                    f"{known.__qualname__} for the CRD {crd}; add each model once"
+                )
+        self._models.append(model)
+        return model
+
+    def add_controller(
+        self,
+        model: type[CustomResource],
+        reconciler: ReconcilerFactory,
+        *,
+        name: str | None = None,
+        predicates: Sequence[predicate.Predicate] = (predicate.GenerationChanged(),),
+        owns: Sequence[type[Any]] = (),
+    ) -> None:
+        """Reconcile ``model`` with the reconciler ``reconciler(context)`` builds.
+
+        The controller watches ``model`` (by default only when its generation changes,
+        so the reconciler's own status writes do not wake it), the kinds of its
+        ``ModelInfo.owns`` and ``owns`` (their events enqueue the owner), and runs with
+        the process's workers and reconcile timeout, on the leader only.
+        """
+        if model not in self._models:
+            raise ValueError(
+                f"{model.__qualname__} is not a model of App {self.name!r}: "
+                f"call add_model({model.__qualname__}) first"
+            )
+        controller_name = name or model.model_info.kind.lower()
+        if controller_name in self.controller_names:
+            raise ValueError(
+                f"App {self.name!r} already has a controller named {controller_name!r}; "
+                "pass name= to tell them apart"
+            )
+        self._controllers.append(
+            _ControllerSpec(model, reconciler, controller_name, tuple(predicates), tuple(owns))
+        )
+
+    def setup_controllers(
+        self, manager: Manager, *, records: RecordWriter, settings: Settings
+    ) -> list[Controller]:
+        """Build every controller and add it to ``manager`` (the process calls this)."""
+        options = ControllerOptions(
+            max_concurrent_reconciles=settings.workers,
+            reconcile_timeout=settings.reconcile_timeout_seconds,
+        )
+        controllers = []
+        for spec in self._controllers:
+            context = ControllerContext(
+                name=spec.name,
+                manager=manager,
+                cache=manager.cache,
+                client=manager.client,
+                events=manager.event_recorder(f"{self.name}-{spec.name}-controller"),
+                records=records,
+                settings=settings,
+            )
+            builder = (
+                ControllerBuilder(manager)
+                .named(spec.name)
+                .for_(spec.model, *spec.predicates)
+                .with_options(options)
+            )
+            for kind in spec.owns:
+                builder.owns(kind)
+            controllers.append(builder.complete(spec.factory(context)))
+        return controllers

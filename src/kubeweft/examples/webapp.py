@@ -1,0 +1,29 @@
+"""The shipped application: WebApps, served and reconciled (``kubeweft run``'s default).
+
+Built with the public API alone (:class:`kubeweft.App`), as a user's own project is, so
+WebApp has no privilege a user's model lacks in how it is assembled. The reconciler is
+requeued every metric sampling interval: each reconcile records the WebApp's replicas.
+"""
+
+from __future__ import annotations
+
+from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.application import App, ControllerContext
+from kubeweft.controllers import WebAppReconciler, WebAppReconcilerOptions
+
+
+def webapp_reconciler(context: ControllerContext) -> WebAppReconciler:
+    return WebAppReconciler(
+        context.cache,
+        context.client,
+        events=context.events,
+        records=context.records,
+        options=WebAppReconcilerOptions(
+            requeue_after=context.settings.metric_sample_interval_seconds
+        ),
+    )
+
+
+app = App("kubeweft")
+app.add_model(WebApp)
+app.add_controller(WebApp, webapp_reconciler)
