@@ -173,14 +173,17 @@ def spawn(
     env: Mapping[str, str] | None = None,
     name: str = "kubeweft",
     dev_user: str | None = "e2e-user",
+    cwd: Path | None = None,
 ) -> KubeweftProcess:
     """Start ``kubeweft run`` against ``kubeconfig`` and return without waiting.
 
     Each process gets ``workdir/<name>/`` for its state and log, free loopback ports, no
     local control plane and, unless ``env`` says otherwise, SQLite in its state dir.
     ``env`` is laid over :func:`child_env` (e.g. ``KUBEWEFT_DATABASE_URL``,
-    ``KUBEWEFT_LEADER_ELECTION``); ``args`` are extra flags. ``kubeconfig=None`` passes
-    none, so the process finds the API server as in a Pod (in-cluster config from ``env``).
+    ``KUBEWEFT_LEADER_ELECTION``); ``args`` are extra flags (or the APP argument).
+    ``kubeconfig=None`` passes none, so the process finds the API server as in a Pod
+    (in-cluster config from ``env``). ``cwd`` is the directory it runs in (a project's
+    own package there is importable as APP).
     """
     home = workdir / name
     home.mkdir(parents=True, exist_ok=True)
@@ -213,7 +216,7 @@ def spawn(
     ]
     with log_path.open("w") as stderr:
         popen = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=full_env
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=full_env, cwd=cwd
         )
     process = KubeweftProcess(name=name, popen=popen, log_path=log_path)
     process._pump = threading.Thread(
@@ -244,9 +247,10 @@ def kubeweft_run(
     dev_user: str | None = "e2e-user",
     ready_timeout: float = DEFAULT_READY_TIMEOUT,
     stop_timeout: float = DEFAULT_STOP_TIMEOUT,
+    cwd: Path | None = None,
 ) -> Iterator[KubeweftProcess]:
     """A ready ``kubeweft run``; stopped (SIGTERM, then SIGKILL) on exit, also on failure."""
-    process = spawn(kubeconfig, workdir, *args, env=env, name=name, dev_user=dev_user)
+    process = spawn(kubeconfig, workdir, *args, env=env, name=name, dev_user=dev_user, cwd=cwd)
     with _stopped_on_exit(process, stop_timeout):
         process.wait_ready(ready_timeout)
         yield process
