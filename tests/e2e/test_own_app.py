@@ -6,7 +6,8 @@ a ConfigMap and sets a Ready condition, and ``app = kubeweft.App(...)`` — into
 directory, and runs the real command there, as a user would from their project's root,
 against the local control plane: the process installs the Greeter CRD, becomes ready
 (its readiness lists Greeters), serves ``/api/greeters`` and reconciles what it creates.
-``kubeweft manifests greeter.app:app`` generates the same project's CRD and RBAC.
+``kubeweft manifests greeter.app:app`` generates the same project's CRD and RBAC, and an
+APP that names no application is one ``kubeweft run: …`` line and exit code 2.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 import yaml
 
 from kubeweft.localcluster import ClusterAccess
-from tests.support.process import kubeweft_run
+from tests.support.process import child_env, kubeweft_run
 from tests.support.waiting import wait_until
 
 KUBEWEFT = str(Path(sys.executable).parent / "kubeweft")
@@ -216,3 +217,27 @@ def test_manifests_for_a_project_of_its_own(project: Path) -> None:
     assert "greeters" in role
     assert "configmaps" in role
     assert "webapps" not in role
+
+
+@pytest.mark.parametrize(
+    ("app", "says"),
+    [
+        ("greeter.missing:app", 'module "greeter.missing" not found'),
+        ("greeter.app:nope", 'module "greeter.app" has no attribute "nope"'),
+        ("greeter.greeter_types:Greeter", "is the class Greeter, not a kubeweft.App"),
+    ],
+)
+def test_a_bad_app_is_one_line_and_exit_2(project: Path, app: str, says: str) -> None:
+    run = subprocess.run(
+        [KUBEWEFT, "run", app, "--no-local-cluster"],
+        cwd=project,
+        env=child_env({"KUBEWEFT_STATE_DIR": str(project / ".kubeweft")}),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stderr
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("kubeweft run: ")]
+    assert says in line
+    assert "Traceback" not in run.stderr
