@@ -11,6 +11,7 @@ from kubeweft.api.model import (
     CustomResource,
     ModelInfo,
     PrinterColumn,
+    ResourceModel,
     ScaleSubresource,
     list_map,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "ObjectMeta",
     "OwnerReference",
     "PrinterColumn",
+    "ResourceModel",
     "ScaleSubresource",
     "list_map",
 ]
