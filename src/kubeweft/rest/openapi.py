@@ -1,28 +1,80 @@
-"""``python -m kubeweft.rest.openapi``: print the OpenAPI document of the shipped models.
+"""``python -m kubeweft.rest.openapi [APP]``: print the OpenAPI document of an application.
 
-The output is checked in as ``docs/openapi.json`` (clients are generated from it); a
-test fails when the file drifts from the code.
+``APP`` names a ``kubeweft.App`` as ``module:attribute`` (``shop.app:app``), as
+``kubeweft run`` takes it; without it the shipped WebApp example is exported. That
+output is checked in as ``docs/openapi.json`` (clients are generated from it); a test
+fails when the file drifts from the code.
+
+The application is found by name at run time, not imported: ``rest`` sits below the
+application layer and reads only the ``models`` an App declares.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
-from kubeweft.api.v1alpha1 import WebApp
+from kubeweft import _importing
+from kubeweft.api.model import CustomResource
 from kubeweft.rest.app import openapi_document
 
-__all__ = ["render", "shipped_document"]
+__all__ = [
+    "SHIPPED_APP",
+    "NotAnAppError",
+    "app_document",
+    "load_models",
+    "main",
+    "render",
+    "shipped_document",
+]
+
+SHIPPED_APP = "kubeweft.examples.webapp:app"
+
+
+class NotAnAppError(Exception):
+    """The object ``module:attribute`` names does not declare models as an App does."""
+
+
+def app_document(spec: str) -> dict[str, Any]:
+    """The OpenAPI document of the application ``spec`` (``module:attribute``) names."""
+    return openapi_document(load_models(spec))
+
+
+def load_models(spec: str) -> Sequence[type[CustomResource]]:
+    """The models of the application ``spec`` names, in the order it added them."""
+    found = _importing.import_from_string(spec)
+    models = getattr(found, "models", None)
+    if not isinstance(models, tuple) or not models:
+        raise NotAnAppError(f"{spec} is not a kubeweft.App with models")
+    for model in models:
+        if not (isinstance(model, type) and issubclass(model, CustomResource)):
+            raise NotAnAppError(f"{spec} declares {model!r}, which is not a CustomResource")
+    return models
 
 
 def shipped_document() -> dict[str, Any]:
-    return openapi_document([WebApp])
+    return app_document(SHIPPED_APP)
 
 
 def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
+def main(argv: Sequence[str]) -> int:
+    if len(argv) > 1:
+        sys.stderr.write("usage: python -m kubeweft.rest.openapi [module:attribute]\n")
+        return 2
+    spec = argv[0] if argv else SHIPPED_APP
+    try:
+        models = load_models(spec)
+    except (_importing.ImportFromStringError, NotAnAppError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    sys.stdout.write(render(openapi_document(models)))
+    return 0
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render(shipped_document()))
+    sys.exit(main(sys.argv[1:]))
