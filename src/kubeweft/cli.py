@@ -13,6 +13,7 @@ from kubeweft.auth.cli import app as apikey_app
 from kubeweft.codegen.cli import manifests_command
 from kubeweft.db.cli import app as db_app
 from kubeweft.localcluster.cli import app as cluster_app
+from kubeweft.scaffold.cli import create_app, init_command
 
 app = typer.Typer(
     name="kubeweft",
@@ -22,6 +23,8 @@ app = typer.Typer(
 )
 app.command("run")(run_command)
 app.command("manifests")(manifests_command)
+app.command("init")(init_command)
+app.add_typer(create_app, name="create")
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")

@@ -1,0 +1,77 @@
+"""``kubeweft init`` and ``kubeweft create api``: write a project, then a kind in it.
+
+Each prints one line per file (``wrote …``, or ``would write …`` with ``--dry-run``);
+a refusal or a bad name is one ``kubeweft <command>: …`` line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kubeweft.scaffold import files, project
+
+create_app = typer.Typer(help="Add to a project made by kubeweft init.", no_args_is_help=True)
+
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print each file that would be written; write nothing.")
+]
+
+
+def init_command(
+    name: Annotated[str, typer.Argument(help="The project's name and Python package, e.g. shop.")],
+    domain: Annotated[
+        str, typer.Option("--domain", help="The API domain: a kind's group is <group>.<domain>.")
+    ],
+    directory: Annotated[Path, typer.Option("--dir", help="Where to create the project.")] = Path(
+        "."
+    ),
+    kubeweft_requirement: Annotated[
+        str | None,
+        typer.Option(
+            "--kubeweft-requirement",
+            help="The project's kubeweft dependency (a pip requirement: a version, a path "
+            "or a URL); by default this kubeweft's version, pinned.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Create a project: pyproject.toml, Makefile, Dockerfile, config/, src/<name>/app.py,
+    tests/conftest.py and a README."""
+    try:
+        planned = project.init_files(
+            name,
+            domain=domain,
+            kubeweft_requirement=kubeweft_requirement or project.default_requirement(),
+        )
+        files.apply(directory, planned, dry_run=dry_run, echo=typer.echo)
+    except files.ScaffoldError as error:
+        typer.echo(f"kubeweft init: {error}", err=True)
+        raise typer.Exit(1) from error
+
+
+@create_app.command("api")
+def create_api_command(
+    group: Annotated[str, typer.Option("--group", help="The group's first label, e.g. shop.")],
+    version: Annotated[str, typer.Option("--version", help="The API version, e.g. v1alpha1.")],
+    kind: Annotated[str, typer.Option("--kind", help="The kind, in UpperCamelCase, e.g. Store.")],
+    directory: Annotated[
+        Path, typer.Option("--dir", help="The project's root (its pyproject.toml).")
+    ] = Path("."),
+    dry_run: DryRun = False,
+) -> None:
+    """Add a kind: its types, a reconciler, a sample, a test; register them in app.py
+    and regenerate config/."""
+    try:
+        planned = project.api_files(directory, group=group, version=version, kind=kind)
+        files.apply(directory, planned, dry_run=dry_run, echo=typer.echo)
+        if dry_run:
+            typer.echo("would regenerate config/crd and config/rbac (kubeweft manifests)")
+        else:
+            project.regenerate_manifests(directory, typer.echo)
+    except files.ScaffoldError as error:
+        typer.echo(f"kubeweft create api: {error}", err=True)
+        raise typer.Exit(1) from error

@@ -1,0 +1,102 @@
+"""The files a scaffold writes: rendered from templates, checked, then written at once.
+
+Every check runs before the first write, so a refused command leaves the directory as
+it found it. A file is one of three sorts: a new file (refused if the path exists — it
+may hold the user's work), a package ``__init__.py`` (kept if present), or a change to
+an existing file (``app.py`` at its markers; ``config/`` manifests, which are generated).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from importlib import resources
+from pathlib import Path, PurePosixPath
+
+_PLACEHOLDER = re.compile(r"\{\{ *([a-z_]+) *\}\}")
+
+
+class ScaffoldError(Exception):
+    """The scaffold cannot be written (an existing file, a bad name, a missing marker)."""
+
+
+class Mode(Enum):
+    CREATE = "create"  # refuse if the path exists
+    KEEP = "keep"  # write only if the path does not exist
+    REPLACE = "replace"  # a change to a file the scaffold owns or edits at markers
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    path: PurePosixPath  # relative to the project's root
+    content: str
+    mode: Mode = Mode.CREATE
+
+
+def render(template: str, **values: str) -> str:
+    """The template ``templates/<template>`` with each ``{{ name }}`` replaced.
+
+    A placeholder without a value is an error, so a template and its caller cannot drift
+    apart silently; ``$`` and braces of Makefiles, Dockerfiles and YAML are left alone.
+    """
+    text = resources.files("kubeweft.scaffold").joinpath("templates", template).read_text()
+
+    def value(match: re.Match[str]) -> str:
+        try:
+            return values[match.group(1)]
+        except KeyError:
+            raise ScaffoldError(f"template {template}: no value for {match.group(1)}") from None
+
+    return _PLACEHOLDER.sub(value, text)
+
+
+def insert_at_marker(source: str, marker: str, lines: Sequence[str]) -> str:
+    """``source`` with each of ``lines`` inserted just above the line holding ``marker``
+    (at its indentation), unless that line is already there: inserting twice is a no-op.
+    """
+    rows = source.splitlines(keepends=True)
+    at = next((i for i, row in enumerate(rows) if marker in row), None)
+    if at is None:
+        raise ScaffoldError(f"no {marker!r} marker line to insert at")
+    indent = rows[at][: len(rows[at]) - len(rows[at].lstrip())]
+    present = {row.strip() for row in rows}
+    new = [f"{indent}{line}\n" for line in lines if line.strip() not in present]
+    return "".join(rows[:at] + new + rows[at:])
+
+
+def apply(
+    root: Path,
+    files: Sequence[PlannedFile],
+    *,
+    dry_run: bool,
+    echo: Callable[[str], None],
+) -> list[PlannedFile]:
+    """Write ``files`` under ``root`` (or, with ``dry_run``, only say what would be
+    written); return the files written. Raises :class:`ScaffoldError` naming the first
+    existing file a new file would overwrite, before anything is written."""
+    for planned in files:
+        target = root / planned.path
+        if planned.mode is Mode.CREATE and (target.exists() or target.is_symlink()):
+            raise ScaffoldError(f"{planned.path} exists; refusing to overwrite it")
+    changes = [planned for planned in files if not _nothing_to_do(root, planned)]
+    for planned in changes:
+        verb = "change" if (root / planned.path).exists() else "write"
+        if dry_run:
+            echo(f"would {verb} {planned.path}")
+            continue
+        target = root / planned.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(planned.content)
+        echo(f"{'changed' if verb == 'change' else 'wrote'} {planned.path}")
+    return changes
+
+
+def _nothing_to_do(root: Path, planned: PlannedFile) -> bool:
+    target = root / planned.path
+    if planned.mode is Mode.KEEP:
+        return target.exists()
+    if planned.mode is Mode.REPLACE:
+        return target.is_file() and target.read_text() == planned.content
+    return False

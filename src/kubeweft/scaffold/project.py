@@ -1,0 +1,167 @@
+"""What ``kubeweft init`` and ``kubeweft create api`` write, as lists of planned files.
+
+A project remembers its package and API domain in ``pyproject.toml`` (``[tool.kubeweft]``)
+as a kubebuilder project does in its ``PROJECT`` file, so ``create api`` needs only the
+group, version and kind. A kind's API group is ``<group>.<domain>``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path, PurePosixPath
+
+from kubeweft.codegen import manifests
+from kubeweft.scaffold.files import Mode, PlannedFile, ScaffoldError, insert_at_marker, render
+
+IMPORTS_MARKER = "+kubeweft:scaffold:imports"
+MODELS_MARKER = "+kubeweft:scaffold:models"
+
+_PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
+_VERSION = re.compile(r"v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?")
+_KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
+
+
+def default_requirement() -> str:
+    """The kubeweft a new project depends on: the version running this command."""
+    return f"kubeweft=={metadata.version('kubeweft')}"
+
+
+def _check(what: str, value: str, pattern: re.Pattern[str], example: str) -> None:
+    if not pattern.fullmatch(value):
+        raise ScaffoldError(f"{what} {value!r} is not valid (for example {example})")
+
+
+def init_files(name: str, *, domain: str, kubeweft_requirement: str) -> list[PlannedFile]:
+    """A new project named ``name`` (its Python package too)."""
+    _check("the project name", name, _PACKAGE, '"shop": a Python package name')
+    _check("the domain", domain, _DOMAIN, '"example.com"')
+    values = {"name": name, "domain": domain, "kubeweft_requirement": kubeweft_requirement}
+
+    def planned(path: str, template: str) -> PlannedFile:
+        return PlannedFile(PurePosixPath(path), render(f"init/{template}", **values))
+
+    files = [
+        planned("pyproject.toml", "pyproject.toml.tmpl"),
+        planned("Makefile", "Makefile.tmpl"),
+        planned("Dockerfile", "Dockerfile.tmpl"),
+        planned(".gitignore", "gitignore.tmpl"),
+        planned("README.md", "README.md.tmpl"),
+        planned(f"src/{name}/__init__.py", "package_init.py.tmpl"),
+        planned(f"src/{name}/app.py", "app.py.tmpl"),
+        planned("tests/conftest.py", "conftest.py.tmpl"),
+        planned("config/default/kustomization.yaml", "default_kustomization.yaml.tmpl"),
+        planned("config/manager/kustomization.yaml", "manager_kustomization.yaml.tmpl"),
+        planned("config/manager/manager.yaml", "manager.yaml.tmpl"),
+    ]
+    # What `kubeweft manifests` writes for an App without models yet.
+    files += [
+        PlannedFile(PurePosixPath("config") / generated.path, generated.text)
+        for generated in manifests.generated_files([])
+    ]
+    return files
+
+
+def project_settings(root: Path) -> tuple[str, str]:
+    """The project's package and domain, from its ``pyproject.toml``."""
+    try:
+        config = tomllib.loads((root / "pyproject.toml").read_text())
+        settings = config["tool"]["kubeweft"]
+        return str(settings["package"]), str(settings["domain"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        raise ScaffoldError(
+            f"{root} is not a kubeweft project: no [tool.kubeweft] package and domain in "
+            "its pyproject.toml (run kubeweft init first)"
+        ) from None
+
+
+def plural_of(kind: str) -> str:
+    """The lower-case plural of ``kind``, as kubebuilder derives it for simple nouns."""
+    word = kind.lower()
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return f"{word}es"
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return f"{word[:-1]}ies"
+    return f"{word}s"
+
+
+def api_files(root: Path, *, group: str, version: str, kind: str) -> list[PlannedFile]:
+    """A new kind in the project at ``root``, and its registration in ``app.py``."""
+    package, domain = project_settings(root)
+    _check("the group", group, _DOMAIN, '"shop"')
+    _check("the version", version, _VERSION, '"v1alpha1"')
+    _check("the kind", kind, _KIND, '"Store": UpperCamelCase')
+    module = kind.lower()
+    values = {
+        "package": package,
+        "api_group": f"{group}.{domain}",
+        "version": version,
+        "kind": kind,
+        "module": module,
+        "plural": plural_of(kind),
+    }
+    app_path = PurePosixPath(f"src/{package}/app.py")
+    try:
+        app_source = (root / app_path).read_text()
+    except OSError:
+        raise ScaffoldError(f"{app_path} is missing; create api registers the kind there") from None
+    app_source = insert_at_marker(
+        app_source,
+        IMPORTS_MARKER,
+        [
+            f"from {package}.api.{version}.{module}_types import {kind}",
+            f"from {package}.controllers.{module} import {kind}Reconciler",
+        ],
+    )
+    app_source = insert_at_marker(
+        app_source,
+        MODELS_MARKER,
+        [f"app.add_model({kind})", f"app.add_controller({kind}, {kind}Reconciler)"],
+    )
+
+    def planned(path: str, template: str) -> PlannedFile:
+        return PlannedFile(PurePosixPath(path), render(f"api/{template}", **values))
+
+    def package_init(path: str, docstring: str) -> PlannedFile:
+        return PlannedFile(PurePosixPath(path), f'"""{docstring}"""\n', Mode.KEEP)
+
+    source = f"src/{package}"
+    return [
+        package_init(f"{source}/api/__init__.py", f"The API types of {package}, by version."),
+        package_init(f"{source}/api/{version}/__init__.py", f"The {version} API of {package}."),
+        planned(f"{source}/api/{version}/{module}_types.py", "types.py.tmpl"),
+        package_init(f"{source}/controllers/__init__.py", "The reconcilers, one per kind."),
+        planned(f"{source}/controllers/{module}.py", "controller.py.tmpl"),
+        planned(f"config/samples/{group}.{domain}_{version}_{module}.yaml", "sample.yaml.tmpl"),
+        planned(f"tests/test_{module}.py", "test.py.tmpl"),
+        PlannedFile(app_path, app_source, Mode.REPLACE),
+    ]
+
+
+def regenerate_manifests(root: Path, echo: Callable[[str], None]) -> None:
+    """Run ``kubeweft manifests <package>.app:app`` in the project, as ``make manifests``
+    does; a fresh interpreter imports the project's code as the user left it."""
+    package, _ = project_settings(root)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), *filter(None, [env.get("PYTHONPATH")])])
+    command = [sys.executable, "-c", "from kubeweft.cli import main; main()"]
+    run = subprocess.run(
+        [*command, "manifests", f"{package}.app:app"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if run.returncode != 0:
+        lines = run.stderr.strip().splitlines() or [f"exit code {run.returncode}"]
+        raise ScaffoldError(f"kubeweft manifests {package}.app:app failed: {lines[-1]}")
+    for line in run.stdout.splitlines():
+        echo(line)
