@@ -15,6 +15,8 @@ kubebuilder ``main.go`` calls ``SetupWithManager``. The reconciler is built by a
 that receives a :class:`ControllerContext` — the manager's cache and client, an Event
 recorder named after the controller, the database record sink and the settings — so a
 reconciler needs no global and no knowledge of how the process was wired.
+Each reconciler is wrapped so that every reconcile lands in the reconcile log
+(``controllerutil.reconcile_log``) without a line of logging code in the reconciler.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubeweft.api import CustomResource
+from kubeweft.controllerutil.reconcile_log import LoggedReconciler
 from kubeweft.db.writer import RecordWriter
 from kubeweft.runtime import predicate
 from kubeweft.runtime.builder import ControllerBuilder
@@ -165,5 +168,7 @@ class App:
             )
             for kind in spec.owns:
                 builder.owns(kind)
-            controllers.append(builder.complete(spec.factory(context)))
+            # The framework, not the reconciler, writes the reconcile log.
+            reconciler = LoggedReconciler(spec.factory(context), spec.model, context.cache, records)
+            controllers.append(builder.complete(reconciler))
         return controllers

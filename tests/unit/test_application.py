@@ -16,6 +16,7 @@ from kubeweft.api import CustomResource, ModelInfo
 from kubeweft.api.model import ResourceModel
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.app import Process, _probe_checks, load_app
+from kubeweft.controllerutil.reconcile_log import LoggedReconciler
 from kubeweft.db.engine import Database
 from kubeweft.runtime.controller import Controller
 from kubeweft.runtime.reconcile import Request, Result
@@ -99,7 +100,11 @@ async def test_the_process_builds_the_apps_controllers(tmp_path: Path) -> None:
     (controller,) = [r for r in process.manager._leader_runnables if isinstance(r, Controller)]
     assert controller.name == "gadget"
     assert controller.options.reconcile_timeout == 9.0
-    reconciler = controller.reconciler
+    # The framework writes the reconcile log around the App's reconciler.
+    logged = controller.reconciler
+    assert isinstance(logged, LoggedReconciler)
+    assert (logged.model, logged.records) == (Gadget, process.writer)
+    reconciler = logged.inner
     assert isinstance(reconciler, GadgetReconciler)
     context = reconciler.context
     assert context.client is process.client

@@ -24,6 +24,7 @@ from kubeweft.controllers.webapp import (
     WebAppReconciler,
     WebAppReconcilerOptions,
 )
+from kubeweft.controllerutil.reconcile_log import LoggedReconciler
 from kubeweft.runtime import handler, predicate, source
 from kubeweft.runtime.builder import ControllerBuilder
 from kubeweft.runtime.controller import Controller, ControllerOptions
@@ -59,6 +60,8 @@ def new_webapp_controller(
         records=records,
         options=WebAppReconcilerOptions(requeue_after=requeue_after),
     )
+    if records is not None:  # the reconcile log, as kubeweft.App writes it
+        target = LoggedReconciler(target, WebApp, cache, records)
     controller = Controller(CONTROLLER_NAME, target, options)
     controller.watch(
         source.Kind(cache, WebApp, handler.EnqueueRequestForObject(), predicate.GenerationChanged())
@@ -99,6 +102,8 @@ def setup_webapp_controller(
         records=records,
         options=WebAppReconcilerOptions(requeue_after=requeue_after),
     )
+    if records is not None:  # the reconcile log, as kubeweft.App writes it
+        target = LoggedReconciler(target, WebApp, cache, records)
     return (
         ControllerBuilder(manager)
         .named(CONTROLLER_NAME)

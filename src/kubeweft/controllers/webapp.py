@@ -17,8 +17,9 @@ machine (which generation was applied, from what — see ``webapp_history``), an
 update that fails with 409 on a stale cache is exactly the compare-and-swap that state
 needs. Details: ``docs/design/webapp-controller.md``.
 
-Side effects for the database (history, reconcile log, metric samples) go to a
-:class:`RecordSink` whose ``submit`` never blocks; the reconciler never reads them.
+Side effects for the database (history, metric samples) go to a :class:`RecordSink`
+whose ``submit`` never blocks; the reconciler never reads them. The reconcile log is the
+framework's (``controllerutil.reconcile_log``): this module only adds the actions it took.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from kubeweft.api.changes import changed_by
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.controllers import webapp_desired, webapp_history, webapp_status
 from kubeweft.controllerutil import OperationResult
-from kubeweft.db.records import MetricSample, ReconcileRecord, Record
+from kubeweft.controllerutil.reconcile_log import current_attempt
+from kubeweft.db.records import MetricSample, Record
 from kubeweft.logging import get_logger
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result
@@ -54,7 +56,6 @@ __all__ = [
 
 _log = get_logger("kubeweft.controllers.webapp")
 
-Outcome = Literal["success", "requeue", "error"]
 EventType = Literal["Normal", "Warning"]
 
 #: Where the reconciler reads (the manager's cache) and writes (the API server).
@@ -98,12 +99,11 @@ class WebAppReconcilerOptions:
 
 @dataclass
 class _Attempt:
-    """What one reconcile did, for the reconcile log and the log line."""
+    """What one reconcile did, for the metric samples (the log is the framework's)."""
 
     webapp: WebApp
-    started_at: datetime
     started: float
-    actions: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=lambda: current_attempt().actions)
     #: ``readyReplicas`` as last computed (the cached status until then).
     ready_replicas: int | None = None
 
@@ -164,23 +164,20 @@ class WebAppReconciler:
             return Result()
         if webapp.metadata.deletionTimestamp is not None:
             return Result()
-        attempt = _Attempt(webapp, self.options.now(), self.options.monotonic())
+        attempt = _Attempt(webapp, self.options.monotonic())
         try:
-            result, blocked = await self._reconcile(webapp, attempt)
+            return await self._reconcile(webapp, attempt)
         except (errors.Conflict, errors.AlreadyExists) as err:
             # Our cache was behind the API server; read again after a short backoff.
             # Expected under churn, so a requeue rather than an error (no error storm).
-            self._finish(attempt, "requeue", error=str(err))
+            current_attempt().requeue(str(err))
             return Result(requeue=True)
-        except Exception as err:
-            self._finish(attempt, "error", error=f"{type(err).__name__}: {err}")
-            raise
-        self._finish(attempt, "requeue" if result.requeue or blocked else "success")
-        return result
+        finally:
+            self._sample(attempt)
 
     # --- the steps --------------------------------------------------------------------
 
-    async def _reconcile(self, webapp: WebApp, attempt: _Attempt) -> tuple[Result, bool]:
+    async def _reconcile(self, webapp: WebApp, attempt: _Attempt) -> Result:
         deployment: Deployment | None = None
         service: Service | None = None
         not_owned: str | None = None
@@ -190,7 +187,7 @@ class WebAppReconciler:
             service = await self._sync_service(webapp, attempt)
         except _CacheBehind:
             attempt.actions.append("waiting for the WebApp cache")
-            return Result(requeue=True), False
+            return Result(requeue=True)
         except controllerutil.NotOwnedError as err:
             # Someone else's object has the name: never write it; say so on the WebApp.
             not_owned = str(err)
@@ -202,9 +199,10 @@ class WebAppReconciler:
             reason = webapp_status.REASON_REJECTED
         if not_owned is not None:
             attempt.actions.append(f"blocked: {not_owned}")
+            current_attempt().requeue(not_owned)
             self.events.event(webapp, "Warning", reason, not_owned)
         await self._sync_status(webapp, deployment, service, not_owned, attempt, reason)
-        return Result(requeue_after=self.options.requeue_after), not_owned is not None
+        return Result(requeue_after=self.options.requeue_after)
 
     async def _sync_deployment(self, webapp: WebApp, attempt: _Attempt) -> Deployment:
         deployment = webapp_desired.desired_deployment(webapp, {})
@@ -312,27 +310,11 @@ class WebAppReconciler:
         except Exception:
             _log.exception("record not submitted", record=type(record).__name__)
 
-    def _finish(self, attempt: _Attempt, outcome: Outcome, *, error: str | None = None) -> None:
+    def _sample(self, attempt: _Attempt) -> None:
         duration = max(0.0, self.options.monotonic() - attempt.started)
         webapp = attempt.webapp
-        meta = webapp.metadata
-        if not meta.uid:
+        if not webapp.metadata.uid:
             return
-        self._submit(
-            ReconcileRecord(
-                uid=meta.uid,
-                namespace=meta.namespace or "",
-                name=meta.name or "",
-                kind=webapp.kind,
-                started_at=attempt.started_at,
-                duration_s=duration,
-                outcome=outcome,
-                actions=tuple(attempt.actions),
-                error=error,
-                generation=meta.generation,
-                resource_version=meta.resourceVersion,
-            )
-        )
         now = self.options.now()
         ready = attempt.ready_replicas
         for name, value in (
@@ -340,16 +322,7 @@ class WebAppReconciler:
             ("desired_replicas", float(webapp.spec.replicas)),
             ("reconcile_seconds", duration),
         ):
-            self._submit(MetricSample(uid=meta.uid, name=name, value=value, ts=now))
-        if attempt.actions or outcome != "success":
-            _log.info(
-                "reconciled",
-                webapp=f"{meta.namespace}/{meta.name}",
-                outcome=outcome,
-                actions=attempt.actions,
-                error=error,
-                seconds=round(duration, 4),
-            )
+            self._submit(MetricSample(uid=webapp.metadata.uid, name=name, value=value, ts=now))
 
 
 def _name(obj: Any) -> str:

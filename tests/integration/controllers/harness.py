@@ -19,6 +19,7 @@ import anyio
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.controllers import setup_webapp_controller
 from kubeweft.controllers.webapp import RecordSink
+from kubeweft.controllerutil.reconcile_log import LoggedReconciler
 from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.controller import Controller
@@ -58,7 +59,12 @@ async def running_controller(
             manager, records=records, workers=workers, requeue_after=requeue_after
         )
         if reconciler is not None:
-            controller.reconciler = reconciler(controller.reconciler)
+            # The wrapper goes inside the framework's reconcile log, as a reconciler does.
+            target = controller.reconciler
+            if isinstance(target, LoggedReconciler):
+                target.inner = reconciler(target.inner)
+            else:
+                controller.reconciler = reconciler(target)
         async with anyio.create_task_group() as group:
             await group.start(manager.run)
             try:

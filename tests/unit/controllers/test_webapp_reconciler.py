@@ -16,6 +16,7 @@ from lightkube.resources.core_v1 import Service
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.controllers.webapp import WebAppReconciler, WebAppReconcilerOptions
+from kubeweft.controllerutil.reconcile_log import LoggedReconciler
 from kubeweft.db.records import HistoryRecord, MetricSample, ReconcileRecord
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result
@@ -59,9 +60,11 @@ def sink() -> Recorded:
 
 
 @pytest.fixture
-def reconciler(cluster: FakeClient, sink: Recorded) -> WebAppReconciler:
+def reconciler(cluster: FakeClient, sink: Recorded) -> LoggedReconciler:
+    """The reconciler as ``kubeweft.App`` runs it: the framework writes the reconcile log."""
     options = WebAppReconcilerOptions(requeue_after=30.0, now=Ticker())
-    return WebAppReconciler(cluster, cluster, events=sink, records=sink, options=options)
+    inner = WebAppReconciler(cluster, cluster, events=sink, records=sink, options=options)
+    return LoggedReconciler(inner, WebApp, cluster, sink)
 
 
 def change_spec(cluster: FakeClient, **spec: Any) -> None:
@@ -96,7 +99,7 @@ def history(sink: Recorded) -> Iterator[tuple[int, str, int]]:
 
 
 async def test_first_reconcile_creates_owned_objects_status_and_records(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     result = await reconciler.reconcile(REQUEST)
 
@@ -136,7 +139,7 @@ async def test_first_reconcile_creates_owned_objects_status_and_records(
 
 
 async def test_nothing_changed_means_no_write_and_no_history(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     deployment_becomes_ready(cluster, 3)
@@ -157,7 +160,7 @@ async def test_nothing_changed_means_no_write_and_no_history(
 
 
 async def test_ready_event_when_rollout_completes(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     deployment_becomes_ready(cluster, 3)
@@ -169,7 +172,7 @@ async def test_ready_event_when_rollout_completes(
 
 
 async def test_image_and_replica_changes_follow_with_history_and_events(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     change_spec(cluster, image="nginx:2")
@@ -192,7 +195,7 @@ async def test_image_and_replica_changes_follow_with_history_and_events(
 
 
 async def test_hand_edit_is_reverted_without_history(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     cluster.edit("Deployment", "shop", lambda d: d["spec"].update(replicas=9))
@@ -207,7 +210,7 @@ async def test_hand_edit_is_reverted_without_history(
 
 
 async def test_actor_comes_from_a_matching_change_stamp(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     spec = {"image": "nginx:1", "replicas": 3, "port": 8080, "env": []}
     cluster.edit(
@@ -224,7 +227,7 @@ async def test_actor_comes_from_a_matching_change_stamp(
 
 
 async def test_conflict_on_an_owned_object_requeues_and_is_logged_as_requeue(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     change_spec(cluster, image="nginx:2")
@@ -256,7 +259,10 @@ async def test_status_write_from_a_cache_behind_our_last_write_does_not_conflict
     stale = await cluster.get(WebApp, "shop")
     await WebAppReconciler(cluster, cluster).reconcile(REQUEST)  # writes status
     deployment_becomes_ready(cluster, 3)
-    reconciler = WebAppReconciler(StaleWebApp(cluster, stale), cluster, records=sink)
+    reader = StaleWebApp(cluster, stale)
+    reconciler = LoggedReconciler(
+        WebAppReconciler(reader, cluster, records=sink), WebApp, reader, sink
+    )
 
     assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
 
@@ -267,14 +273,14 @@ async def test_status_write_from_a_cache_behind_our_last_write_does_not_conflict
 
 
 async def test_already_exists_from_a_lagging_cache_requeues(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     cluster.fail_next["create"] = errors.AlreadyExists(409, "AlreadyExists", "exists")
     assert await reconciler.reconcile(REQUEST) == Result(requeue=True)
 
 
 async def test_api_error_propagates_for_the_controller_backoff(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     cluster.fail_next["create"] = errors.ServerError(500, "InternalError", "etcd down")
     with pytest.raises(errors.ServerError):
@@ -285,7 +291,7 @@ async def test_api_error_propagates_for_the_controller_backoff(
 
 
 async def test_crash_between_deployment_write_and_status_resubmits_history(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     change_spec(cluster, image="nginx:2")
@@ -311,7 +317,7 @@ def not_owned_conditions(cluster: FakeClient) -> dict[str, tuple[str, str, str]]
 
 
 async def test_object_controlled_by_someone_else_is_left_alone(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
 
@@ -333,7 +339,7 @@ async def test_object_controlled_by_someone_else_is_left_alone(
 
 
 async def test_unowned_unlabelled_deployment_is_never_adopted(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     theirs = Deployment(
         metadata=ObjectMeta(name="shop", namespace="default", uid="theirs", labels={"app": "db"}),
@@ -372,7 +378,7 @@ async def test_unowned_unlabelled_deployment_is_never_adopted(
 
 
 async def test_orphan_with_our_label_is_adopted_and_recorded(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     cluster.edit("Deployment", "shop", lambda d: d["metadata"].pop("ownerReferences"))
@@ -387,14 +393,14 @@ async def test_orphan_with_our_label_is_adopted_and_recorded(
 
 
 async def test_missing_webapp_is_done_without_records(
-    reconciler: WebAppReconciler, sink: Recorded
+    reconciler: LoggedReconciler, sink: Recorded
 ) -> None:
     assert await reconciler.reconcile(Request("default", "nope")) == Result()
     assert sink.records == []
 
 
 async def test_webapp_being_deleted_is_not_touched(
-    reconciler: WebAppReconciler, cluster: FakeClient
+    reconciler: LoggedReconciler, cluster: FakeClient
 ) -> None:
     cluster.edit(
         "WebApp",
@@ -412,13 +418,15 @@ async def test_a_refusing_record_sink_never_fails_the_reconcile(
         def submit(self, record: object) -> None:
             raise RuntimeError("buffer closed")
 
-    reconciler = WebAppReconciler(cluster, cluster, records=Refusing())
+    reconciler = LoggedReconciler(
+        WebAppReconciler(cluster, cluster, records=Refusing()), WebApp, cluster, Refusing()
+    )
     assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
     assert ("create", "Deployment", "shop") in cluster.writes
 
 
 async def test_a_child_the_api_server_refuses_is_reported_on_the_webapp(
-    reconciler: WebAppReconciler, cluster: FakeClient, sink: Recorded
+    reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     # As for a WebApp named web.shop, stored before its CRD refused names a Service
     # cannot take: the Service create is refused every time, so the WebApp says so.

@@ -1,0 +1,156 @@
+"""The reconcile log, written by the framework for every controller.
+
+``kubeweft.App`` wraps each reconciler it builds in a :class:`LoggedReconciler`: every
+reconcile of an object that exists becomes one ``ReconcileRecord`` (outcome, duration,
+error, generation and resourceVersion), submitted to the database's record sink. A
+reconciler therefore contains no logging plumbing of its own; it may only *add* to the
+record of the attempt under way, through :func:`current_attempt`:
+
+    current_attempt().actions.append("created Deployment")
+    current_attempt().requeue("blocked: someone else's Deployment")
+
+The attempt travels in a context variable, so the reconciler needs no extra argument
+and a reconciler run outside the framework (a unit test) reports into a throwaway one.
+The database is a side channel: a sink that refuses a record never fails a reconcile.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from kubeweft.api import CustomResource
+from kubeweft.controllerutil.client import Reader
+from kubeweft.db.records import Outcome, ReconcileRecord, Record
+from kubeweft.logging import get_logger
+from kubeweft.runtime import errors
+from kubeweft.runtime.reconcile import Reconciler, Request, Result
+
+__all__ = [
+    "Attempt",
+    "LoggedReconciler",
+    "LoggedReconcilerOptions",
+    "RecordSink",
+    "current_attempt",
+]
+
+_log = get_logger("kubeweft.controllerutil.reconcile_log")
+
+
+class RecordSink(Protocol):
+    """Where records go (``db.writer.RecordWriter``); ``submit`` never blocks."""
+
+    def submit(self, record: Record) -> None: ...
+
+
+@dataclass
+class Attempt:
+    """What the reconcile under way reported: its actions, and whether it waits."""
+
+    actions: list[str] = field(default_factory=list)
+    #: Set by :meth:`requeue`: the attempt is logged as "requeue" whatever it returns.
+    waiting: str | None = None
+
+    def requeue(self, reason: str) -> None:
+        """Log this attempt as a requeue (blocked, or behind the API server) with a reason."""
+        self.waiting = reason
+
+
+_current: ContextVar[Attempt | None] = ContextVar("kubeweft_reconcile_attempt", default=None)
+
+
+def current_attempt() -> Attempt:
+    """The attempt being logged; a throwaway one when no :class:`LoggedReconciler` runs."""
+    attempt = _current.get()
+    return Attempt() if attempt is None else attempt
+
+
+@dataclass(frozen=True)
+class LoggedReconcilerOptions:
+    #: Wall-clock time of ``started_at`` (injectable for tests).
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Monotonic seconds for ``duration_s``.
+    monotonic: Callable[[], float] = time.monotonic
+
+
+class LoggedReconciler:
+    """Runs ``inner`` and logs each attempt on an object of ``model`` that exists."""
+
+    def __init__(
+        self,
+        inner: Reconciler,
+        model: type[CustomResource],
+        reader: Reader,
+        records: RecordSink,
+        options: LoggedReconcilerOptions | None = None,
+    ) -> None:
+        self.inner = inner
+        self.model = model
+        self.reader = reader
+        self.records = records
+        self.options = options or LoggedReconcilerOptions()
+
+    async def reconcile(self, request: Request) -> Result:
+        try:
+            obj: Any = await self.reader.get(self.model, request.name, request.namespace)
+        except errors.NotFound:
+            obj = None  # deleted: nothing to log against (no UID)
+        attempt = Attempt()
+        token = _current.set(attempt)
+        started_at, started = self.options.now(), self.options.monotonic()
+        try:
+            result = await self.inner.reconcile(request)
+        except BaseException as err:
+            self._finish(obj, attempt, started_at, started, "error", f"{type(err).__name__}: {err}")
+            raise
+        finally:
+            _current.reset(token)
+        outcome: Outcome = "requeue" if result.requeue or attempt.waiting else "success"
+        self._finish(obj, attempt, started_at, started, outcome, attempt.waiting)
+        return result
+
+    def _finish(
+        self,
+        obj: Any,
+        attempt: Attempt,
+        started_at: datetime,
+        started: float,
+        outcome: Outcome,
+        error: str | None,
+    ) -> None:
+        duration = max(0.0, self.options.monotonic() - started)
+        meta = obj.metadata if obj is not None else None
+        if meta is None or not meta.uid:
+            return
+        try:
+            self.records.submit(
+                ReconcileRecord(
+                    uid=meta.uid,
+                    namespace=meta.namespace or "",
+                    name=meta.name or "",
+                    kind=self.model.model_info.kind,
+                    started_at=started_at,
+                    duration_s=duration,
+                    outcome=outcome,
+                    actions=tuple(attempt.actions),
+                    error=error,
+                    generation=meta.generation,
+                    resource_version=meta.resourceVersion,
+                )
+            )
+        except Exception:
+            _log.exception("reconcile record not submitted", kind=self.model.model_info.kind)
+        if attempt.actions or outcome != "success":
+            _log.info(
+                "reconciled",
+                kind=self.model.model_info.kind,
+                object=f"{meta.namespace}/{meta.name}" if meta.namespace else meta.name,
+                outcome=outcome,
+                actions=attempt.actions,
+                error=error,
+                seconds=round(duration, 4),
+            )

@@ -1,0 +1,122 @@
+"""The framework's reconcile log: one record per reconcile of an existing object, for a
+reconciler that contains no logging code (only, optionally, the actions it reports)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubeweft.controllerutil.reconcile_log import LoggedReconciler, current_attempt
+from kubeweft.db.records import ReconcileRecord, Record
+from kubeweft.runtime import errors
+from kubeweft.runtime.reconcile import Request, Result
+from tests.support.fake_client import FakeClient
+from tests.support.models import CronTab, crontab
+
+pytestmark = pytest.mark.anyio
+
+REQUEST = Request("default", "nightly")
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def submit(self, record: Record) -> None:
+        self.records.append(record)
+
+
+class Scripted:
+    """Answers what it is told to; reports an action when given one."""
+
+    def __init__(self) -> None:
+        self.result: Result | Exception = Result()
+        self.action: str | None = None
+        self.wait: str | None = None
+
+    async def reconcile(self, request: Request) -> Result:
+        if self.action:
+            current_attempt().actions.append(self.action)
+        if self.wait:
+            current_attempt().requeue(self.wait)
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+@pytest.fixture
+def cluster() -> FakeClient:
+    cluster = FakeClient()
+    cluster.put(CronTab.model_validate(crontab("nightly", "default")))
+    cluster.edit("CronTab", "nightly", lambda d: d["metadata"].update(uid="ct-uid", generation=3))
+    return cluster
+
+
+def logged(cluster: FakeClient) -> tuple[LoggedReconciler, Scripted, Sink]:
+    inner, sink = Scripted(), Sink()
+    return LoggedReconciler(inner, CronTab, cluster, sink), inner, sink
+
+
+def attempts(sink: Sink) -> list[ReconcileRecord]:
+    return [r for r in sink.records if isinstance(r, ReconcileRecord)]
+
+
+async def test_each_outcome_is_logged_with_the_object_it_was_about(cluster: FakeClient) -> None:
+    reconciler, inner, sink = logged(cluster)
+
+    assert await reconciler.reconcile(REQUEST) == Result()
+    inner.result, inner.action = Result(requeue=True), "waited"
+    assert await reconciler.reconcile(REQUEST) == Result(requeue=True)
+    inner.result, inner.action = errors.ServerError(500, "InternalError", "etcd down"), None
+    with pytest.raises(errors.ServerError):
+        await reconciler.reconcile(REQUEST)
+
+    logs = attempts(sink)
+    assert [(r.outcome, r.actions, r.error) for r in logs] == [
+        ("success", (), None),
+        ("requeue", ("waited",), None),
+        ("error", (), "ServerError: 500 InternalError: etcd down"),
+    ]
+    assert {(r.uid, r.namespace, r.name, r.kind, r.generation) for r in logs} == {
+        ("ct-uid", "default", "nightly", "CronTab", 3)
+    }
+    assert all(r.duration_s >= 0 and r.resource_version for r in logs)
+
+
+async def test_a_reported_wait_is_a_requeue_with_its_reason(cluster: FakeClient) -> None:
+    reconciler, inner, sink = logged(cluster)
+    inner.result, inner.wait = Result(requeue_after=30.0), "blocked: not ours"
+
+    await reconciler.reconcile(REQUEST)
+
+    ((outcome, error),) = [(r.outcome, r.error) for r in attempts(sink)]
+    assert (outcome, error) == ("requeue", "blocked: not ours")
+
+
+async def test_actions_do_not_leak_into_the_next_attempt(cluster: FakeClient) -> None:
+    reconciler, inner, sink = logged(cluster)
+    inner.action = "created Job"
+    await reconciler.reconcile(REQUEST)
+    inner.action = None
+    await reconciler.reconcile(REQUEST)
+
+    assert [r.actions for r in attempts(sink)] == [("created Job",), ()]
+
+
+async def test_a_missing_object_is_not_logged(cluster: FakeClient) -> None:
+    reconciler, _, sink = logged(cluster)
+    assert await reconciler.reconcile(Request("default", "gone")) == Result()
+    assert sink.records == []
+
+
+async def test_a_refusing_sink_never_fails_the_reconcile(cluster: FakeClient) -> None:
+    class Refusing:
+        def submit(self, record: Record) -> None:
+            raise RuntimeError("buffer closed")
+
+    reconciler = LoggedReconciler(Scripted(), CronTab, cluster, Refusing())
+    assert await reconciler.reconcile(REQUEST) == Result()
+
+
+async def test_outside_the_framework_reports_go_nowhere() -> None:
+    current_attempt().actions.append("dropped")
+    assert current_attempt().actions == []
