@@ -91,3 +91,28 @@ def crontab(name: str, namespace: str, **spec: object) -> dict[str, object]:
         "metadata": {"name": name, "namespace": namespace},
         "spec": body,
     }
+
+
+class ZoneSpec(ResourceModel):
+    capacity: int = Field(ge=1, le=1000)
+    description: str = Field(default="", max_length=200)
+
+
+class ZoneStatus(ResourceModel):
+    used: int = 0
+
+
+class Zone(CustomResource):
+    """A cluster-scoped model (test-only): no namespace anywhere, from CRD to REST."""
+
+    model_info = ModelInfo(
+        group=GROUP,
+        version="v1",
+        kind="Zone",
+        plural="zones",
+        singular="zone",
+        namespaced=False,
+    )
+
+    spec: ZoneSpec
+    status: ZoneStatus = Field(default_factory=ZoneStatus)

@@ -206,12 +206,24 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
         )
     )
 
+    # A cluster-scoped object has no namespace: its create body has none to give, and
+    # it reads back as null.
+    namespaced = model.model_info.namespaced
+    where: dict[str, Any] = (
+        {"namespace": (str, Field(min_length=1, max_length=63, pattern=names.DNS1123_LABEL))}
+        if namespaced
+        else {}
+    )
     create = create_model(
         f"{kind}Create",
         __config__=in_config,
-        __doc__=f"Create a {kind}: its name, namespace, labels and spec.",
+        __doc__=(
+            f"Create a {kind}: its name, namespace, labels and spec."
+            if namespaced
+            else f"Create a {kind} (cluster-scoped): its name, labels and spec."
+        ),
         name=(str, name_field),
-        namespace=(str, Field(min_length=1, max_length=63, pattern=names.DNS1123_LABEL)),
+        **where,
         labels=(labels_type, None),
         spec=(spec_type, ...),
     )
@@ -229,7 +241,7 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
     common: dict[str, Any] = {
         "uid": (str, ...),
         "name": (str, ...),
-        "namespace": (str, ...),
+        "namespace": (str, ...) if namespaced else (None, None),
         "labels": (dict[str, str], Field(default_factory=dict)),
         "resource_version": (str, ...),
         "generation": (int | None, None),

@@ -2,8 +2,9 @@
 
 An all-namespace list shows only the namespaces the caller may ``list`` in: the
 authorizer is asked before the page is cut, so hidden objects neither appear nor shift
-page boundaries. Create goes to the API server; the reconciler is started by the watch,
-never by the handler.
+page boundaries. A cluster-scoped model has no ``/{namespace}`` list, and its list is
+one cluster-wide ``list`` check. Create goes to the API server; the reconciler is
+started by the watch, never by the handler.
 """
 
 from collections.abc import Awaitable, Callable
@@ -149,7 +150,7 @@ def add_collection_routes(
         token: str | None,
     ) -> Response:
         only = None
-        if namespace is None:
+        if namespace is None and info.namespaced:
             only = await namespace_filter(ctx, identity, group, plural)
         page = await list_with_metrics(
             model,
@@ -163,30 +164,40 @@ def add_collection_routes(
         )
         return json_response(routes.list_of(page))
 
-    @router.get("", response_model=schemas.list_page, summary=f"List {plural} in all namespaces")
+    # A cluster-scoped list is one cluster-wide ``list`` check; a namespaced one shows
+    # the namespaces the caller may list in.
+    ListIdentity = CurrentUser if info.namespaced else Annotated[Identity, routes.may("list")]
+
+    @router.get(
+        "",
+        response_model=schemas.list_page,
+        summary=f"List {plural} in all namespaces" if info.namespaced else f"List {plural}",
+    )
     async def list_all(
         ctx: ContextDep,
-        identity: CurrentUser,
+        identity: ListIdentity,  # type: ignore[valid-type]
         label_selector: SelectorQuery,
         limit: LimitQuery,
         continue_: ContinueQuery = None,
     ) -> Response:
         return await list_page(ctx, identity, None, label_selector, limit, continue_)
 
-    @router.get(
-        "/{namespace}",
-        response_model=schemas.list_page,
-        summary=f"List {plural} in a namespace",
-    )
-    async def list_namespaced(
-        namespace: NamespaceParam,
-        ctx: ContextDep,
-        identity: Annotated[Identity, routes.may("list")],
-        label_selector: SelectorQuery,
-        limit: LimitQuery,
-        continue_: ContinueQuery = None,
-    ) -> Response:
-        return await list_page(ctx, identity, namespace, label_selector, limit, continue_)
+    if info.namespaced:  # a cluster-scoped model's /{name} is an object, not a namespace
+
+        @router.get(
+            "/{namespace}",
+            response_model=schemas.list_page,
+            summary=f"List {plural} in a namespace",
+        )
+        async def list_namespaced(
+            namespace: NamespaceParam,
+            ctx: ContextDep,
+            identity: Annotated[Identity, routes.may("list")],
+            label_selector: SelectorQuery,
+            limit: LimitQuery,
+            continue_: ContinueQuery = None,
+        ) -> Response:
+            return await list_page(ctx, identity, namespace, label_selector, limit, continue_)
 
     @router.post(
         "",
@@ -202,7 +213,7 @@ def add_collection_routes(
         identity: CurrentUser,
     ) -> Response:
         data: Any = body
-        namespace, name = data.namespace, data.name
+        namespace, name = getattr(data, "namespace", None), data.name
         await check_access(ctx, identity, ResourceAttributes("create", group, plural, namespace))
         spec_wire = data.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
         obj = model(

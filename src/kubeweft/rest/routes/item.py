@@ -1,5 +1,7 @@
 """``/api/<plural>/{namespace}/{name}``: the joined detail view, merge patch, delete.
 
+A cluster-scoped model serves the same handlers at ``/api/<plural>/{name}``.
+
 The detail reads the cache and the database in parallel (``views.get_detail``). A
 patch reads the object from the API server, merges the caller's ``spec``/``labels``
 into it and writes it back with its resourceVersion: ``If-Match`` makes a stale ETag a
@@ -15,7 +17,7 @@ from pydantic import ValidationError
 
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.auth.identity import Identity
-from kubeweft.rest.dependencies import ContextDep, NameParam, NamespaceParam
+from kubeweft.rest.dependencies import ContextDep, NameParam
 from kubeweft.rest.problems import (
     FieldError,
     Problem,
@@ -57,14 +59,15 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
     model, info, schemas = routes.model, routes.info, routes.schemas
     spec_type = routes.spec_type
     PatchBody = schemas.patch
+    NamespaceArg = routes.namespace_param
 
     @router.get(
-        "/{namespace}/{name}",
+        routes.item_path,
         response_model=schemas.read,
         summary=f"Read a {info.kind} joined with its database rows",
     )
     async def read(
-        namespace: NamespaceParam,
+        namespace: NamespaceArg,  # type: ignore[valid-type]
         name: NameParam,
         ctx: ContextDep,
         identity: Annotated[Identity, routes.may("get")],
@@ -111,7 +114,7 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
                 changed = True
         return new if changed else None
 
-    def precondition_failed(namespace: str, name: str, current: Any) -> Problem:
+    def precondition_failed(namespace: str | None, name: str, current: Any) -> Problem:
         headers = {"ETag": etag_of(current)} if current is not None else {}
         return Problem(
             412,
@@ -121,7 +124,7 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
         )
 
     @router.patch(
-        "/{namespace}/{name}",
+        routes.item_path,
         response_model=schemas.read,
         responses={
             409: problem_doc("Kept conflicting after retries."),
@@ -139,7 +142,7 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
         summary=f"Merge-patch a {info.kind}'s spec and labels",
     )
     async def patch(
-        namespace: NamespaceParam,
+        namespace: NamespaceArg,  # type: ignore[valid-type]
         name: NameParam,
         body: PatchBody,  # type: ignore[valid-type]
         request: Request,
@@ -182,13 +185,13 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
         return json_response(routes.read_of(view), headers={"ETag": etag_of(result)})
 
     @router.delete(
-        "/{namespace}/{name}",
+        routes.item_path,
         status_code=204,
         responses={202: {"description": "Deletion started; finalizers are running."}},
         summary=f"Delete a {info.kind}",
     )
     async def delete(
-        namespace: NamespaceParam,
+        namespace: NamespaceArg,  # type: ignore[valid-type]
         name: NameParam,
         request: Request,
         ctx: ContextDep,

@@ -4,7 +4,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
@@ -13,7 +13,7 @@ from kubeweft.api import CustomResource, ModelInfo
 from kubeweft.auth.identity import Identity
 from kubeweft.logging import get_logger
 from kubeweft.rest.context import AppContext
-from kubeweft.rest.dependencies import require
+from kubeweft.rest.dependencies import NamespaceParam, require
 from kubeweft.rest.problems import PROBLEM_JSON, ProblemBody
 from kubeweft.rest.schemas import ModelSchemas, schemas_for
 from kubeweft.views import DatabaseUnavailable, DetailView, ListPage, ResourceRecords
@@ -43,6 +43,14 @@ def json_response(
 
 def etag_of(obj: Any) -> str:
     return f'"{obj.metadata.resourceVersion}"'
+
+
+def _cluster_scope() -> None:
+    """A cluster-scoped object's namespace: none."""
+    return None
+
+
+ClusterScope = Annotated[None, Depends(_cluster_scope)]
 
 
 def _common(obj: Any, health: int) -> dict[str, Any]:
@@ -81,10 +89,31 @@ class ModelRoutes:
     def spec_type(self) -> type[BaseModel]:
         return self.model.model_fields["spec"].annotation  # type: ignore[return-value]
 
-    def what(self, namespace: str, name: str) -> str:
+    # --- scope ----------------------------------------------------------------------
+    # A cluster-scoped model's paths have no namespace segment; its handlers get
+    # ``namespace=None`` from a dependency instead of the path, so the client, the cache
+    # and the authorizer (a SubjectAccessReview without a namespace: cluster-wide) are
+    # asked exactly as for a namespaced model.
+
+    @property
+    def item_path(self) -> str:
+        """The path of one object, relative to ``/api/<plural>``."""
+        return "/{namespace}/{name}" if self.info.namespaced else "/{name}"
+
+    @property
+    def namespace_param(self) -> Any:
+        """The annotation of a handler's ``namespace`` argument: the path segment, or
+        None for a cluster-scoped model."""
+        return NamespaceParam if self.info.namespaced else ClusterScope
+
+    def what(self, namespace: str | None, name: str) -> str:
+        if namespace is None:
+            return f"{self.info.plural} {name}"
         return f"{self.info.plural} {namespace}/{name}"
 
-    def path(self, namespace: str, name: str) -> str:
+    def path(self, namespace: str | None, name: str) -> str:
+        if namespace is None:
+            return f"/api/{self.info.plural}/{name}"
         return f"/api/{self.info.plural}/{namespace}/{name}"
 
     # --- dependencies -------------------------------------------------------------------
@@ -143,7 +172,7 @@ class ModelRoutes:
         request: Request,
         identity: Identity,
         verb: str,
-        namespace: str,
+        namespace: str | None,
         name: str,
         status_code: int,
         obj: Any = None,

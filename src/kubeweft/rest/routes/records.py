@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from lightkube.resources.core_v1 import Event
 
 from kubeweft.auth.identity import Identity
-from kubeweft.rest.dependencies import ContextDep, NameParam, NamespaceParam
+from kubeweft.rest.dependencies import ContextDep, NameParam
 from kubeweft.rest.problems import FieldError, Problem, problem_from_kube_error
 from kubeweft.rest.routes.model import ModelRoutes, json_response
 from kubeweft.rest.schemas import (
@@ -27,13 +27,22 @@ from kubeweft.rest.schemas import (
 )
 from kubeweft.runtime import errors as kube_errors
 
-__all__ = ["add_record_routes", "utc_since"]
+__all__ = ["EVENTS_OF_CLUSTER_OBJECTS", "add_record_routes", "utc_since"]
+
+# Where Kubernetes (and the Event recorder) puts Events about a cluster-scoped object.
+EVENTS_OF_CLUSTER_OBJECTS = "default"
 
 
 def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
     model = routes.model
+    item = routes.item_path
+    NamespaceArg = routes.namespace_param
 
-    async def load(namespace: NamespaceParam, name: NameParam, ctx: ContextDep) -> Any:
+    async def load(
+        namespace: NamespaceArg,  # type: ignore[valid-type]
+        name: NameParam,
+        ctx: ContextDep,
+    ) -> Any:
         """The object named by the path, from the cache with read-your-writes, or 404."""
         return await ctx.reader.get(model, namespace, name)
 
@@ -41,7 +50,7 @@ def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
 
     # --- annotations (database only) --------------------------------------------------
     @router.get(
-        "/{namespace}/{name}/annotations",
+        f"{item}/annotations",
         response_model=list[AnnotationRead],
         summary="List annotations",
     )
@@ -54,7 +63,7 @@ def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
         return [AnnotationRead.model_validate(dataclasses.asdict(r)) for r in rows]
 
     @router.post(
-        "/{namespace}/{name}/annotations",
+        f"{item}/annotations",
         status_code=201,
         response_model=AnnotationRead,
         summary="Add an annotation",
@@ -77,7 +86,7 @@ def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
         )
 
     @router.delete(
-        "/{namespace}/{name}/annotations/{annotation_id}",
+        f"{item}/annotations/{{annotation_id}}",
         status_code=204,
         summary="Delete an annotation",
     )
@@ -98,7 +107,7 @@ def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
 
     # --- history, metrics, events ------------------------------------------------------
     @router.get(
-        "/{namespace}/{name}/history",
+        f"{item}/history",
         response_model=list[HistoryRead],
         summary="Deployment history, newest first",
     )
@@ -112,7 +121,7 @@ def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
         return [HistoryRead.model_validate(dataclasses.asdict(r)) for r in rows]
 
     @router.get(
-        "/{namespace}/{name}/metrics",
+        f"{item}/metrics",
         response_model=list[MetricSeriesRead],
         summary="Metric samples since a time (default: the last hour)",
     )
@@ -131,7 +140,7 @@ def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
         return [MetricSeriesRead.model_validate(dataclasses.asdict(r)) for r in rows]
 
     @router.get(
-        "/{namespace}/{name}/events",
+        f"{item}/events",
         response_model=list[EventRead],
         summary="Kubernetes Events about this resource",
     )
@@ -143,7 +152,7 @@ def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
         try:
             found = await ctx.client.list(
                 Event,
-                obj.metadata.namespace,
+                obj.metadata.namespace or EVENTS_OF_CLUSTER_OBJECTS,
                 field_selector={"involvedObject.uid": obj.metadata.uid},
             )
         except kube_errors.ApiError as exc:

@@ -1,0 +1,20 @@
+"""A model declared ``namespaced=False`` gets a cluster-scoped CRD and ClusterRoles."""
+
+from __future__ import annotations
+
+from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.codegen.crd import crd_for
+from kubeweft.codegen.rbac import user_roles
+from tests.support.models import Zone
+
+
+def test_crd_scope_follows_the_model_info() -> None:
+    assert crd_for(Zone)["spec"]["scope"] == "Cluster"
+    assert crd_for(WebApp)["spec"]["scope"] == "Namespaced"
+
+
+def test_user_roles_of_a_cluster_scoped_model_are_cluster_roles() -> None:
+    roles = user_roles(Zone)
+    assert roles
+    assert {role["kind"] for role in roles} == {"ClusterRole"}
+    assert all(any("zones" in rule["resources"] for rule in role["rules"]) for role in roles)
