@@ -1,0 +1,79 @@
+"""The file plan: rendering, insertion at markers, refusal and dry runs."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from kubeweft.scaffold import files
+from kubeweft.scaffold.files import Mode, PlannedFile, ScaffoldError
+
+APP = """import kubeweft
+
+# +kubeweft:scaffold:imports
+
+app = kubeweft.App("shop")
+# +kubeweft:scaffold:models
+"""
+
+
+def test_lines_go_above_the_marker_once() -> None:
+    once = files.insert_at_marker(APP, "+kubeweft:scaffold:models", ["app.add_model(Store)"])
+    assert once.splitlines()[-2:] == ["app.add_model(Store)", "# +kubeweft:scaffold:models"]
+    twice = files.insert_at_marker(once, "+kubeweft:scaffold:models", ["app.add_model(Store)"])
+    assert twice == once
+
+
+def test_lines_take_the_markers_indentation() -> None:
+    source = "def build():\n    # +kubeweft:scaffold:models\n    return app\n"
+    got = files.insert_at_marker(source, "+kubeweft:scaffold:models", ["app.add_model(Store)"])
+    assert got.splitlines()[1] == "    app.add_model(Store)"
+
+
+def test_a_missing_marker_is_an_error() -> None:
+    with pytest.raises(ScaffoldError, match="scaffold:models"):
+        files.insert_at_marker("app = 1\n", "+kubeweft:scaffold:models", ["x"])
+
+
+def test_render_fills_every_placeholder_and_leaves_make_variables() -> None:
+    makefile = files.render(
+        "init/Makefile.tmpl", name="shop", domain="example.com", kubeweft_requirement="k"
+    )
+    assert "$(BIN)/kubeweft run shop.app:app" in makefile
+    assert "{{" not in makefile
+
+
+def test_render_refuses_a_missing_value() -> None:
+    with pytest.raises(ScaffoldError, match="no value for domain"):
+        files.render("init/README.md.tmpl", name="shop")
+
+
+def plan(*paths: str, mode: Mode = Mode.CREATE) -> list[PlannedFile]:
+    return [PlannedFile(PurePosixPath(path), f"new {path}\n", mode) for path in paths]
+
+
+def test_an_existing_file_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    (tmp_path / "b.txt").write_text("mine\n")
+    with pytest.raises(ScaffoldError, match=r"^b\.txt exists; refusing to overwrite it$"):
+        files.apply(tmp_path, plan("a/a.txt", "b.txt"), dry_run=False, echo=print)
+    assert (tmp_path / "b.txt").read_text() == "mine\n"
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_dry_run_writes_nothing_and_names_every_file(tmp_path: Path) -> None:
+    said: list[str] = []
+    files.apply(tmp_path, plan("a/a.txt", "b.txt"), dry_run=True, echo=said.append)
+    assert said == ["would write a/a.txt", "would write b.txt"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_package_init_is_kept_and_a_replacement_changes_the_file(tmp_path: Path) -> None:
+    (tmp_path / "__init__.py").write_text('"""mine"""\n')
+    (tmp_path / "app.py").write_text("old\n")
+    said: list[str] = []
+    planned = plan("__init__.py", mode=Mode.KEEP) + plan("app.py", mode=Mode.REPLACE)
+    files.apply(tmp_path, planned, dry_run=False, echo=said.append)
+    assert said == ["changed app.py"]
+    assert (tmp_path / "__init__.py").read_text() == '"""mine"""\n'
+    assert (tmp_path / "app.py").read_text() == "new app.py\n"
