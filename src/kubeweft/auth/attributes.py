@@ -57,13 +57,17 @@ def attributes_for(
     namespace: str | None,
     name: str | None = None,
 ) -> ResourceAttributes:
-    """The access check for ``operation`` on the model ``info`` (``namespace=None``: all)."""
+    """The access check for ``operation`` on the model ``info`` (``namespace=None``: all).
+
+    A cluster-scoped model is checked without a namespace whatever ``namespace`` says:
+    only a ClusterRole can grant it, as in Kubernetes.
+    """
     verb, subresource = _RBAC[operation]
     return ResourceAttributes(
         verb=verb,
         group=info.group,
         resource=info.plural,
-        namespace=namespace,
+        namespace=namespace if info.namespaced else None,
         name=name if operation not in (Operation.LIST, Operation.CREATE) else None,
         subresource=subresource,
     )
