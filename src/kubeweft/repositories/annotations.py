@@ -36,7 +36,8 @@ async def create_annotation(
     """Add a note to a resource; returns the stored row (with its id and created_at)."""
     row = Annotation(
         uid=_validate.uid(uid),
-        namespace=_validate.text(namespace, "namespace", max_length=NAME_LENGTH),
+        # "" for a cluster-scoped object, which has no namespace.
+        namespace=_validate.text(namespace, "namespace", max_length=NAME_LENGTH, allow_empty=True),
         name=_validate.text(name, "name", max_length=NAME_LENGTH),
         kind=_validate.text(kind, "kind", max_length=KIND_LENGTH),
         author=_validate.text(author, "author", max_length=ACTOR_LENGTH),

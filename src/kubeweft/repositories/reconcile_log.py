@@ -15,7 +15,8 @@ from kubeweft.repositories.errors import ValidationError
 
 async def record_attempt(session: AsyncSession, record: records.ReconcileRecord) -> None:
     _validate.uid(record.uid)
-    _validate.text(record.namespace, "namespace", max_length=NAME_LENGTH)
+    # "" for a cluster-scoped object, which has no namespace.
+    _validate.text(record.namespace, "namespace", max_length=NAME_LENGTH, allow_empty=True)
     _validate.text(record.name, "name", max_length=NAME_LENGTH)
     _validate.text(record.kind, "kind", max_length=KIND_LENGTH)
     await records.write_reconciles(session, [record])
