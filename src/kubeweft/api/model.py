@@ -48,6 +48,8 @@ class ModelInfo:
     singular: str = ""
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    # False: a cluster-scoped model (CRD scope Cluster, REST routes without a namespace,
+    # access checked cluster-wide).
     namespaced: bool = True
     printer_columns: tuple[PrinterColumn, ...] = ()
     scale: ScaleSubresource | None = None
