@@ -5,7 +5,9 @@ project's generated test (``tests/test_store.py``) then runs as its author would
 from the project's root, with this interpreter and kubeweft — against this session's
 local control plane (``KUBEWEFT_TEST_KUBECONFIG``): the application starts, installs the
 Store CRD, and a Store applied with kubectl gets its ConfigMap and becomes Ready.
-``kubeweft manifests shop.app:app`` from the project writes the Store's CRD.
+``kubeweft manifests shop.app:app`` from the project writes the Store's CRD. And with
+kubeweft installed from its wheel (which carries the templates) into a fresh virtualenv,
+the generated project's ``make test`` passes.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
 
 from kubeweft.localcluster import ClusterAccess
+from tests.e2e.test_wheel import _venv_with, _wheel
 from tests.support.process import child_env
 
 KUBEWEFT = str(Path(sys.executable).parent / "kubeweft")
+TEMPLATES = "kubeweft/scaffold/templates"
+REPO_TEMPLATES = Path(__file__).resolve().parents[2] / "src" / TEMPLATES
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -65,3 +71,44 @@ def test_manifests_from_the_project_write_the_store_crd(shop: Path) -> None:
     assert crd["metadata"]["name"] == "stores.shop.example.com"
     assert crd["spec"]["names"]["kind"] == "Store"
     assert [v["name"] for v in crd["spec"]["versions"]] == ["v1alpha1"]
+
+
+@pytest.mark.slow
+@pytest.mark.localcluster
+def test_make_test_passes_in_a_project_on_kubeweft_from_its_wheel(
+    local_cluster: ClusterAccess, tmp_path: Path
+) -> None:
+    """kubeweft's wheel in a fresh virtualenv scaffolds the project; the project's own
+    ``make test`` passes with that virtualenv as its ``.venv`` (made here, not by
+    ``make``, whose ``pip install`` would need the package index)."""
+    wheel = _wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        templates = {
+            str(PurePosixPath(name).relative_to(TEMPLATES))
+            for name in archive.namelist()
+            if name.startswith(f"{TEMPLATES}/")
+        }
+    assert templates == {
+        str(path.relative_to(REPO_TEMPLATES)) for path in REPO_TEMPLATES.rglob("*.tmpl")
+    }
+    (tmp_path / "env").mkdir()
+    venv = _venv_with(wheel, tmp_path / "env")
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / ".venv").symlink_to(venv)
+    bin_dir = venv / "bin"
+    env = {
+        key: value
+        for key, value in child_env().items()
+        if key not in ("PYTHONPATH", "KUBEWEFT_LOCALCLUSTER_SOURCE", "KUBEBUILDER_ASSETS")
+    }
+    requirement = f"kubeweft @ {wheel.as_uri()}"
+    run(str(bin_dir / "python"), str(bin_dir / "kubeweft"), "init", "shop", "--domain",
+        "example.com", "--kubeweft-requirement", requirement, cwd=root, env=env)  # fmt: skip
+    run(str(bin_dir / "python"), str(bin_dir / "kubeweft"), "create", "api", "--group", "shop",
+        "--version", "v1alpha1", "--kind", "Store", cwd=root, env=env)  # fmt: skip
+    (venv / ".installed").touch()  # newer than pyproject.toml: make installs nothing
+
+    env["KUBEWEFT_TEST_KUBECONFIG"] = str(local_cluster.kubeconfig_path)
+    out = run("make", "test", cwd=root, env=env)
+    assert "1 passed" in out
