@@ -36,8 +36,7 @@ PROJECT = {
 
         from pydantic import Field
 
-        from kubeweft.api import Condition, CustomResource, ModelInfo, list_map
-        from kubeweft.api.model import ResourceModel
+        from kubeweft.api import Condition, CustomResource, ModelInfo, ResourceModel, list_map
 
 
         class GreeterSpec(ResourceModel):
