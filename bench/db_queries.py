@@ -15,6 +15,7 @@ show orders of magnitude and the effect of design choices, not to be compared ex
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import statistics
 import sys
@@ -92,9 +93,10 @@ async def load_postgres(db: Database) -> None:
                 """
             WITH ids AS MATERIALIZED (
               SELECT gen_random_uuid()::text AS uid FROM generate_series(1, :uids))
-            INSERT INTO deployment_history
-              (uid, namespace, name, kind, generation, image, replicas, source, created_at)
-            SELECT ids.uid, 'default', 'web', 'WebApp', g, 'nginx:' || g, 1, 'reconciler', now()
+            INSERT INTO change_history
+              (uid, namespace, name, kind, generation, spec, source, created_at)
+            SELECT ids.uid, 'default', 'web', 'WebApp', g,
+                   json_build_object('image', 'nginx:' || g, 'replicas', 1), 'reconciler', now()
             FROM ids, generate_series(1, :per) g
             """
             ),
@@ -128,11 +130,11 @@ def load_sqlite(path: Path) -> None:
             ),
         )
         conn.executemany(
-            "INSERT INTO deployment_history (uid, namespace, name, kind, generation, image,"
-            " replicas, source, created_at) VALUES (?, 'default', 'web', 'WebApp', ?, ?, 1,"
+            "INSERT INTO change_history (uid, namespace, name, kind, generation, spec,"
+            " source, created_at) VALUES (?, 'default', 'web', 'WebApp', ?, ?,"
             " 'reconciler', ?)",
             (
-                (uid, g, f"nginx:{g}", now.isoformat(" "))
+                (uid, g, json.dumps({"image": f"nginx:{g}", "replicas": 1}), now.isoformat(" "))
                 for uid in (str(uuid.uuid4()) for _ in range(HISTORY_UIDS))
                 for g in range(1, HISTORY_PER_UID + 1)
             ),
@@ -147,13 +149,13 @@ async def measure_queries(db: Database) -> dict[str, float]:
     uids = [uid_for(i) for i in range(N_UIDS)]
     async with db.engine.connect() as conn:
         total = (await conn.execute(text("SELECT count(*) FROM metric_samples"))).scalar_one()
-        hist = (await conn.execute(text("SELECT count(*) FROM deployment_history"))).scalar_one()
+        hist = (await conn.execute(text("SELECT count(*) FROM change_history"))).scalar_one()
         some = (
-            (await conn.execute(text("SELECT DISTINCT uid FROM deployment_history LIMIT 100")))
+            (await conn.execute(text("SELECT DISTINCT uid FROM change_history LIMIT 100")))
             .scalars()
             .all()
         )
-    print(f"    rows: metric_samples={total:,} deployment_history={hist:,}")
+    print(f"    rows: metric_samples={total:,} change_history={hist:,}")
 
     async def latest() -> None:
         async with db.session() as s:
@@ -194,7 +196,9 @@ def writer_records(n: int) -> list[Record]:
     now = utcnow()
     for i in range(n // 3):
         uid = str(uuid.uuid4())
-        out.append(HistoryRecord(uid, "default", "web", "WebApp", 1, "nginx:1", 1))
+        out.append(
+            HistoryRecord(uid, "default", "web", "WebApp", 1, {"image": "nginx:1", "replicas": 1})
+        )
         out.append(ReconcileRecord(uid, "default", "web", "WebApp", now, 0.01, "success"))
         out.append(MetricSample(uid, "ready_replicas", float(i), now))
     return out

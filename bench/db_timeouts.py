@@ -104,7 +104,7 @@ async def postgres_cases(server: PostgresServer, limit: float) -> None:
         holder = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
         try:
             async with holder.transaction():
-                await holder.execute("LOCK TABLE deployment_history IN ACCESS EXCLUSIVE MODE")
+                await holder.execute("LOCK TABLE change_history IN ACCESS EXCLUSIVE MODE")
                 answer = await seconds_until_timeout(detail(source))
                 print(f"  PostgreSQL table locked, detail:      {answer}")
         finally:

@@ -131,10 +131,7 @@ async def seed(client: Any, database: Any) -> list[tuple[str, str]]:
                 name=name,
                 kind="WebApp",
                 generation=g,
-                image=f"nginx:{g}",
-                replicas=2,
-                previous_image=f"nginx:{g - 1}",
-                previous_replicas=2,
+                spec={"image": f"nginx:{g}", "replicas": 2},
                 actor="bench",
                 source="api",
                 created_at=now - timedelta(hours=HISTORY_PER_APP - g),
@@ -195,7 +192,7 @@ def add_seed_baseline(app: Any, client: Any, database: Any) -> None:
             "spec": obj.spec.model_dump(mode="json", by_alias=True),
             "status": obj.status.model_dump(mode="json", by_alias=True),
             "deployment_history": [
-                {"generation": r.generation, "image": r.image, "actor": r.actor} for r in rows
+                {"generation": r.generation, "spec": r.spec, "actor": r.actor} for r in rows
             ],
             "metrics": aggregates,
             "annotations": [{"id": n.id, "body": n.body} for n in notes],

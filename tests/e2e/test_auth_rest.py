@@ -375,10 +375,10 @@ def test_alice_edits_team_a_only(
     row = wait_until(
         patch_row, what=f"the history row of generation {generation}", timeout=HISTORY_DEADLINE
     )
-    assert (row["actor"], row["image"], row["previous_image"]) == (
+    assert (row["actor"], row["spec"]["image"], row["patch"]) == (
         "alice",
         "nginx:1.28",
-        "nginx:1.27",
+        [{"op": "replace", "path": "/image", "value": "nginx:1.28"}],
     )
     expect(http.get(f"{path}/metrics", headers=alice), 200)
     expect(http.get(f"{path}/events", headers=alice), 200)

@@ -260,13 +260,17 @@ async def test_cluster_converges_and_records_wait_out_a_postgres_outage(
     async with outage_database.session() as session:
         for app in apps:
             rows = await history_repo.history_by_uid(session, app.uid, limit=1000)
-            got = sorted(
-                (
-                    Change(r.generation, r.image, r.replicas, r.previous_image, r.previous_replicas)
-                    for r in rows
-                ),
-                key=lambda c: c.generation,
-            )
+            rows.sort(key=lambda r: r.generation)
+            got = [
+                Change(
+                    r.generation,
+                    r.spec["image"],
+                    r.spec["replicas"],
+                    before.spec["image"] if before else None,
+                    before.spec["replicas"] if before else None,
+                )
+                for before, r in zip([None, *rows], rows, strict=False)
+            ]
             assert got == app.changes, app.name
             assert all(r.source == "reconciler" for r in rows)
 

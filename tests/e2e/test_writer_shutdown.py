@@ -85,6 +85,6 @@ def test_records_pending_at_sigterm_are_written_before_exit(
         assert code == 0, process.log_tail()
 
     assert "records not written before the drain timeout" not in process.log()
-    assert rows(postgres_server, database, "deployment_history", uid) == 1
+    assert rows(postgres_server, database, "change_history", uid) == 1
     assert rows(postgres_server, database, "reconcile_log", uid) >= 1
     print(f"\n{pending:.0f} records were pending at SIGTERM")

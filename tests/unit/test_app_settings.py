@@ -45,4 +45,5 @@ async def test_runtime_settings_are_wired_into_the_process(tmp_path: Path) -> No
     (controller,) = [r for r in process.manager._leader_runnables if isinstance(r, Controller)]
     assert controller.options.reconcile_timeout == 7.0
     assert controller.options.max_concurrent_reconciles == settings.workers
-    assert controller.reconciler.options.requeue_after == 11.0  # type: ignore[attr-defined]
+    # The reconciler runs inside the framework's reconcile log and history.
+    assert controller.reconciler.inner.options.requeue_after == 11.0  # type: ignore[attr-defined]

@@ -17,8 +17,8 @@ machine (which generation was applied, from what — see ``webapp_history``), an
 update that fails with 409 on a stale cache is exactly the compare-and-swap that state
 needs. Details: ``docs/design/webapp-controller.md``.
 
-Side effects for the database (history, metric samples) go to a :class:`RecordSink`
-whose ``submit`` never blocks; the reconciler never reads them. The reconcile log is the
+Metric samples go to a :class:`RecordSink` whose ``submit`` never blocks; the
+reconciler never reads them. The reconcile log and the change history are the
 framework's (``controllerutil.reconcile_log``): this module only adds the actions it took.
 """
 
@@ -221,10 +221,6 @@ class WebAppReconciler:
             )
         elif result is OperationResult.UPDATED:
             self._updated(webapp, deployment, change.changed, attempt, change.live_replicas)
-        assert change.after is not None  # set by the mutate function
-        for record in webapp_history.history_records_due(webapp, change.before, change.after):
-            self._submit(record)
-            attempt.actions.append(f"history generation {record.generation}")
         return deployment
 
     async def _sync_service(self, webapp: WebApp, attempt: _Attempt) -> Service:

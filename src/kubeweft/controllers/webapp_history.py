@@ -1,27 +1,16 @@
-"""Deciding, from cluster state alone, which generations changed image or replicas.
+"""The applied state a WebApp's Deployment carries: which generation built it, from what.
 
-The deployment history must hold exactly one row per generation of a WebApp that
-changed its image or replica count (plus one for the first generation). The database
-makes a *repeated* row harmless — UNIQUE(uid, generation), insert-or-ignore — so the
-hard part is never to miss a generation and never to invent one, across retries and
-operator restarts, without reading the database (SPEC §1) and without trusting memory.
-
-The Deployment carries the answer. Each time the reconciler builds it from generation
-G it stamps the *applied state* as annotations in the same write that changes the pod
-template: G, the image and replicas G asked for, who made the change, and the image
-and replicas of the generation applied before it. Because this is one atomic write
-guarded by the Deployment's resourceVersion, the annotations always describe exactly
-the Deployment the cluster holds. The WebApp's ``status.observedGeneration``, written
-*after* the history record is handed to the writer, says how far recording got:
-
-* applied generation ``A`` with ``observedGeneration < A`` → A's record may not have
-  been submitted (a crash between the two writes): submit it again from the
-  annotations — the values and actor of A are all there even if the spec has moved on;
-* building generation ``G > A`` → the previous values are A's; submit G's record if
-  image or replicas differ (or if there was no Deployment: the initial record).
-
-A drift revert within the same generation keeps the annotations, so it never produces
-a record. See ``docs/design/webapp-controller.md``.
+The change history itself is the framework's (one row per generation for every model,
+``controllerutil.reconcile_log``). What stays here is the small state machine the
+Deployment's annotations hold. Each time the reconciler builds the Deployment from
+generation G it stamps the *applied state* in the same write that changes the pod
+template: G, the image and replicas G asked for, who made the change, and the image and
+replicas of the generation applied before it. Because this is one atomic write guarded
+by the Deployment's resourceVersion, the annotations always describe exactly the
+Deployment the cluster holds; the reconciler uses them to notice a cache that is behind
+its own last write (an applied generation newer than the cached WebApp) and to say what
+changed. A drift revert within the same generation keeps the annotations. See
+``docs/design/webapp-controller.md``.
 """
 
 from __future__ import annotations
@@ -30,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from kubeweft.api.v1alpha1 import WebApp
-from kubeweft.db.records import HistoryRecord
 
 __all__ = [
     "ANNOTATION_CHANGED_BY",
@@ -40,7 +28,6 @@ __all__ = [
     "ANNOTATION_PREVIOUS_REPLICAS",
     "ANNOTATION_REPLICAS",
     "AppliedState",
-    "history_records_due",
     "next_applied_state",
 ]
 
@@ -151,41 +138,4 @@ def next_applied_state(
         previous_image=previous_image,
         previous_replicas=previous_replicas,
         changed_by=actor,
-    )
-
-
-def history_records_due(
-    webapp: WebApp, before: AppliedState | None, after: AppliedState
-) -> list[HistoryRecord]:
-    """History records to submit once the Deployment carries ``after``.
-
-    ``before`` is the state the Deployment carried when this reconcile read it. Records
-    are due for every applied generation not yet acknowledged by
-    ``status.observedGeneration`` that changed image or replicas. Submitting one twice
-    is harmless (the database ignores a repeated (uid, generation)); missing one is not,
-    so when in doubt this returns it.
-    """
-    observed = webapp.status.observed_generation
-    states = [s for s in (before, after) if s is not None]
-    due: dict[int, AppliedState] = {}
-    for state in states:
-        if state.generation > observed and state.changed_image_or_replicas:
-            due[state.generation] = state
-    return [_record(webapp, state) for _, state in sorted(due.items())]
-
-
-def _record(webapp: WebApp, state: AppliedState) -> HistoryRecord:
-    meta = webapp.metadata
-    return HistoryRecord(
-        uid=meta.uid or "",
-        namespace=meta.namespace or "",
-        name=meta.name or "",
-        kind=webapp.kind,
-        generation=state.generation,
-        image=state.image,
-        replicas=state.replicas,
-        previous_image=state.previous_image,
-        previous_replicas=state.previous_replicas,
-        actor=state.changed_by,
-        source="reconciler",
     )

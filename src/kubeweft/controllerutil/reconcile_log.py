@@ -1,10 +1,15 @@
-"""The reconcile log, written by the framework for every controller.
+"""The reconcile log and the change history, written by the framework for every controller.
 
 ``kubeweft.App`` wraps each reconciler it builds in a :class:`LoggedReconciler`: every
 reconcile of an object that exists becomes one ``ReconcileRecord`` (outcome, duration,
-error, generation and resourceVersion), submitted to the database's record sink. A
-reconciler therefore contains no logging plumbing of its own; it may only *add* to the
-record of the attempt under way, through :func:`current_attempt`:
+error, generation and resourceVersion), and the first successful reconcile of each
+generation one ``HistoryRecord`` (the spec of that generation and the user who set it,
+``kubeweft.api.changes``), both submitted to the database's record sink. The history row
+is exactly once per (uid, generation) because the database ignores a repeat, so a
+retry, a restart or another replica taking over cannot duplicate it; the in-memory
+"already recorded" mark only saves the sink the work. A reconciler therefore contains no
+database code of its own; it may only *add* to the record of the attempt under way,
+through :func:`current_attempt`:
 
     current_attempt().actions.append("created Deployment")
     current_attempt().requeue("blocked: someone else's Deployment")
@@ -24,8 +29,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from kubeweft.api import CustomResource
+from kubeweft.api.changes import changed_by
 from kubeweft.controllerutil.client import Reader
-from kubeweft.db.records import Outcome, ReconcileRecord, Record
+from kubeweft.db.records import HistoryRecord, Outcome, ReconcileRecord, Record
 from kubeweft.logging import get_logger
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Reconciler, Request, Result
@@ -93,6 +99,8 @@ class LoggedReconciler:
         self.reader = reader
         self.records = records
         self.options = options or LoggedReconcilerOptions()
+        #: The newest generation recorded in history per UID (by this process).
+        self._recorded: dict[str, int] = {}
 
     async def reconcile(self, request: Request) -> Result:
         try:
@@ -111,7 +119,37 @@ class LoggedReconciler:
             _current.reset(token)
         outcome: Outcome = "requeue" if result.requeue or attempt.waiting else "success"
         self._finish(obj, attempt, started_at, started, outcome, attempt.waiting)
+        if outcome == "success" and obj is not None:
+            self._record_generation(obj)
         return result
+
+    def _record_generation(self, obj: Any) -> None:
+        meta = obj.metadata
+        generation = meta.generation
+        if not meta.uid or generation is None or self._recorded.get(meta.uid, -1) >= generation:
+            return
+        body = getattr(obj, "spec", None)
+        spec = body.model_dump(mode="json", by_alias=True, exclude_none=True) if body else {}
+        record = HistoryRecord(
+            uid=meta.uid,
+            namespace=meta.namespace or "",
+            name=meta.name or "",
+            kind=self.model.model_info.kind,
+            generation=generation,
+            spec=spec,
+            actor=changed_by(meta.annotations, spec),
+        )
+        if self._submit(record):
+            self._recorded[meta.uid] = generation
+
+    def _submit(self, record: Record) -> bool:
+        # The database is a side channel: a refused record must never fail a reconcile.
+        try:
+            self.records.submit(record)
+        except Exception:
+            _log.exception("record not submitted", record=type(record).__name__)
+            return False
+        return True
 
     def _finish(
         self,
@@ -126,24 +164,21 @@ class LoggedReconciler:
         meta = obj.metadata if obj is not None else None
         if meta is None or not meta.uid:
             return
-        try:
-            self.records.submit(
-                ReconcileRecord(
-                    uid=meta.uid,
-                    namespace=meta.namespace or "",
-                    name=meta.name or "",
-                    kind=self.model.model_info.kind,
-                    started_at=started_at,
-                    duration_s=duration,
-                    outcome=outcome,
-                    actions=tuple(attempt.actions),
-                    error=error,
-                    generation=meta.generation,
-                    resource_version=meta.resourceVersion,
-                )
+        self._submit(
+            ReconcileRecord(
+                uid=meta.uid,
+                namespace=meta.namespace or "",
+                name=meta.name or "",
+                kind=self.model.model_info.kind,
+                started_at=started_at,
+                duration_s=duration,
+                outcome=outcome,
+                actions=tuple(attempt.actions),
+                error=error,
+                generation=meta.generation,
+                resource_version=meta.resourceVersion,
             )
-        except Exception:
-            _log.exception("reconcile record not submitted", kind=self.model.model_info.kind)
+        )
         if attempt.actions or outcome != "success":
             _log.info(
                 "reconciled",

@@ -1,14 +1,17 @@
 """The reconciler's records and the statements that store them.
 
-The reconciler hands the database three kinds of facts: a deployment change
-(``HistoryRecord``), a reconcile attempt (``ReconcileRecord``) and a metric sample
-(``MetricSample``). They are frozen values, checked when built, so a bad record fails
-in the reconciler's own stack rather than poisoning the writer's batch later.
+The framework and the reconciler hand the database three kinds of facts: a generation
+of a resource's spec (``HistoryRecord``), a reconcile attempt (``ReconcileRecord``) and
+a metric sample (``MetricSample``). They are frozen values, checked when built, so a
+bad record fails in the reconciler's own stack rather than poisoning the writer's batch
+later.
 
 ``write_records`` is the one place these rows are inserted, used both by the buffered
 ``RecordWriter`` and by the repositories. History inserts ignore a row whose
 (uid, generation) already exists, so a retried batch or a restarted operator never
-records a generation twice; each metric sample also moves ``metric_latest`` forward.
+records a generation twice; each history row gets the RFC 6902 patch from the spec of
+the newest generation stored before it, and each metric sample moves
+``metric_latest`` forward.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, insert
+import jsonpatch
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db.tables import (
     HISTORY_SOURCES,
     RECONCILE_OUTCOMES,
-    DeploymentHistory,
+    ChangeHistory,
     MetricLatest,
     MetricSampleRow,
     ReconcileLog,
@@ -47,17 +51,14 @@ def _require_aware(name: str, value: datetime) -> None:
 
 @dataclass(frozen=True, slots=True)
 class HistoryRecord:
-    """A change of image or replicas that the given generation of a resource made."""
+    """The spec a resource had at ``generation`` (its wire form), and who set it."""
 
     uid: str
     namespace: str
     name: str
     kind: str
     generation: int
-    image: str
-    replicas: int
-    previous_image: str | None = None
-    previous_replicas: int | None = None
+    spec: dict[str, Any]
     actor: str | None = None
     source: Source = "reconciler"
     created_at: datetime = field(default_factory=utcnow)
@@ -65,6 +66,7 @@ class HistoryRecord:
     def __post_init__(self) -> None:
         _require(bool(self.uid), "HistoryRecord.uid must not be empty")
         _require(self.generation >= 0, "HistoryRecord.generation must be >= 0")
+        _require(isinstance(self.spec, dict), "HistoryRecord.spec must be a JSON object")
         _require(self.source in HISTORY_SOURCES, f"HistoryRecord.source {self.source!r}")
         _require_aware("HistoryRecord.created_at", self.created_at)
 
@@ -110,7 +112,7 @@ class MetricSample:
 Record = HistoryRecord | ReconcileRecord | MetricSample
 
 # Core tables: bulk inserts skip the ORM's per-row bookkeeping.
-_HISTORY = cast(Table, DeploymentHistory.__table__)
+_HISTORY = cast(Table, ChangeHistory.__table__)
 _RECONCILE_LOG = cast(Table, ReconcileLog.__table__)
 _METRIC_SAMPLES = cast(Table, MetricSampleRow.__table__)
 _METRIC_LATEST = cast(Table, MetricLatest.__table__)
@@ -133,14 +135,47 @@ def _dialect_insert(session: AsyncSession, table: Any) -> Any:
     raise ValueError(f"unsupported dialect {name!r}")
 
 
+def spec_patch(before: dict[str, Any] | None, after: dict[str, Any]) -> list[Any] | None:
+    """The RFC 6902 patch that turns ``before`` into ``after``; None without a ``before``."""
+    if before is None:
+        return None
+    return list(jsonpatch.make_patch(before, after).patch)
+
+
+async def _previous_spec(session: AsyncSession, uid: str, generation: int) -> dict[str, Any] | None:
+    stmt = (
+        select(_HISTORY.c.spec)
+        .where(_HISTORY.c.uid == uid, _HISTORY.c.generation < generation)
+        .order_by(_HISTORY.c.generation.desc())
+        .limit(1)
+    )
+    spec: dict[str, Any] | None = (await session.execute(stmt)).scalar_one_or_none()
+    return spec
+
+
 async def write_history(session: AsyncSession, records: Sequence[HistoryRecord]) -> None:
-    """Insert history rows; a (uid, generation) already stored is silently skipped."""
+    """Insert history rows, each with its patch from the previous generation stored; a
+    (uid, generation) already stored is silently skipped.
+
+    History is written once per generation, so the one read per record that finds the
+    previous spec is cheap; records of one UID in the same batch diff against each other.
+    """
     if not records:
         return
+    rows: list[dict[str, Any]] = []
+    previous: dict[str, tuple[int, dict[str, Any]]] = {}
+    for record in sorted(records, key=lambda r: (r.uid, r.generation)):
+        seen = previous.get(record.uid)
+        if seen is not None and seen[0] < record.generation:
+            before: dict[str, Any] | None = seen[1]
+        else:
+            before = await _previous_spec(session, record.uid, record.generation)
+        rows.append({**_row(record), "patch": spec_patch(before, record.spec)})
+        previous[record.uid] = (record.generation, record.spec)
     stmt = _dialect_insert(session, _HISTORY).on_conflict_do_nothing(
         index_elements=["uid", "generation"]
     )
-    await session.execute(stmt, [_row(r) for r in records])
+    await session.execute(stmt, rows)
 
 
 async def write_reconciles(session: AsyncSession, records: Sequence[ReconcileRecord]) -> None:

@@ -66,10 +66,14 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
 
 
-class DeploymentHistory(Base):
-    """One row per change of image or replicas; exactly once per (uid, generation)."""
+class ChangeHistory(Base):
+    """One row per generation of a resource, of any model; exactly once per (uid, generation).
 
-    __tablename__ = "deployment_history"
+    ``spec`` is the spec of that generation (its wire form, camelCase), ``patch`` the
+    RFC 6902 diff from the previous stored generation's spec to it (None for the first).
+    """
+
+    __tablename__ = "change_history"
     __table_args__ = (
         UniqueConstraint("uid", "generation"),
         CheckConstraint(_one_of("source", HISTORY_SOURCES), name="source"),
@@ -83,10 +87,8 @@ class DeploymentHistory(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH))
     kind: Mapped[str] = mapped_column(String(KIND_LENGTH))
     generation: Mapped[int] = mapped_column(BigInteger)
-    image: Mapped[str] = mapped_column(Text)
-    replicas: Mapped[int] = mapped_column(Integer)
-    previous_image: Mapped[str | None] = mapped_column(Text)
-    previous_replicas: Mapped[int | None] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]]
+    patch: Mapped[list[Any] | None] = mapped_column(JSON)
     # The REST layer's user (carried on the object, see kubeweft.api.changes), or None.
     actor: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))

@@ -1,4 +1,7 @@
-"""Deployment history: one row per change of image or replicas, once per generation.
+"""Change history: one row per generation of a resource of any model, once per generation.
+
+Each row holds the spec of that generation and the RFC 6902 patch from the previous
+stored one (``db.records.write_history`` computes it).
 
 Reads are by UID (newest generation first), by actor and by time range, plus the batch
 form ``history_for`` that a list page uses: the latest N rows of each of many UIDs in
@@ -16,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from kubeweft.db import records
-from kubeweft.db.tables import ACTOR_LENGTH, KIND_LENGTH, NAME_LENGTH, DeploymentHistory
+from kubeweft.db.tables import ACTOR_LENGTH, KIND_LENGTH, NAME_LENGTH, ChangeHistory
 from kubeweft.repositories import _batch, _prune, _validate
 
 
@@ -25,7 +28,6 @@ def _check(record: records.HistoryRecord) -> None:
     _validate.text(record.namespace, "namespace", max_length=NAME_LENGTH)
     _validate.text(record.name, "name", max_length=NAME_LENGTH)
     _validate.text(record.kind, "kind", max_length=KIND_LENGTH)
-    _validate.text(record.image, "image", max_length=4096)
     _validate.optional_text(record.actor, "actor", max_length=ACTOR_LENGTH)
 
 
@@ -39,28 +41,26 @@ async def record_change(session: AsyncSession, record: records.HistoryRecord) ->
 
 async def _count(session: AsyncSession, uid: str, generation: int) -> int:
     stmt = select(func.count()).where(
-        DeploymentHistory.uid == uid, DeploymentHistory.generation == generation
+        ChangeHistory.uid == uid, ChangeHistory.generation == generation
     )
     return int((await session.execute(stmt)).scalar_one())
 
 
 async def history_by_uid(
     session: AsyncSession, uid: str, *, limit: int = 50, before_generation: int | None = None
-) -> list[DeploymentHistory]:
+) -> list[ChangeHistory]:
     """A resource's history, newest generation first (``before_generation`` pages back)."""
     uid = _validate.uid(uid)
-    stmt = select(DeploymentHistory).where(DeploymentHistory.uid == uid)
+    stmt = select(ChangeHistory).where(ChangeHistory.uid == uid)
     if before_generation is not None:
-        stmt = stmt.where(DeploymentHistory.generation < before_generation)
-    stmt = stmt.order_by(DeploymentHistory.generation.desc()).limit(
-        _validate.positive(limit, "limit")
-    )
+        stmt = stmt.where(ChangeHistory.generation < before_generation)
+    stmt = stmt.order_by(ChangeHistory.generation.desc()).limit(_validate.positive(limit, "limit"))
     return list((await session.scalars(stmt)).all())
 
 
 async def history_for(
     session: AsyncSession, uids: Iterable[str], *, limit_per_uid: int = 10
-) -> dict[str, list[DeploymentHistory]]:
+) -> dict[str, list[ChangeHistory]]:
     """The latest ``limit_per_uid`` rows of each UID, one statement per ``_batch.IN_BATCH``
     UIDs (the ranking is per UID, so batches do not change the answer).
 
@@ -68,15 +68,15 @@ async def history_for(
     """
     wanted = _validate.uids(uids)
     _validate.positive(limit_per_uid, "limit_per_uid")
-    result: dict[str, list[DeploymentHistory]] = {uid: [] for uid in wanted}
+    result: dict[str, list[ChangeHistory]] = {uid: [] for uid in wanted}
     rank = (
         func.row_number()
-        .over(partition_by=DeploymentHistory.uid, order_by=DeploymentHistory.generation.desc())
+        .over(partition_by=ChangeHistory.uid, order_by=ChangeHistory.generation.desc())
         .label("rank")
     )
     for batch in _batch.batches(wanted):
-        ranked = select(DeploymentHistory, rank).where(DeploymentHistory.uid.in_(batch)).subquery()
-        entry = aliased(DeploymentHistory, ranked)
+        ranked = select(ChangeHistory, rank).where(ChangeHistory.uid.in_(batch)).subquery()
+        entry = aliased(ChangeHistory, ranked)
         stmt = (
             select(entry)
             .where(ranked.c.rank <= limit_per_uid)
@@ -94,33 +94,31 @@ async def history_by_actor(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
-) -> list[DeploymentHistory]:
+) -> list[ChangeHistory]:
     """Changes one user made, newest first."""
     actor = _validate.text(actor, "actor", max_length=ACTOR_LENGTH)
-    stmt = select(DeploymentHistory).where(DeploymentHistory.actor == actor)
+    stmt = select(ChangeHistory).where(ChangeHistory.actor == actor)
     stmt = _in_range(stmt, since, until)
-    stmt = stmt.order_by(DeploymentHistory.created_at.desc()).limit(
-        _validate.positive(limit, "limit")
-    )
+    stmt = stmt.order_by(ChangeHistory.created_at.desc()).limit(_validate.positive(limit, "limit"))
     return list((await session.scalars(stmt)).all())
 
 
 async def history_in_range(
     session: AsyncSession, since: datetime, until: datetime | None = None, *, limit: int = 1000
-) -> list[DeploymentHistory]:
+) -> list[ChangeHistory]:
     """Every change in ``[since, until)``, oldest first."""
-    stmt = _in_range(select(DeploymentHistory), since, until)
-    stmt = stmt.order_by(DeploymentHistory.created_at).limit(_validate.positive(limit, "limit"))
+    stmt = _in_range(select(ChangeHistory), since, until)
+    stmt = stmt.order_by(ChangeHistory.created_at).limit(_validate.positive(limit, "limit"))
     return list((await session.scalars(stmt)).all())
 
 
 def _in_range(
-    stmt: Select[DeploymentHistory], since: datetime | None, until: datetime | None
-) -> Select[DeploymentHistory]:
+    stmt: Select[ChangeHistory], since: datetime | None, until: datetime | None
+) -> Select[ChangeHistory]:
     if since is not None:
-        stmt = stmt.where(DeploymentHistory.created_at >= _validate.aware(since, "since"))
+        stmt = stmt.where(ChangeHistory.created_at >= _validate.aware(since, "since"))
     if until is not None:
-        stmt = stmt.where(DeploymentHistory.created_at < _validate.aware(until, "until"))
+        stmt = stmt.where(ChangeHistory.created_at < _validate.aware(until, "until"))
     return stmt
 
 
@@ -129,13 +127,13 @@ async def prune_history(
 ) -> int:
     """Delete changes recorded before ``older_than`` (the oldest ``limit``); how many."""
     return await _prune.delete_older(
-        session, DeploymentHistory.created_at, DeploymentHistory.id, older_than, limit=limit
+        session, ChangeHistory.created_at, ChangeHistory.id, older_than, limit=limit
     )
 
 
 async def delete_history(session: AsyncSession, uid: str) -> int:
     """Forget a resource's history; returns how many rows went."""
     result = await session.execute(
-        delete(DeploymentHistory).where(DeploymentHistory.uid == _validate.uid(uid))
+        delete(ChangeHistory).where(ChangeHistory.uid == _validate.uid(uid))
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -57,7 +57,7 @@ class RetentionPolicy:
             ("metric_samples", self.metric_samples, metrics.prune_metric_samples),
             ("reconcile_log", self.reconcile_log, reconcile_log.prune_attempts),
             ("api_audit", self.audit, audit.prune_audit),
-            ("deployment_history", self.history, history.prune_history),
+            ("change_history", self.history, history.prune_history),
         ]
         return [(table, keep, prune) for table, keep, prune in candidates if keep is not None]
 

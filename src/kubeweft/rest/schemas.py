@@ -76,10 +76,11 @@ class _In(BaseModel):
 
 class HistoryRead(_Out):
     generation: int
-    image: str
-    replicas: int
-    previous_image: str | None
-    previous_replicas: int | None
+    spec: dict[str, Any] = Field(description="The spec of this generation, as stored.")
+    patch: list[dict[str, Any]] | None = Field(
+        description="RFC 6902 patch from the previous recorded generation's spec; "
+        "null for the first."
+    )
     actor: str | None = Field(description="Who made the change through the API, if known.")
     source: str
     created_at: datetime

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "AnnotationEntry",
@@ -30,10 +30,9 @@ __all__ = [
 @dataclass(frozen=True)
 class HistoryEntry:
     generation: int
-    image: str
-    replicas: int
-    previous_image: str | None
-    previous_replicas: int | None
+    #: The spec of this generation (wire form) and the RFC 6902 patch from the previous.
+    spec: dict[str, Any]
+    patch: list[Any] | None
     actor: str | None
     source: str
     created_at: datetime

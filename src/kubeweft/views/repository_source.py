@@ -152,13 +152,11 @@ class RepositorySource:
             )
 
 
-def _history(row: tables.DeploymentHistory) -> HistoryEntry:
+def _history(row: tables.ChangeHistory) -> HistoryEntry:
     return HistoryEntry(
         generation=row.generation,
-        image=row.image,
-        replicas=row.replicas,
-        previous_image=row.previous_image,
-        previous_replicas=row.previous_replicas,
+        spec=row.spec,
+        patch=row.patch,
         actor=row.actor,
         source=row.source,
         created_at=row.created_at,

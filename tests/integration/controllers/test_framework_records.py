@@ -1,7 +1,9 @@
-"""The reconcile log is the framework's: a model other than WebApp, registered with
-``kubeweft.App.add_controller`` and reconciled by a reconciler without a line of
-database code, gets one reconcile-log row per reconcile — on the local control plane's
-real API server and a real database (SQLite and PostgreSQL)."""
+"""The reconcile log and the change history are the framework's: a model other than
+WebApp, registered with ``kubeweft.App.add_controller`` and reconciled by a reconciler
+without a line of database code, gets one reconcile-log row per reconcile and one
+history row per generation (its spec, the RFC 6902 patch from the previous one and the
+user who made the change) — on the local control plane's real API server and a real
+database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ import pytest
 import yaml
 
 import kubeweft
+from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.codegen import crd_for
 from kubeweft.db import Database, RecordWriter
 from kubeweft.localcluster.access import ClusterAccess
-from kubeweft.repositories import reconcile_log
+from kubeweft.repositories import history, reconcile_log
 from kubeweft.runtime import errors
 from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client
@@ -59,7 +62,7 @@ class CronTabReconciler:
         return Result()
 
 
-async def test_a_model_of_its_own_gets_a_reconcile_log_row_per_reconcile(
+async def test_a_model_of_its_own_gets_its_reconcile_log_and_history(
     local_cluster: ClusterAccess,
     crontab_crd: str,
     namespace: str,
@@ -90,8 +93,16 @@ async def test_a_model_of_its_own_gets_a_reconcile_log_row_per_reconcile(
                 await group.start(manager.run)
                 created = await client.create(CronTab.model_validate(crontab("nightly", namespace)))
                 await wait_until_async(lambda: saw(1, 1), what="generation 1", timeout=DEADLINE)
+                # Generation 2, stamped as alice's the way the REST layer stamps it.
+                first = await client.get(CronTab, "nightly", namespace)
+                spec = first.spec.model_copy(update={"suspend": True})
+                wire = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+                stamp = {CHANGED_BY_ANNOTATION: changed_by_value("alice", wire)}
                 await client.patch(
-                    CronTab, "nightly", {"spec": {"suspend": True}}, namespace=namespace
+                    CronTab,
+                    "nightly",
+                    {"metadata": {"annotations": stamp}, "spec": {"suspend": True}},
+                    namespace=namespace,
                 )
                 await wait_until_async(
                     lambda: saw(2, 2),
@@ -106,6 +117,7 @@ async def test_a_model_of_its_own_gets_a_reconcile_log_row_per_reconcile(
     assert uid is not None
     async with database.session() as session:
         rows = await reconcile_log.attempts_by_uid(session, uid, limit=1000)
+        changes = await history.history_by_uid(session, uid)
     rows.reverse()  # oldest first
     assert len(rows) == len(reconcilers[0].seen)
     assert [(r.generation, r.outcome) for r in rows][:3] == [
@@ -115,3 +127,13 @@ async def test_a_model_of_its_own_gets_a_reconcile_log_row_per_reconcile(
     ]
     assert rows[1].error == "ServerError: 500 InternalError: injected"
     assert {(r.kind, r.namespace, r.name) for r in rows} == {("CronTab", namespace, "nightly")}
+    # One history row per generation, though generation 2 was reconciled twice.
+    changes.reverse()
+    assert [(c.generation, c.kind, c.actor) for c in changes] == [
+        (1, "CronTab", None),
+        (2, "CronTab", "alice"),
+    ]
+    assert changes[0].spec["schedule"]["cron"] == "*/5 * * * *"
+    assert changes[0].patch is None
+    assert changes[1].spec == wire
+    assert changes[1].patch == [{"op": "replace", "path": "/suspend", "value": True}]

@@ -1,7 +1,6 @@
-"""Deployment history is written exactly once per generation that changed image or
-replicas — across a failed status write (a retry after the Deployment was updated) and
-an operator restart — on the local control plane and a real database (SQLite and
-PostgreSQL)."""
+"""WebApp's change history is written exactly once per generation — across a failed
+status write (a retry after the Deployment was updated) and an operator restart — on
+the local control plane and a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -68,7 +67,7 @@ async def set_image(client: Client, namespace: str, image: str) -> None:
     )
 
 
-async def test_three_image_changes_give_four_history_rows(
+async def test_four_changes_give_five_history_rows(
     local_cluster: ClusterAccess, namespace: str, database: Database
 ) -> None:
     writer = RecordWriter(database)
@@ -113,15 +112,22 @@ async def test_three_image_changes_give_four_history_rows(
         rows = await history_repo.history_by_uid(session, uid)
         attempts = await reconcile_log.attempts_by_uid(session, uid, limit=1000)
     rows.sort(key=lambda r: r.generation)
-    assert [(r.image, r.previous_image, r.replicas) for r in rows] == [
-        ("nginx:1", None, 1),
-        ("nginx:2", "nginx:1", 1),
-        ("nginx:3", "nginx:2", 1),
-        ("nginx:4", "nginx:3", 1),
+    # One row per generation, the port-only one included, each with its diff.
+    assert [(r.generation, r.spec["image"], r.spec["replicas"]) for r in rows] == [
+        (1, "nginx:1", 1),
+        (2, "nginx:2", 1),
+        (3, "nginx:3", 1),
+        (4, "nginx:3", 1),
+        (5, "nginx:4", 1),
     ]
-    assert len({r.generation for r in rows}) == 4
-    # The port-only generation has no row.
-    assert final.metadata.generation not in {r.generation for r in rows}
+    assert final.metadata.generation == 4
+    assert [r.patch for r in rows] == [
+        None,
+        [{"op": "replace", "path": "/image", "value": "nginx:2"}],
+        [{"op": "replace", "path": "/image", "value": "nginx:3"}],
+        [{"op": "replace", "path": "/port", "value": 9090}],
+        [{"op": "replace", "path": "/image", "value": "nginx:4"}],
+    ]
     assert all(r.source == "reconciler" for r in rows)
     # The injected failure is in the reconcile log, with its error text.
     assert any(a.outcome == "error" and "injected" in (a.error or "") for a in attempts)

@@ -50,8 +50,7 @@ async def test_history_row_with_a_400_character_actor_is_never_dropped(
                 name="web",
                 kind="WebApp",
                 generation=1,
-                image="nginx:1.27",
-                replicas=1,
+                spec={"image": "nginx:1.27", "replicas": 1},
                 actor=ACTOR,
                 source="api",
             )

@@ -22,7 +22,7 @@ from tests.support.process import child_env
 pytestmark = pytest.mark.anyio
 
 EXPECTED_TABLES = {
-    "deployment_history",
+    "change_history",
     "reconcile_log",
     "metric_samples",
     "metric_latest",

@@ -137,7 +137,7 @@ async def test_locked_postgres_table_is_503_then_recovers(
             try:
                 transaction = holder.transaction()
                 await transaction.start()
-                await holder.execute("LOCK TABLE deployment_history IN ACCESS EXCLUSIVE MODE")
+                await holder.execute("LOCK TABLE change_history IN ACCESS EXCLUSIVE MODE")
                 assert_timeout_problem(await app.http.get(path))
                 await transaction.rollback()
             finally:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from kubeweft.db.engine import Database
 from kubeweft.db.records import HistoryRecord, MetricSample, ReconcileRecord, Record
-from kubeweft.db.tables import DeploymentHistory, MetricSampleRow, ReconcileLog
+from kubeweft.db.tables import ChangeHistory, MetricSampleRow, ReconcileLog
 from kubeweft.db.types import utcnow
 from kubeweft.db.writer import RecordWriter
 from kubeweft.runtime.metrics import RECORDS_DROPPED, RECORDS_WRITTEN
@@ -27,8 +27,7 @@ def history(uid: str, generation: int) -> HistoryRecord:
         name=f"web-{uid[:8]}",
         kind="WebApp",
         generation=generation,
-        image=f"nginx:{generation}",
-        replicas=1,
+        spec={"image": f"nginx:{generation}", "replicas": 1},
         actor="alice",
         source="api",
     )
@@ -62,7 +61,7 @@ def workload(uids: Sequence[str], generations: int) -> list[Record]:
 async def counts(database: Database) -> tuple[int, int, int]:
     async with database.session() as session:
         result = []
-        for table in (DeploymentHistory, ReconcileLog, MetricSampleRow):
+        for table in (ChangeHistory, ReconcileLog, MetricSampleRow):
             stmt = select(func.count()).select_from(table)
             result.append((await session.execute(stmt)).scalar_one())
     return result[0], result[1], result[2]
@@ -98,7 +97,7 @@ async def test_history_exactly_once_across_retries_and_two_writers(database: Dat
         assert await second.flush(60)
         tg.cancel_scope.cancel()
     async with database.session() as session:
-        rows = (await session.scalars(select(DeploymentHistory.generation))).all()
+        rows = (await session.scalars(select(ChangeHistory.generation))).all()
     assert sorted(rows) == [1, 2, 3]
 
 
@@ -115,7 +114,7 @@ async def test_past_the_bound_the_oldest_are_dropped_and_counted(database: Datab
         assert await writer.flush(60)
         tg.cancel_scope.cancel()
     async with database.session() as session:
-        rows = (await session.scalars(select(DeploymentHistory.generation))).all()
+        rows = (await session.scalars(select(ChangeHistory.generation))).all()
     assert sorted(rows) == [3, 4, 5]
 
 

@@ -103,8 +103,7 @@ async def test_history_for_more_uids_than_a_statement_can_bind(database: Databas
                         name=f"web-{i}",
                         kind="WebApp",
                         generation=generation,
-                        image=f"nginx:{generation}",
-                        replicas=generation,
+                        spec={"image": f"nginx:{generation}", "replicas": generation},
                     ),
                 )
 

@@ -22,8 +22,7 @@ def change(uid: str, generation: int, image: str = "nginx:1", **kw: object) -> H
         name="web",
         kind="WebApp",
         generation=generation,
-        image=image,
-        replicas=generation,
+        spec={"image": image, "replicas": generation},
         **kw,  # type: ignore[arg-type]
     )
 
@@ -36,7 +35,13 @@ async def test_exactly_once_per_generation(database: Database) -> None:
         assert await history.record_change(session, change(uid, 2, image="nginx:2")) is True
     async with database.session() as session:
         rows = await history.history_by_uid(session, uid)
-    assert [(r.generation, r.image) for r in rows] == [(2, "nginx:2"), (1, "nginx:1")]
+    assert [(r.generation, r.spec["image"]) for r in rows] == [(2, "nginx:2"), (1, "nginx:1")]
+    # The patch is the RFC 6902 diff from the previous generation's spec.
+    assert rows[1].patch is None
+    assert rows[0].patch == [
+        {"op": "replace", "path": "/image", "value": "nginx:2"},
+        {"op": "replace", "path": "/replicas", "value": 2},
+    ]
     assert rows[0].created_at.tzinfo is not None
 
 

@@ -90,8 +90,7 @@ async def test_every_growing_table_keeps_its_window(database: Database) -> None:
                     "web",
                     "WebApp",
                     generation,
-                    "nginx",
-                    1,
+                    {"image": "nginx", "replicas": 1},
                     created_at=now - timedelta(days=days),
                 ),
             )
@@ -120,7 +119,7 @@ async def test_every_growing_table_keeps_its_window(database: Database) -> None:
         "metric_samples": 2,
         "reconcile_log": 3,
         "api_audit": 2,
-        "deployment_history": 2,
+        "change_history": 2,
     }
     async with database.session() as session:
         kept_attempts = await reconcile_log.attempts_by_uid(session, uid)

@@ -47,7 +47,12 @@ async def test_create_reconcile_detail_patch_annotate_delete(
         assert conditions.get("Ready") == "True"
         assert detail["health_score"] == 100
         first = detail["deployment_history"][0]
-        assert (first["image"], first["replicas"], first["actor"]) == ("nginx:1", 2, DEV_USER)
+        assert (first["spec"]["image"], first["spec"]["replicas"], first["actor"]) == (
+            "nginx:1",
+            2,
+            DEV_USER,
+        )
+        assert first["patch"] is None
 
         # Metrics arrive from the reconciler; the detail view aggregates the last 5 minutes.
         async def with_metrics() -> dict[str, Any] | None:
@@ -69,11 +74,11 @@ async def test_create_reconcile_detail_patch_annotate_delete(
 
         async def history_of_patch() -> list[dict[str, Any]] | None:
             rows = (await http.get(f"/api/webapps/{namespace}/shop/history")).json()
-            return rows if rows and rows[0]["image"] == "nginx:2" else None
+            return rows if rows and rows[0]["spec"]["image"] == "nginx:2" else None
 
         rows = await wait_until_async(history_of_patch, what="the history row of the patch")
         assert rows[0]["actor"] == DEV_USER
-        assert rows[0]["previous_image"] == "nginx:1"
+        assert rows[0]["patch"] == [{"op": "replace", "path": "/image", "value": "nginx:2"}]
 
         note = await http.post(
             f"/api/webapps/{namespace}/shop/annotations", json={"body": "v2 out"}

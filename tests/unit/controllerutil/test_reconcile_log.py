@@ -1,12 +1,16 @@
-"""The framework's reconcile log: one record per reconcile of an existing object, for a
-reconciler that contains no logging code (only, optionally, the actions it reports)."""
+"""The framework's records: one reconcile-log record per reconcile of an existing object
+and one history record per generation, for a reconciler that contains no database code
+(only, optionally, the actions it reports)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.controllerutil.reconcile_log import LoggedReconciler, current_attempt
-from kubeweft.db.records import ReconcileRecord, Record
+from kubeweft.db.records import HistoryRecord, ReconcileRecord, Record
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result
 from tests.support.fake_client import FakeClient
@@ -120,3 +124,50 @@ async def test_a_refusing_sink_never_fails_the_reconcile(cluster: FakeClient) ->
 async def test_outside_the_framework_reports_go_nowhere() -> None:
     current_attempt().actions.append("dropped")
     assert current_attempt().actions == []
+
+
+def changes(sink: Sink) -> list[HistoryRecord]:
+    return [r for r in sink.records if isinstance(r, HistoryRecord)]
+
+
+async def test_each_generation_is_recorded_once_after_its_first_success(
+    cluster: FakeClient,
+) -> None:
+    reconciler, inner, sink = logged(cluster)
+    inner.result = Result(requeue=True)
+    await reconciler.reconcile(REQUEST)  # not done yet: no history
+    inner.result = Result()
+    await reconciler.reconcile(REQUEST)
+    await reconciler.reconcile(REQUEST)  # the same generation again: nothing new
+
+    (record,) = changes(sink)
+    assert (record.uid, record.kind, record.generation, record.actor) == (
+        "ct-uid",
+        "CronTab",
+        3,
+        None,
+    )
+    assert record.spec["schedule"]["cron"] == "*/5 * * * *"
+    assert record.spec["historyLimit"] == 3  # the wire form: camelCase, defaults applied
+
+
+async def test_the_actor_is_the_user_whose_stamp_matches_the_spec(cluster: FakeClient) -> None:
+    reconciler, _, sink = logged(cluster)
+    obj = await cluster.get(CronTab, "nightly", "default")
+    wire = obj.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def stamp(data: dict[str, Any]) -> None:
+        data["metadata"]["annotations"] = {CHANGED_BY_ANNOTATION: changed_by_value("alice", wire)}
+
+    cluster.edit("CronTab", "nightly", stamp)
+    await reconciler.reconcile(REQUEST)
+
+    assert [r.actor for r in changes(sink)] == ["alice"]
+
+
+async def test_a_failed_reconcile_records_no_history(cluster: FakeClient) -> None:
+    reconciler, inner, sink = logged(cluster)
+    inner.result = errors.ServerError(500, "InternalError", "etcd down")
+    with pytest.raises(errors.ServerError):
+        await reconciler.reconcile(REQUEST)
+    assert changes(sink) == []

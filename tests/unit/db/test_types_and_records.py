@@ -36,7 +36,7 @@ def test_records_are_checked_where_they_are_built() -> None:
     with pytest.raises(ValueError, match="outcome"):
         ReconcileRecord("u", "ns", "n", "WebApp", utcnow(), 0.1, "maybe")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="source"):
-        HistoryRecord("u", "ns", "n", "WebApp", 1, "img", 1, source="kubectl")  # type: ignore[arg-type]
+        HistoryRecord("u", "ns", "n", "WebApp", 1, {}, source="kubectl")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="aware"):
         MetricSample("u", "ready_replicas", 1.0, datetime(2026, 1, 1))
 

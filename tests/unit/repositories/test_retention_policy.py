@@ -36,5 +36,5 @@ def test_annotations_and_api_keys_are_never_pruned() -> None:
         "metric_samples",
         "reconcile_log",
         "api_audit",
-        "deployment_history",
+        "change_history",
     ]

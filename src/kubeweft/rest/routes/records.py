@@ -109,7 +109,7 @@ def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
     @router.get(
         f"{item}/history",
         response_model=list[HistoryRead],
-        summary="Deployment history, newest first",
+        summary="Change history (one entry per generation: spec and RFC 6902 patch), newest first",
     )
     async def history(
         identity: Annotated[Identity, routes.may("get")],
