@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from kubeweft.localcluster import ClusterAccess
-from tests.e2e.test_wheel import _venv_with, _wheel
+from tests.support import wheels
 from tests.support.process import child_env
 
 KUBEWEFT = str(Path(sys.executable).parent / "kubeweft")
@@ -81,7 +81,7 @@ def test_make_test_passes_in_a_project_on_kubeweft_from_its_wheel(
     """kubeweft's wheel in a fresh virtualenv scaffolds the project; the project's own
     ``make test`` passes with that virtualenv as its ``.venv`` (made here, not by
     ``make``, whose ``pip install`` would need the package index)."""
-    wheel = _wheel(tmp_path)
+    wheel = wheels.build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         templates = {
             str(PurePosixPath(name).relative_to(TEMPLATES))
@@ -92,7 +92,7 @@ def test_make_test_passes_in_a_project_on_kubeweft_from_its_wheel(
         str(path.relative_to(REPO_TEMPLATES)) for path in REPO_TEMPLATES.rglob("*.tmpl")
     }
     (tmp_path / "env").mkdir()
-    venv = _venv_with(wheel, tmp_path / "env")
+    venv = wheels.venv_with(wheel, tmp_path / "env")
     root = tmp_path / "shop"
     root.mkdir()
     (root / ".venv").symlink_to(venv)

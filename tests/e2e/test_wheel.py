@@ -11,10 +11,6 @@ kubeweft itself is the wheel's.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -22,10 +18,10 @@ import pytest
 
 from kubeweft.localcluster import build
 from kubeweft.localcluster.pytest_plugin import unavailable
+from tests.support import wheels
 
 pytestmark = [pytest.mark.slow, pytest.mark.localcluster]
 
-REPO = Path(__file__).resolve().parents[2]
 GO_FILES = {
     "kubeweft/localcluster/go/go.mod",
     "kubeweft/localcluster/go/go.sum",
@@ -33,53 +29,6 @@ GO_FILES = {
     "kubeweft/localcluster/go/kwok/go.mod",
     "kubeweft/localcluster/go/kwok/go.sum",
 }
-
-
-def _run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert done.returncode == 0, f"{command}: exit {done.returncode}\n{done.stdout}{done.stderr}"
-    return done.stdout
-
-
-def _wheel(tmp_path: Path) -> Path:
-    """``pip wheel`` of a copy of the project (setuptools writes build/ and egg-info)."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        if (REPO / name).exists():
-            shutil.copy(REPO / name, project / name)
-    shutil.copytree(
-        REPO / "src",
-        project / "src",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
-    )
-    out = tmp_path / "dist"
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out, ".", cwd=project)
-    (wheel,) = out.glob("kubeweft-*.whl")
-    return wheel
-
-
-def _venv_with(wheel: Path, root: Path) -> Path:
-    """A fresh virtualenv holding the wheel; its dependencies are this venv's packages.
-
-    A ``.pth`` line only appends a directory to ``sys.path`` (the ``.pth`` files inside it
-    are not processed), so this venv's editable kubeweft stays invisible there.
-    """
-    venv = root / "venv"
-    _run(sys.executable, "-m", "venv", venv, cwd=root)
-    python = venv / "bin" / "python"
-    _run(python, "-m", "pip", "install", "--no-deps", "-q", wheel, cwd=root)
-    site = _run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=root)
-    (Path(site.strip()) / "kubeweft-test-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    return venv
 
 
 def test_an_installed_wheel_builds_the_control_plane_from_the_shared_cache(
@@ -92,19 +41,19 @@ def test_an_installed_wheel_builds_the_control_plane_from_the_shared_cache(
         # Building here would take tens of minutes; `make localcluster` does it once.
         unavailable(f"the control plane is not built yet ({expected}); run `make localcluster`")
 
-    wheel = _wheel(tmp_path)
+    wheel = wheels.build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         assert set(archive.namelist()) >= GO_FILES
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    venv = _venv_with(wheel, outside)
+    venv = wheels.venv_with(wheel, outside)
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("PYTHONPATH", "KUBEWEFT_LOCALCLUSTER_SOURCE", "KUBEBUILDER_ASSETS")
     }
-    installed, key_dir = _run(
+    installed, key_dir = wheels.run(
         venv / "bin" / "python",
         "-c",
         "from kubeweft.localcluster import build; s = build.source_dir(); "
@@ -116,6 +65,6 @@ def test_an_installed_wheel_builds_the_control_plane_from_the_shared_cache(
     # Checked before `cluster build`, which would otherwise start compiling Kubernetes.
     assert Path(key_dir) / "bin" == expected
 
-    printed = _run(venv / "bin" / "kubeweft", "cluster", "build", cwd=outside, env=env)
+    printed = wheels.run(venv / "bin" / "kubeweft", "cluster", "build", cwd=outside, env=env)
 
     assert Path(printed.strip()) == expected
