@@ -14,7 +14,13 @@ from kubeweft.controllerutil.conditions import (
     remove_status_condition,
     set_status_condition,
 )
-from kubeweft.controllerutil.finalizers import add_finalizer, contains_finalizer, remove_finalizer
+from kubeweft.controllerutil.finalizers import (
+    FinalizerResult,
+    add_finalizer,
+    contains_finalizer,
+    handle_finalizer,
+    remove_finalizer,
+)
 from kubeweft.controllerutil.mutate import OperationResult, create_or_update
 from kubeweft.controllerutil.owners import (
     MANAGED_BY,
@@ -33,6 +39,7 @@ __all__ = [
     "AlreadyOwnedError",
     "Client",
     "DelegatingClient",
+    "FinalizerResult",
     "NotOwnedError",
     "OperationResult",
     "OwnershipError",
@@ -43,6 +50,7 @@ __all__ = [
     "contains_finalizer",
     "create_or_update",
     "find_status_condition",
+    "handle_finalizer",
     "is_status_condition_true",
     "merge_patch",
     "patch_status",
