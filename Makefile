@@ -14,12 +14,13 @@ run: venv localcluster
 	$(BIN)/kubeweft run
 
 test: system-deps venv localcluster lint
-	$(BIN)/python -m pytest -p no:cacheprovider tests
+	$(BIN)/python -m pytest -p no:cacheprovider tests examples/tenant/tests
 
 lint: venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
+	$(BIN)/mypy examples/tenant/src
 	$(BIN)/lint-imports
 
 unit: venv

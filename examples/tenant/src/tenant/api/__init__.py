@@ -1,0 +1,1 @@
+"""The tenant project's models, one package per API version."""

@@ -1,0 +1,1 @@
+"""The tenant project's reconcilers, one module per model."""

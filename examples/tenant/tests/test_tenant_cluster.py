@@ -1,0 +1,116 @@
+"""The tenant application run as ``kubeweft run tenant.app:app`` on the local control plane.
+
+Creating a Tenant through REST provisions its Namespace, ResourceQuota and RoleBinding
+and its key in the shared registry ConfigMap, and reports Ready; a spec change through
+REST is a second history row carrying the patch; ``kubectl delete tenant`` runs the
+finalizer, which removes the registry key, and the Tenant is gone afterwards while the
+garbage collector takes its Namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from kubeweft.localcluster import ClusterAccess
+from tests.support.process import kubeweft_run
+from tests.support.waiting import wait_until
+
+PROJECT = Path(__file__).resolve().parents[1]
+DEADLINE = 60.0
+FINALIZER = "tenancy.example.com/registry"
+
+
+def get(cluster: ClusterAccess, *args: str) -> dict[str, Any] | None:
+    """The object ``kubectl get ARGS -o json`` prints, or None when there is none."""
+    got = cluster.kubectl("get", *args, "-o", "json", check=False)
+    return json.loads(got.stdout) if got.returncode == 0 else None
+
+
+def registry(cluster: ClusterAccess) -> dict[str, str]:
+    found = get(cluster, "configmap", "tenants", "-n", "kube-public")
+    return (found or {}).get("data") or {}
+
+
+@pytest.mark.localcluster
+def test_a_tenant_is_provisioned_recorded_and_cleaned_up_by_its_finalizer(
+    local_cluster: ClusterAccess, tmp_path: Path
+) -> None:
+    name = f"team-{uuid.uuid4().hex[:8]}"
+    with (
+        kubeweft_run(
+            local_cluster.kubeconfig_path,
+            tmp_path / "run",
+            "tenant.app:app",
+            "--no-leader-election",
+            env={"PYTHONPATH": str(PROJECT / "src")},
+            cwd=PROJECT,
+        ) as process,
+        httpx.Client(base_url=process.api_url or "", timeout=60) as http,
+    ):
+        spec = {"owners": ["alice", "bob"], "cpu": "2", "memory": "4Gi"}
+        created = http.post("/api/tenants", json={"name": name, "spec": spec})
+        assert created.status_code == 201, created.text
+        uid = created.json()["uid"]
+
+        def ready() -> dict[str, Any] | None:
+            detail = http.get(f"/api/tenants/{name}")
+            assert detail.status_code == 200, detail.text
+            conditions = detail.json()["status"].get("conditions") or []
+            return detail.json() if [c["status"] for c in conditions] == ["True"] else None
+
+        detail = wait_until(ready, what="the Tenant Ready=True", timeout=DEADLINE)
+        assert detail["status"]["namespace"] == name
+
+        namespace = get(local_cluster, "namespace", name)
+        assert namespace is not None
+        (owner,) = namespace["metadata"]["ownerReferences"]
+        assert (owner["kind"], owner["name"], owner["uid"]) == ("Tenant", name, uid)
+        quota = get(local_cluster, "resourcequota", "tenant-quota", "-n", name)
+        assert quota is not None
+        assert quota["spec"]["hard"] == {"requests.cpu": "2", "requests.memory": "4Gi"}
+        binding = get(local_cluster, "rolebinding", "tenant-owners", "-n", name)
+        assert binding is not None
+        assert binding["roleRef"]["name"] == "edit"
+        assert [s["name"] for s in binding["subjects"]] == ["alice", "bob"]
+        assert json.loads(registry(local_cluster)[name]) == {
+            "namespace": name,
+            "owners": ["alice", "bob"],
+        }
+        stored = get(local_cluster, "tenant", name)
+        assert stored is not None
+        assert stored["metadata"]["finalizers"] == [FINALIZER]
+
+        patched = http.patch(
+            f"/api/tenants/{name}",
+            json={"spec": {"memory": "8Gi"}},
+            headers={"content-type": "application/merge-patch+json"},
+        )
+        assert patched.status_code == 200, patched.text
+
+        def two_rows() -> list[dict[str, Any]] | None:
+            rows = http.get(f"/api/tenants/{name}/history")
+            assert rows.status_code == 200, rows.text
+            return rows.json() if len(rows.json()) == 2 else None
+
+        newest, first = wait_until(two_rows, what="two history rows", timeout=DEADLINE)
+        assert (first["generation"], newest["generation"]) == (1, 2)
+        assert first["patch"] is None
+        assert newest["patch"] == [{"op": "replace", "path": "/memory", "value": "8Gi"}]
+        assert newest["spec"]["memory"] == "8Gi"
+
+        # kubectl waits until the object is gone: only the finalizer's release lets it go.
+        local_cluster.kubectl("delete", "tenant", name, "--timeout=60s")
+        assert get(local_cluster, "tenant", name) is None
+        assert name not in registry(local_cluster)
+
+        def collected() -> bool:
+            left = get(local_cluster, "namespace", name)
+            return left is None or left["metadata"].get("deletionTimestamp") is not None
+
+        wait_until(collected, what="the Namespace garbage-collected", timeout=DEADLINE)
+        assert process.stop() == 0
