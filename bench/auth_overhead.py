@@ -29,12 +29,12 @@ import yaml
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.auth import Identity, Operation, attributes_for, build_authenticator
 from kubeweft.auth.apikeys import ApiKeyAuthenticator
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import migrate
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster import LocalCluster, find_binaries
 from kubeweft.logging import configure_logging
 from kubeweft.repositories import apikeys

@@ -94,8 +94,8 @@ async def seed(client: Any, database: Any) -> list[tuple[str, str]]:
     from lightkube.resources.core_v1 import Namespace
 
     from kubeweft.api import ObjectMeta
-    from kubeweft.api.v1alpha1 import WebApp, WebAppSpec
     from kubeweft.db import records
+    from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
     from kubeweft.repositories import unit_of_work
 
     with contextlib.suppress(Exception):
@@ -162,7 +162,7 @@ async def seed(client: Any, database: Any) -> list[tuple[str, str]]:
 
 def add_seed_baseline(app: Any, client: Any, database: Any) -> None:
     """The seed's GetResourceDetail, literally: K8s GET, then one query per table."""
-    from kubeweft.api.v1alpha1 import WebApp
+    from kubeweft.examples.webapp.api.v1alpha1 import WebApp
     from kubeweft.repositories import annotations, history, metrics
 
     @app.get("/bench/seed/webapps/{namespace}/{name}")

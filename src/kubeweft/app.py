@@ -15,8 +15,8 @@ served from an empty cache) and, on shutdown, stops accepting and finishes in-fl
 requests while the cache, client and database are still open.
 
 What is served and reconciled is an :class:`kubeweft.App` (``kubeweft run module:app``);
-the process names no model of its own. Without an argument it runs the shipped WebApp
-example, :data:`DEFAULT_APP`.
+the process names no model of its own. Without an argument it runs the shipped example,
+:data:`DEFAULT_APP`.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ __all__ = [
 
 _log = get_logger("kubeweft.app")
 
-#: What ``kubeweft run`` runs without an argument: the shipped WebApp example.
+#: What ``kubeweft run`` runs without an argument: the shipped example.
 DEFAULT_APP = "kubeweft.examples.webapp:app"
 
 CRD_ESTABLISH_TIMEOUT = 60.0

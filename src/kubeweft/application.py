@@ -3,7 +3,7 @@
 A project built on kubeweft declares its models and their reconcilers in a few lines
 of its own code, and ``kubeweft run shop.app:app`` runs them with the same start-up,
 probes, auth, REST API, database, leader election and graceful shutdown as the shipped
-WebApp example — which is itself an ``App`` built with nothing but this module::
+example — which is itself an ``App`` built with nothing but this module::
 
     app = kubeweft.App("shop")
     app.add_model(Store)                          # CRD installation, REST routes, probes

@@ -22,17 +22,17 @@ import anyio
 import pytest
 from lightkube.resources.apps_v1 import Deployment
 
-from kubeweft.api.v1alpha1 import WebApp
-from kubeweft.controllers.webapp_status import CONDITION_READY
 from kubeweft.db import Database, RecordWriter
 from kubeweft.db.migrate import migrate
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.controllers.webapp_status import CONDITION_READY
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.repositories import history as history_repo
 from kubeweft.repositories import metrics as metrics_repo
 from kubeweft.repositories import reconcile_log
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.metrics import REGISTRY
-from tests.integration.controllers.harness import running_controller, webapp
+from tests.integration.examples.webapp.controllers.harness import running_controller, webapp
 from tests.support.postgres import PostgresServer
 from tests.support.waiting import wait_until_async
 

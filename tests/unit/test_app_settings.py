@@ -3,7 +3,7 @@ process: the reconcile timeout (the WebApp controller), the resync period (the
 informers) and the metric sampling interval (the WebApp reconciler's requeue). What
 each does is tested where it lives: tests/unit/runtime/test_controller.py (a reconcile
 past its timeout is cancelled, counted and retried), tests/unit/runtime/test_informer.py
-(the resync period) and tests/unit/controllers (the requeue interval)."""
+(the resync period) and tests/unit/examples/webapp/controllers (the requeue interval)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.app import Process
 from kubeweft.db.engine import Database
 from kubeweft.examples.webapp import app
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.runtime.controller import Controller
 from kubeweft.settings import Settings
 from tests.support.fake_client import FakeClient

@@ -1,6 +1,6 @@
 """Which SubjectAccessReview a REST operation needs, and how a refusal is worded.
 
-The REST layer speaks of operations on a model ("patch this WebApp", "add an
+The REST layer speaks of operations on a model ("patch this object", "add an
 annotation"); RBAC speaks of verbs on resources. This table is the one place that maps
 one to the other, so a Role written for ``kubectl`` means the same through the REST API:
 annotations are the ``<plural>/annotations`` subresource (create/delete), and the

@@ -3,7 +3,7 @@
 ``--check`` writes nothing and fails with a diff when the checked-in files differ from
 what the code declares; CI runs it so that a model change cannot ship without its CRD.
 The models are an application's (``kubeweft manifests shop.app:app``) or named one by
-one (``--model shop.api.v1alpha1:Store``); by default, the shipped WebApp's.
+one (``--model shop.api.v1alpha1:Store``); by default, the shipped example's.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from kubeweft import _importing
 from kubeweft.api import CustomResource
 from kubeweft.codegen import manifests
 
-# The models the shipped process serves (``module:Class``).
-DEFAULT_MODELS = ("kubeweft.api.v1alpha1:WebApp",)
+# The application whose models are generated when none is named: the shipped example,
+# named by string so that the framework imports no model.
+DEFAULT_APP = "kubeweft.examples.webapp:app"
 
 
 def manifests_command(
@@ -43,7 +44,7 @@ def manifests_command(
         typer.Option(
             "--model",
             help="A model as module:Class, found in the current directory first "
-            "(repeatable; default: WebApp).",
+            "(repeatable; default: the shipped example's models).",
         ),
     ] = None,
     api: Annotated[
@@ -60,7 +61,7 @@ def manifests_command(
         typer.echo("kubeweft manifests: give an APP or --model, not both", err=True)
         raise typer.Exit(2)
     try:
-        models = load_app_models(app) if app else [load_model(s) for s in model or DEFAULT_MODELS]
+        models = [load_model(s) for s in model] if model else load_app_models(app or DEFAULT_APP)
     except (_importing.ImportFromStringError, ImportError, TypeError) as error:
         typer.echo(f"kubeweft manifests: {error}", err=True)
         raise typer.Exit(2) from error

@@ -4,7 +4,7 @@ A reconciler reads its object from the cache, which lags the API server by a wat
 event. An ``update_status`` carries the cached resourceVersion, so the reconcile that
 follows a status write — woken by an owned object's event a moment later — often
 sends a version the server has already replaced and gets 409 Conflict for its own
-write (each new WebApp's first follow-up reconcile did). Two cures exist:
+write (each new object's first follow-up reconcile did). Two cures exist:
 
 * wait until the cache holds the last write (``Cache.wait_for_resource_version``) —
   a pause in every such reconcile, state kept between reconciles, and a timeout to pick;

@@ -36,7 +36,7 @@ from kubeweft.localcluster.process import Component, free_port
 from kubeweft.localcluster.state import STATE_FILE, running_pids
 
 ADMIN_USER = "admin"
-# A /16 leaves room for thousands of Services (every WebApp owns one).
+# A /16 leaves room for thousands of Services (a controller may own one per object).
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/16"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 

@@ -1,7 +1,7 @@
 """``python -m kubeweft.rest.openapi [APP]``: print the OpenAPI document of an application.
 
 ``APP`` names a ``kubeweft.App`` as ``module:attribute`` (``shop.app:app``), as
-``kubeweft run`` takes it; without it the shipped WebApp example is exported. That
+``kubeweft run`` takes it; without it the shipped example is exported. That
 output is checked in as ``docs/openapi.json`` (clients are generated from it); a test
 fails when the file drifts from the code.
 

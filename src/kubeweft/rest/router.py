@@ -1,6 +1,6 @@
 """One router per model, generated from the model's declaration.
 
-``model_router(WebApp)`` serves SPEC §6's endpoint table under ``/api/webapps``: list,
+``model_router(Store)`` serves SPEC §6's endpoint table under ``/api/stores``: list,
 detail, create, merge patch, delete, and the annotations/history/metrics/events
 sub-resources. Everything model-specific — the plural, the API group used for
 authorization, the spec class that validates requests — is read from the model, so a

@@ -1,7 +1,7 @@
 """Request and response schemas, named by direction and generated per model.
 
-``WebAppCreate`` (what a client sends to create), ``WebAppPatch`` (a JSON merge patch),
-``WebAppRead`` (the detail view) and ``WebAppListItem`` are built from the model's own
+``<Kind>Create`` (what a client sends to create), ``<Kind>Patch`` (a JSON merge patch),
+``<Kind>Read`` (the detail view) and ``<Kind>ListItem`` are built from the model's own
 spec and status classes — the same classes that generate the CRD's OpenAPI schema —
 so the REST API validates exactly what the API server will accept, and a second model
 gets its schemas without new code. Sub-resource schemas (history, metrics, annotations,

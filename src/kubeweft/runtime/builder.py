@@ -9,7 +9,7 @@ predicates or kinds the model does not declare. ``complete`` builds the
 controller, registers the informers with the manager's cache (so the manager's cache
 sync covers them) and adds the controller to the manager.
 
-    ControllerBuilder(manager).for_(WebApp).complete(r)  # + Owns(Deployment), Owns(Service)
+    ControllerBuilder(manager).for_(Store).complete(r)  # + Owns(Deployment), Owns(Service)
 
 ``For`` has no default predicate, as in controller-runtime: pass ``GenerationChanged()``
 (or ``Or(GenerationChanged(), LabelChanged())``) to ignore status-only updates.

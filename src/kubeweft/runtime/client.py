@@ -2,7 +2,7 @@
 
 ``Client`` mirrors controller-runtime's ``client.Client`` (get, list, create, update,
 patch, apply, delete, the status subresource) plus ``watch`` for informers, typed by
-the kind class: ``await client.get(WebApp, "web", "ns")`` returns a ``WebApp``. URLs,
+the kind class: ``await client.get(Store, "main", "ns")`` returns a ``Store``. URLs,
 authentication and TLS are lightkube's (``GenericAsyncClient``); this module owns what
 lightkube leaves out — retries of transient failures (see ``retry``), errors mapped to
 typed exceptions (see ``errors``), and a watch that surfaces bookmarks and ends on

@@ -118,7 +118,7 @@ class EnqueueRequestForOwner(_MappingHandler):
 
 
 class EnqueueRequestsFromMapFunc(_MappingHandler):
-    """Enqueue whatever ``fn(obj)`` returns (e.g. every WebApp that mounts a Secret)."""
+    """Enqueue whatever ``fn(obj)`` returns (e.g. every object that mounts a Secret)."""
 
     def __init__(self, fn: Callable[[Any], Iterable[Request]]) -> None:
         self.fn = fn

@@ -1,6 +1,6 @@
 """Secondary indexes over an informer's store.
 
-A reconciler asks "which Deployments does this WebApp own?" or "what is in namespace
+A reconciler asks "which Deployments does this object own?" or "what is in namespace
 X?" on every pass; scanning the whole cache for that is O(objects) per reconcile. An
 index maps a computed value (a namespace, an owner UID, any custom field) to the keys
 of the objects that have it, kept up to date as the informer applies each event —

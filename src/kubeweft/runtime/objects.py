@@ -40,7 +40,7 @@ __all__ = [
     "to_dict",
 ]
 
-#: The type of an object of a kind; ``Client.get(WebApp, ...)`` returns ``WebApp``.
+#: The type of an object of a kind; ``Client.get(Store, ...)`` returns ``Store``.
 K = TypeVar("K")
 
 

@@ -29,7 +29,6 @@ from jwt.algorithms import RSAAlgorithm
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.auth import (
     AuthenticationError,
     ChainAuthenticator,
@@ -41,6 +40,7 @@ from kubeweft.auth import (
 )
 from kubeweft.db.engine import Database
 from kubeweft.db.types import utcnow
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.repositories import apikeys
 from kubeweft.runtime.client import Client

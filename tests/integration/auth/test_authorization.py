@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.auth import Identity, Operation, attributes_for
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.clock import FakeClock

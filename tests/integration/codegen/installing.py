@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import rbac_for
 from kubeweft.codegen.rbac import NAMESPACE, SERVICE_ACCOUNT
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster import ClusterAccess
 
 REPO = Path(__file__).resolve().parents[3]

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import rbac_for
 from kubeweft.codegen.rbac import SERVICE_ACCOUNT
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster import ClusterAccess
 from tests.integration.codegen.installing import install_rbac, uninstall_cluster_scoped
 from tests.support.waiting import wait_until

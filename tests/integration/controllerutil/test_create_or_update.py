@@ -10,7 +10,6 @@ import pytest
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.controllerutil import (
     MANAGED_BY_LABEL,
     NotOwnedError,
@@ -19,6 +18,7 @@ from kubeweft.controllerutil import (
     patch_status,
     set_controller_reference,
 )
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors, objects
 from kubeweft.runtime.client import Client

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import event
 
 from kubeweft.api import ObjectMeta
-from kubeweft.api.v1alpha1 import WebApp, WebAppSpec
 from kubeweft.db import records
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
 from kubeweft.localcluster import ClusterAccess
 from kubeweft.repositories import _batch, metrics, unit_of_work
 from tests.integration.rest.stack import running

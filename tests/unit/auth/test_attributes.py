@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.auth.attributes import Operation, attributes_for, describe
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 
 INFO = WebApp.model_info
 

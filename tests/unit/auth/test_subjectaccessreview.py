@@ -6,10 +6,10 @@ import anyio
 import pytest
 from lightkube.resources.authorization_v1 import SubjectAccessReview
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.auth import Identity, Operation, ResourceAttributes, ReviewUnavailable
 from kubeweft.auth.attributes import attributes_for
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.runtime.clock import FakeClock
 from kubeweft.runtime.errors import ServerError
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import crd_for
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from tests.support.models import CronTab
 
 

@@ -12,10 +12,10 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import drift, generated_files, write
 from kubeweft.codegen.cli import manifests_command
 from kubeweft.codegen.manifests import HEADER
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster.pytest_plugin import unavailable
 
 REPO = Path(__file__).resolve().parents[3]
@@ -81,7 +81,12 @@ def test_check_fails_when_a_file_is_missing_and_write_restores_it(tmp_path: Path
 
 def test_more_models_and_stale_files(tmp_path: Path) -> None:
     runner = CliRunner()
-    both = ["--model", "kubeweft.api.v1alpha1:WebApp", "--model", "tests.support.models:CronTab"]
+    both = [
+        "--model",
+        "kubeweft.examples.webapp.api.v1alpha1:WebApp",
+        "--model",
+        "tests.support.models:CronTab",
+    ]
     assert runner.invoke(cli(), ["--output", str(tmp_path), *both]).exit_code == 0
     crontab = tmp_path / "crd" / "bases" / "test.kubeweft.dev_crontabs.yaml"
     assert crontab.exists()
@@ -116,7 +121,9 @@ def test_there_is_no_impersonation_flag(tmp_path: Path) -> None:
     assert "impersonate" not in (CONFIG / "rbac" / "role.yaml").read_text()
 
 
-@pytest.mark.parametrize("spec", ["kubeweft.api.v1alpha1", "kubeweft.api:ObjectMeta", "nope:X"])
+@pytest.mark.parametrize(
+    "spec", ["kubeweft.examples.webapp.api.v1alpha1", "kubeweft.api:ObjectMeta", "nope:X"]
+)
 def test_bad_model_specs_exit_2(tmp_path: Path, spec: str) -> None:
     result = CliRunner().invoke(cli(), ["--output", str(tmp_path), "--model", spec])
     assert result.exit_code == 2

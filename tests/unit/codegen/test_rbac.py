@@ -9,9 +9,9 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import manager_role, rbac_for, user_roles
 from kubeweft.codegen.cli import manifests_command
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from tests.support.models import CronTab
 
 Grant = tuple[str, str, str]

@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 from kubeweft.api import names
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.codegen import SchemaError, openapi_schema, structural_problems, structural_schema
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from tests.support.models import CronTab
 
 

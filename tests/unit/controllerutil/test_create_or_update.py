@@ -6,7 +6,6 @@ import pytest
 from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
 from lightkube.resources.core_v1 import ConfigMap
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.controllerutil import (
     MANAGED_BY_LABEL,
     DelegatingClient,
@@ -14,6 +13,7 @@ from kubeweft.controllerutil import (
     OperationResult,
     create_or_update,
 )
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from tests.support.fake_client import FakeClient
 
 pytestmark = pytest.mark.anyio

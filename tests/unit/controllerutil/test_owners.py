@@ -6,7 +6,6 @@ import pytest
 from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
 from lightkube.resources.core_v1 import ConfigMap
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.controllerutil import (
     MANAGED_BY_LABEL,
     AlreadyOwnedError,
@@ -15,6 +14,7 @@ from kubeweft.controllerutil import (
     check_ownership,
     set_controller_reference,
 )
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 
 
 def webapp(uid: str = "wa-uid", name: str = "shop") -> WebApp:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.auth.identity import Decision, Identity, ResourceAttributes
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.rest import AppContext, create_app
 from kubeweft.rest.development import AllowAllAuthorizer, DevelopmentAuthenticator
 from kubeweft.settings import Settings

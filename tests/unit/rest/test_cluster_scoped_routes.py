@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.rest.app import openapi_document
 from tests.support.models import Zone
 from tests.unit.rest.conftest import build

@@ -12,7 +12,7 @@ from lightkube.config.kubeconfig import KubeConfig
 from lightkube.config.models import Cluster, User
 from lightkube.resources.apps_v1 import Deployment
 
-from kubeweft.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
 from kubeweft.runtime import errors
 from kubeweft.runtime.client import Client, Preconditions
 from kubeweft.runtime.config import ClusterConfig

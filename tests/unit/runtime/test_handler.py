@@ -5,7 +5,7 @@ from __future__ import annotations
 from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
 from lightkube.resources.core_v1 import ConfigMap, Namespace
 
-from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.runtime.handler import (
     EnqueueRequestForObject,
     EnqueueRequestForOwner,

@@ -10,7 +10,7 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.runtime import errors, informer
 from kubeweft.runtime.client import ObjectList
 from kubeweft.runtime.informer import InformerOptions, SharedInformer

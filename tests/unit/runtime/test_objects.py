@@ -7,7 +7,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.authorization_v1 import SubjectAccessReview
 from lightkube.resources.core_v1 import Namespace
 
-from kubeweft.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
 from kubeweft.runtime import errors
 from kubeweft.runtime.objects import (
     KindInfo,

@@ -1,10 +1,10 @@
-"""History for any model: ``deployment_history`` (WebApp's image and replicas) becomes
+"""History for any model: ``deployment_history`` (the shipped example's image and replicas) becomes
 ``change_history`` (the spec of each generation as JSON and the RFC 6902 patch from the
 previous one).
 
-Existing rows are carried over: the spec of each is ``{"image", "replicas"}`` (all a
-WebApp history row knew), its patch the diff from the previous row of the same UID.
-The downgrade carries back the rows whose spec has an image and replicas (WebApp's);
+Existing rows are carried over: the spec of each is ``{"image", "replicas"}`` (all an
+old history row knew), its patch the diff from the previous row of the same UID.
+The downgrade carries back the rows whose spec has an image and replicas (the example's);
 other models' history has no place in the old table and is dropped.
 
 Revision ID: efb2eff7d1f3
@@ -128,7 +128,7 @@ def downgrade() -> None:
     for new in bind.execute(_by_uid_and_generation(_new_table())).mappings():
         spec = new["spec"] or {}
         if not isinstance(spec.get("image"), str) or not isinstance(spec.get("replicas"), int):
-            continue  # not a WebApp's: the old table cannot hold it
+            continue  # another model's: the old table cannot hold it
         before = previous if previous is not None and previous["uid"] == new["uid"] else None
         row = {
             **{name: new[name] for name in _COMMON},

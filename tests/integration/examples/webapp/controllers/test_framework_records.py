@@ -26,7 +26,7 @@ from kubeweft.runtime.informer import InformerOptions
 from kubeweft.runtime.manager import Manager, ManagerOptions
 from kubeweft.runtime.reconcile import Request, Result
 from kubeweft.settings import Settings
-from tests.integration.controllers.harness import DEADLINE
+from tests.integration.examples.webapp.controllers.harness import DEADLINE
 from tests.support.crds import install_crd
 from tests.support.models import CronTab, crontab
 from tests.support.waiting import wait_until_async

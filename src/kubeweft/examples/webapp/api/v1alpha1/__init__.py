@@ -1,6 +1,6 @@
 """``kubeweft.dev/v1alpha1``: the reference model, WebApp."""
 
-from kubeweft.api.v1alpha1.webapp_types import (
+from kubeweft.examples.webapp.api.v1alpha1.webapp_types import (
     EnvVar,
     ResourceRequirements,
     WebApp,

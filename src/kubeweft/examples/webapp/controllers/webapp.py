@@ -35,11 +35,11 @@ from lightkube.resources.core_v1 import Service
 
 from kubeweft import controllerutil
 from kubeweft.api.changes import changed_by
-from kubeweft.api.v1alpha1 import WebApp
-from kubeweft.controllers import webapp_desired, webapp_history, webapp_status
 from kubeweft.controllerutil import OperationResult
 from kubeweft.controllerutil.reconcile_log import current_attempt
 from kubeweft.db.records import MetricSample, Record
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.controllers import webapp_desired, webapp_history, webapp_status
 from kubeweft.logging import get_logger
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result
@@ -54,7 +54,7 @@ __all__ = [
     "WebAppReconcilerOptions",
 ]
 
-_log = get_logger("kubeweft.controllers.webapp")
+_log = get_logger("kubeweft.examples.webapp.controllers.webapp")
 
 EventType = Literal["Normal", "Warning"]
 

@@ -4,12 +4,12 @@ A reconciler reads the cluster through the cache, writes the cluster through the
 client, and only ever *writes* to the database (history, reconcile log, metrics).
 """
 
-from kubeweft.controllers.setup import (
+from kubeweft.examples.webapp.controllers.setup import (
     CONTROLLER_NAME,
     new_webapp_controller,
     setup_webapp_controller,
 )
-from kubeweft.controllers.webapp import (
+from kubeweft.examples.webapp.controllers.webapp import (
     NullRecordSink,
     RecordSink,
     WebAppReconciler,

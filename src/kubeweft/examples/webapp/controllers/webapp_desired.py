@@ -22,8 +22,8 @@ from lightkube.models import apps_v1, core_v1, meta_v1
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.controllerutil import MANAGED_BY, MANAGED_BY_LABEL
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 
 __all__ = [
     "CONTAINER_NAME",

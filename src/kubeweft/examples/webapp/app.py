@@ -7,9 +7,9 @@ requeued every metric sampling interval: each reconcile records the WebApp's rep
 
 from __future__ import annotations
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.application import App, ControllerContext
-from kubeweft.controllers import WebAppReconciler, WebAppReconcilerOptions
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.controllers import WebAppReconciler, WebAppReconcilerOptions
 
 
 def webapp_reconciler(context: ControllerContext) -> WebAppReconciler:

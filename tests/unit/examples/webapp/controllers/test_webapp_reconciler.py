@@ -14,14 +14,14 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
-from kubeweft.api.v1alpha1 import WebApp
-from kubeweft.controllers.webapp import WebAppReconciler, WebAppReconcilerOptions
 from kubeweft.controllerutil.reconcile_log import LoggedReconciler
 from kubeweft.db.records import HistoryRecord, MetricSample, ReconcileRecord
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.controllers.webapp import WebAppReconciler, WebAppReconcilerOptions
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result
 from tests.support.fake_client import FakeClient
-from tests.unit.controllers.fakes import Recorded
+from tests.unit.examples.webapp.controllers.fakes import Recorded
 
 pytestmark = pytest.mark.anyio
 

@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from kubeweft.api.v1alpha1 import WebApp
-from kubeweft.controllers.webapp_history import AppliedState, next_applied_state
-from tests.unit.controllers.builders import make_webapp
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.controllers.webapp_history import AppliedState, next_applied_state
+from tests.unit.examples.webapp.controllers.builders import make_webapp
 
 
 def observed(webapp: WebApp, generation: int) -> WebApp:

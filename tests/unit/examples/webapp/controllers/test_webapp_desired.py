@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from lightkube.models import core_v1
 
-from kubeweft.controllers import webapp_desired as desired
-from tests.unit.controllers.builders import as_server_returns, make_webapp
+from kubeweft.examples.webapp.controllers import webapp_desired as desired
+from tests.unit.examples.webapp.controllers.builders import as_server_returns, make_webapp
 
 SELECTOR = {"app.kubernetes.io/name": "shop", "app.kubernetes.io/instance": "shop"}
 

@@ -9,10 +9,10 @@ import msgspec
 from lightkube.resources.apps_v1 import Deployment
 
 from kubeweft.api import ConditionStatus
-from kubeweft.api.v1alpha1 import WebApp, WebAppStatus
-from kubeweft.controllers.webapp_status import compute_status
 from kubeweft.controllerutil import merge_patch
-from tests.unit.controllers.builders import make_webapp
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppStatus
+from kubeweft.examples.webapp.controllers.webapp_status import compute_status
+from tests.unit.examples.webapp.controllers.builders import make_webapp
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

@@ -10,12 +10,16 @@ import pytest
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
-from kubeweft.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors, metrics
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.reconcile import Reconciler, Request, Result
-from tests.integration.controllers.harness import DEADLINE, running_controller, webapp
+from tests.integration.examples.webapp.controllers.harness import (
+    DEADLINE,
+    running_controller,
+    webapp,
+)
 from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster, pytest.mark.usefixtures("webapp_crd")]

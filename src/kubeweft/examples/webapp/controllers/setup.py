@@ -16,15 +16,15 @@ from typing import Any
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
-from kubeweft.api.v1alpha1 import WebApp
-from kubeweft.controllers.webapp import (
+from kubeweft.controllerutil.reconcile_log import LoggedReconciler
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.controllers.webapp import (
     EventSink,
     ObjectWriter,
     RecordSink,
     WebAppReconciler,
     WebAppReconcilerOptions,
 )
-from kubeweft.controllerutil.reconcile_log import LoggedReconciler
 from kubeweft.runtime import handler, predicate, source
 from kubeweft.runtime.builder import ControllerBuilder
 from kubeweft.runtime.controller import Controller, ControllerOptions

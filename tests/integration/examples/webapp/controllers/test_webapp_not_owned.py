@@ -20,12 +20,16 @@ from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Event
 
-from kubeweft.api.v1alpha1 import WebApp
 from kubeweft.controllerutil import set_controller_reference
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors
 from kubeweft.runtime.client import Client
-from tests.integration.controllers.harness import DEADLINE, running_controller, webapp
+from tests.integration.examples.webapp.controllers.harness import (
+    DEADLINE,
+    running_controller,
+    webapp,
+)
 from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster, pytest.mark.usefixtures("webapp_crd")]

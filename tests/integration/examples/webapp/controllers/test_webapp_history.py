@@ -9,15 +9,19 @@ from typing import Any
 import anyio
 import pytest
 
-from kubeweft.api.v1alpha1 import WebApp
-from kubeweft.controllers.webapp import WebAppReconciler
 from kubeweft.db import Database, RecordWriter
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.controllers.webapp import WebAppReconciler
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.repositories import history as history_repo
 from kubeweft.repositories import reconcile_log
 from kubeweft.runtime import errors
 from kubeweft.runtime.client import Client
-from tests.integration.controllers.harness import DEADLINE, running_controller, webapp
+from tests.integration.examples.webapp.controllers.harness import (
+    DEADLINE,
+    running_controller,
+    webapp,
+)
 from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster, pytest.mark.usefixtures("webapp_crd")]

@@ -1,0 +1,1 @@
+"""The WebApp example's model types, one package per API version (kubebuilder's ``api/``)."""
