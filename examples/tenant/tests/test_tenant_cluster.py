@@ -4,13 +4,16 @@ Creating a Tenant through REST provisions its Namespace, ResourceQuota and RoleB
 and its key in the shared registry ConfigMap, and reports Ready; a spec change through
 REST is a second history row carrying the patch; ``kubectl delete tenant`` runs the
 finalizer, which removes the registry key, and the Tenant is gone afterwards while the
-garbage collector takes its Namespace.
+garbage collector takes its Namespace. A cleanup that fails (the registry made
+immutable) keeps the Tenant, with a ``CleanupFailed`` Warning Event, until a retry
+succeeds. One process serves both tests.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,81 +39,127 @@ def registry(cluster: ClusterAccess) -> dict[str, str]:
     return (found or {}).get("data") or {}
 
 
+@pytest.fixture(scope="module")
+def http(
+    local_cluster: ClusterAccess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    """A client of a running ``kubeweft run tenant.app:app`` (stopped cleanly after)."""
+    with kubeweft_run(
+        local_cluster.kubeconfig_path,
+        tmp_path_factory.mktemp("tenant"),
+        "tenant.app:app",
+        "--no-leader-election",
+        env={"PYTHONPATH": str(PROJECT / "src")},
+        cwd=PROJECT,
+    ) as process:
+        with httpx.Client(base_url=process.api_url or "", timeout=60) as client:
+            yield client
+        assert process.stop() == 0
+
+
+def create_ready_tenant(http: httpx.Client, name: str) -> dict[str, Any]:
+    spec = {"owners": ["alice", "bob"], "cpu": "2", "memory": "4Gi"}
+    created = http.post("/api/tenants", json={"name": name, "spec": spec})
+    assert created.status_code == 201, created.text
+
+    def ready() -> dict[str, Any] | None:
+        detail = http.get(f"/api/tenants/{name}")
+        assert detail.status_code == 200, detail.text
+        conditions = detail.json()["status"].get("conditions") or []
+        return detail.json() if [c["status"] for c in conditions] == ["True"] else None
+
+    return wait_until(ready, what=f"the Tenant {name} Ready=True", timeout=DEADLINE)
+
+
 @pytest.mark.localcluster
 def test_a_tenant_is_provisioned_recorded_and_cleaned_up_by_its_finalizer(
-    local_cluster: ClusterAccess, tmp_path: Path
+    local_cluster: ClusterAccess, http: httpx.Client
 ) -> None:
     name = f"team-{uuid.uuid4().hex[:8]}"
-    with (
-        kubeweft_run(
-            local_cluster.kubeconfig_path,
-            tmp_path / "run",
-            "tenant.app:app",
-            "--no-leader-election",
-            env={"PYTHONPATH": str(PROJECT / "src")},
-            cwd=PROJECT,
-        ) as process,
-        httpx.Client(base_url=process.api_url or "", timeout=60) as http,
-    ):
-        spec = {"owners": ["alice", "bob"], "cpu": "2", "memory": "4Gi"}
-        created = http.post("/api/tenants", json={"name": name, "spec": spec})
-        assert created.status_code == 201, created.text
-        uid = created.json()["uid"]
+    detail = create_ready_tenant(http, name)
+    uid = detail["uid"]
+    assert detail["status"]["namespace"] == name
 
-        def ready() -> dict[str, Any] | None:
-            detail = http.get(f"/api/tenants/{name}")
-            assert detail.status_code == 200, detail.text
-            conditions = detail.json()["status"].get("conditions") or []
-            return detail.json() if [c["status"] for c in conditions] == ["True"] else None
+    namespace = get(local_cluster, "namespace", name)
+    assert namespace is not None
+    (owner,) = namespace["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"], owner["uid"]) == ("Tenant", name, uid)
+    quota = get(local_cluster, "resourcequota", "tenant-quota", "-n", name)
+    assert quota is not None
+    assert quota["spec"]["hard"] == {"requests.cpu": "2", "requests.memory": "4Gi"}
+    binding = get(local_cluster, "rolebinding", "tenant-owners", "-n", name)
+    assert binding is not None
+    assert binding["roleRef"]["name"] == "edit"
+    assert [s["name"] for s in binding["subjects"]] == ["alice", "bob"]
+    assert json.loads(registry(local_cluster)[name]) == {
+        "namespace": name,
+        "owners": ["alice", "bob"],
+    }
+    stored = get(local_cluster, "tenant", name)
+    assert stored is not None
+    assert stored["metadata"]["finalizers"] == [FINALIZER]
 
-        detail = wait_until(ready, what="the Tenant Ready=True", timeout=DEADLINE)
-        assert detail["status"]["namespace"] == name
+    patched = http.patch(
+        f"/api/tenants/{name}",
+        json={"spec": {"memory": "8Gi"}},
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert patched.status_code == 200, patched.text
 
-        namespace = get(local_cluster, "namespace", name)
-        assert namespace is not None
-        (owner,) = namespace["metadata"]["ownerReferences"]
-        assert (owner["kind"], owner["name"], owner["uid"]) == ("Tenant", name, uid)
-        quota = get(local_cluster, "resourcequota", "tenant-quota", "-n", name)
-        assert quota is not None
-        assert quota["spec"]["hard"] == {"requests.cpu": "2", "requests.memory": "4Gi"}
-        binding = get(local_cluster, "rolebinding", "tenant-owners", "-n", name)
-        assert binding is not None
-        assert binding["roleRef"]["name"] == "edit"
-        assert [s["name"] for s in binding["subjects"]] == ["alice", "bob"]
-        assert json.loads(registry(local_cluster)[name]) == {
-            "namespace": name,
-            "owners": ["alice", "bob"],
-        }
-        stored = get(local_cluster, "tenant", name)
-        assert stored is not None
-        assert stored["metadata"]["finalizers"] == [FINALIZER]
+    def two_rows() -> list[dict[str, Any]] | None:
+        rows = http.get(f"/api/tenants/{name}/history")
+        assert rows.status_code == 200, rows.text
+        return rows.json() if len(rows.json()) == 2 else None
 
-        patched = http.patch(
-            f"/api/tenants/{name}",
-            json={"spec": {"memory": "8Gi"}},
-            headers={"content-type": "application/merge-patch+json"},
-        )
-        assert patched.status_code == 200, patched.text
+    newest, first = wait_until(two_rows, what="two history rows", timeout=DEADLINE)
+    assert (first["generation"], newest["generation"]) == (1, 2)
+    assert first["patch"] is None
+    assert newest["patch"] == [{"op": "replace", "path": "/memory", "value": "8Gi"}]
+    assert newest["spec"]["memory"] == "8Gi"
 
-        def two_rows() -> list[dict[str, Any]] | None:
-            rows = http.get(f"/api/tenants/{name}/history")
-            assert rows.status_code == 200, rows.text
-            return rows.json() if len(rows.json()) == 2 else None
+    # kubectl waits until the object is gone: only the finalizer's release lets it go.
+    local_cluster.kubectl("delete", "tenant", name, "--timeout=60s")
+    assert get(local_cluster, "tenant", name) is None
+    assert name not in registry(local_cluster)
 
-        newest, first = wait_until(two_rows, what="two history rows", timeout=DEADLINE)
-        assert (first["generation"], newest["generation"]) == (1, 2)
-        assert first["patch"] is None
-        assert newest["patch"] == [{"op": "replace", "path": "/memory", "value": "8Gi"}]
-        assert newest["spec"]["memory"] == "8Gi"
+    def collected() -> bool:
+        left = get(local_cluster, "namespace", name)
+        return left is None or left["metadata"].get("deletionTimestamp") is not None
 
-        # kubectl waits until the object is gone: only the finalizer's release lets it go.
-        local_cluster.kubectl("delete", "tenant", name, "--timeout=60s")
-        assert get(local_cluster, "tenant", name) is None
-        assert name not in registry(local_cluster)
+    wait_until(collected, what="the Namespace garbage-collected", timeout=DEADLINE)
 
-        def collected() -> bool:
-            left = get(local_cluster, "namespace", name)
-            return left is None or left["metadata"].get("deletionTimestamp") is not None
 
-        wait_until(collected, what="the Namespace garbage-collected", timeout=DEADLINE)
-        assert process.stop() == 0
+@pytest.mark.localcluster
+def test_a_failed_cleanup_keeps_the_tenant_and_is_retried(
+    local_cluster: ClusterAccess, http: httpx.Client
+) -> None:
+    name = f"team-{uuid.uuid4().hex[:8]}"
+    create_ready_tenant(http, name)
+    assert name in registry(local_cluster)
+    # An immutable ConfigMap refuses every write: the key cannot be removed.
+    local_cluster.kubectl(
+        "patch", "configmap", "tenants", "-n", "kube-public", "-p", '{"immutable": true}'
+    )
+    try:
+        local_cluster.kubectl("delete", "tenant", name, "--wait=false")
+
+        def warned() -> list[dict[str, Any]]:
+            events = http.get(f"/api/tenants/{name}/events")
+            assert events.status_code == 200, events.text
+            return [e for e in events.json() if e["reason"] == "CleanupFailed"]
+
+        (warning,) = wait_until(warned, what="a CleanupFailed Event", timeout=DEADLINE)
+        assert warning["type"] == "Warning"
+        assert FINALIZER in warning["message"]
+        held = get(local_cluster, "tenant", name)
+        assert held is not None
+        assert held["metadata"]["deletionTimestamp"]
+        assert held["metadata"]["finalizers"] == [FINALIZER]
+    finally:
+        # A new, mutable registry (without the key): the retry finds nothing to remove.
+        local_cluster.kubectl("delete", "configmap", "tenants", "-n", "kube-public")
+    wait_until(
+        lambda: get(local_cluster, "tenant", name) is None,
+        what="the Tenant gone after a successful retry",
+        timeout=DEADLINE,
+    )
