@@ -191,7 +191,7 @@ def add_seed_baseline(app: Any, client: Any, database: Any) -> None:
             "namespace": obj.metadata.namespace,
             "spec": obj.spec.model_dump(mode="json", by_alias=True),
             "status": obj.status.model_dump(mode="json", by_alias=True),
-            "deployment_history": [
+            "history": [
                 {"generation": r.generation, "spec": r.spec, "actor": r.actor} for r in rows
             ],
             "metrics": aggregates,

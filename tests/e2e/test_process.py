@@ -73,8 +73,8 @@ async def test_run_serves_the_api_and_probes(
             assert detail.status_code == 200
             # The reconciler may have written status in between, so the versions can
             # differ; each ETag must name the version of the body it came with.
-            assert created.headers["etag"] == f'"{created.json()["resource_version"]}"'
-            assert detail.headers["etag"] == f'"{detail.json()["resource_version"]}"'
+            assert created.headers["etag"] == f'"{created.json()["resourceVersion"]}"'
+            assert detail.headers["etag"] == f'"{detail.json()["resourceVersion"]}"'
             assert detail.json()["uid"] == created.json()["uid"]
             assert (await probes.get("/healthz")).status_code == 200
             ready = await probes.get("/readyz")

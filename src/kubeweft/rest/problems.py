@@ -17,7 +17,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -60,7 +61,13 @@ class FieldErrorBody(BaseModel):
 
 
 class ProblemBody(BaseModel):
-    """The wire shape of every error (documented in the OpenAPI spec)."""
+    """The wire shape of every error (documented in the OpenAPI spec).
+
+    RFC 9457's members keep their names; the extension member is camelCase like the rest
+    of the API (``requestId``).
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True)
 
     type: str = Field(description="A URI naming the kind of problem.")
     title: str
@@ -116,7 +123,7 @@ def problem_body(
         "instance": instance,
     }
     if request_id:
-        body["request_id"] = request_id
+        body["requestId"] = request_id
     if errors is not None:
         body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
     return json.dumps(body, separators=(",", ":")).encode()

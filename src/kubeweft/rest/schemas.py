@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
 from kubeweft.api import CustomResource, names
@@ -66,11 +67,24 @@ LabelValue = Annotated[
 ]
 
 
-class _Out(BaseModel):
+# One naming convention on the wire, as Kubernetes has it: every member of a body is
+# camelCase (``resourceVersion``, ``healthScore``), like the ``spec`` and ``status`` it
+# carries. Python code keeps snake_case names; the aliases are generated, bodies are
+# written by alias, and a body is read by alias (or by name, for code that builds one).
+_WIRE = ConfigDict(
+    alias_generator=to_camel, serialize_by_alias=True, validate_by_alias=True, validate_by_name=True
+)
+
+
+class _Wire(BaseModel):
+    model_config = _WIRE
+
+
+class _Out(_Wire):
     model_config = ConfigDict(from_attributes=True)
 
 
-class _In(BaseModel):
+class _In(_Wire):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -193,7 +207,7 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
     kind = model.model_info.kind
     spec_type = _field_type(model, "spec")
     status_type = _field_type(model, "status") if "status" in model.model_fields else Any
-    in_config = ConfigDict(extra="forbid")
+    in_config = ConfigDict(**_WIRE, extra="forbid")
     labels_type = dict[LabelKey, LabelValue] | None
     rule = names.object_name_rule(model.model_info)
     name_field = (
@@ -254,9 +268,13 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
     }
     read = create_model(
         f"{kind}Read",
+        __base__=_Out,
         __doc__=f"A {kind} joined with its database rows (the detail view).",
         **common,
-        deployment_history=(list[HistoryRead], ...),
+        history=(
+            list[HistoryRead],
+            Field(description="The latest recorded generations of the spec, newest first."),
+        ),
         metrics=(
             dict[str, MetricAggregateRead],
             Field(description="Per metric name, aggregates over the last 5 minutes."),
@@ -265,12 +283,14 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
     )
     list_item = create_model(
         f"{kind}ListItem",
+        __base__=_Out,
         __doc__=f"A {kind} with its latest metric samples.",
         **common,
         latest_metrics=(dict[str, MetricPointRead], ...),
     )
     list_page = create_model(
         f"{kind}List",
+        __base__=_Out,
         __doc__=f"One page of {model.model_info.plural}.",
         items=(list[list_item], ...),
         continue_=(

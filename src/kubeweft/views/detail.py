@@ -36,7 +36,7 @@ DETAIL_METRICS_WINDOW = timedelta(minutes=5)
 @dataclass(frozen=True)
 class DetailView:
     obj: Any  # the custom resource, as the cluster has it
-    deployment_history: list[HistoryEntry]
+    history: list[HistoryEntry]
     metrics: dict[str, MetricAggregate]
     annotations: list[AnnotationEntry]
     health_score: int
@@ -118,7 +118,7 @@ def _decisive(group: BaseExceptionGroup[BaseException]) -> BaseException:
 def build_detail(obj: Any, rows: ResourceRecords) -> DetailView:
     return DetailView(
         obj=obj,
-        deployment_history=rows.history,
+        history=rows.history,
         metrics=rows.metrics,
         annotations=rows.annotations,
         health_score=score_of(obj, rows.reconcile_error_rate),

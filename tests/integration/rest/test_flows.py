@@ -36,7 +36,7 @@ async def test_create_reconcile_detail_patch_annotate_delete(
         async def reconciled() -> dict[str, Any] | None:
             detail = (await http.get(f"/api/webapps/{namespace}/shop")).json()
             status = detail.get("status") or {}
-            ready = status.get("readyReplicas") == 2 and detail["deployment_history"]
+            ready = status.get("readyReplicas") == 2 and detail["history"]
             return detail if ready else None
 
         detail = await wait_until_async(
@@ -45,8 +45,8 @@ async def test_create_reconcile_detail_patch_annotate_delete(
         assert detail["uid"] == created.json()["uid"]
         conditions = {c["type"]: c["status"] for c in detail["status"]["conditions"]}
         assert conditions.get("Ready") == "True"
-        assert detail["health_score"] == 100
-        first = detail["deployment_history"][0]
+        assert detail["healthScore"] == 100
+        first = detail["history"][0]
         assert (first["spec"]["image"], first["spec"]["replicas"], first["actor"]) == (
             "nginx:1",
             2,
@@ -131,12 +131,12 @@ async def test_resource_without_database_rows_has_nulls_and_empty_lists(
 
         detail = await wait_until_async(visible, what="the WebApp visible through the API")
         assert detail["spec"]["image"] == "busybox"
-        assert detail["deployment_history"] == []
+        assert detail["history"] == []
         assert detail["metrics"] == {}
         assert detail["annotations"] == []
         assert detail["status"]["conditions"] == []
         listed = (await app.http.get(f"/api/webapps/{namespace}")).json()["items"]
-        assert [(i["name"], i["latest_metrics"]) for i in listed] == [("bare", {})]
+        assert [(i["name"], i["latestMetrics"]) for i in listed] == [("bare", {})]
 
 
 async def test_database_failure_is_500_problem(

@@ -40,7 +40,7 @@ async def test_create_then_get_and_patch_then_get(
             assert patched.status_code == 200, patched.text
             got = await http.get(f"/api/webapps/{namespace}/ryw-0")
             assert got.json()["spec"]["image"] == f"next:{i}", f"patch-then-get #{i}"
-            assert int(got.json()["resource_version"]) >= int(patched.json()["resource_version"])
+            assert int(got.json()["resourceVersion"]) >= int(patched.json()["resourceVersion"])
         listed = await http.get(f"/api/webapps/{namespace}")
         assert len(listed.json()["items"]) == PAIRS
 

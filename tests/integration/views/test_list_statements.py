@@ -66,7 +66,7 @@ async def test_list_statement_count_is_constant(
                 assert response.status_code == 200
                 items = response.json()["items"]
                 assert len(items) == limit
-                assert all(set(item["latest_metrics"]) == {"cpu", "requests"} for item in items)
+                assert all(set(item["latestMetrics"]) == {"cpu", "requests"} for item in items)
                 per_page[limit] = len(statements)
         finally:
             event.remove(app.database.engine.sync_engine, "before_cursor_execute", count)

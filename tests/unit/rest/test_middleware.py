@@ -27,7 +27,7 @@ async def test_request_id_is_echoed_when_given_and_generated_otherwise(harness: 
 
 async def test_problem_bodies_carry_the_request_id(harness: Harness) -> None:
     response = await harness.http.get("/api/webapps/ns/missing", headers={"X-Request-ID": "r-1"})
-    assert response.json()["request_id"] == "r-1"
+    assert response.json()["requestId"] == "r-1"
 
 
 async def test_one_json_access_log_line_per_request(

@@ -23,7 +23,7 @@ async def test_create_returns_201_location_etag_and_stamps_the_actor(harness: Ha
     assert response.status_code == 201, response.text
     assert response.headers["location"] == "/api/webapps/team-a/shop"
     body = response.json()
-    assert response.headers["etag"] == f'"{body["resource_version"]}"'
+    assert response.headers["etag"] == f'"{body["resourceVersion"]}"'
     assert body["spec"] == {
         "image": "nginx:1",
         "replicas": 1,
@@ -31,7 +31,7 @@ async def test_create_returns_201_location_etag_and_stamps_the_actor(harness: Ha
         "env": [],
         "resources": None,
     }
-    assert body["deployment_history"] == []
+    assert body["history"] == []
     assert body["annotations"] == []
     assert body["metrics"] == {}
     stored = await harness.kube.get(harness.context.models[0], "shop", "team-a")
@@ -63,7 +63,7 @@ async def test_get_detail_and_404(harness: Harness) -> None:
     assert detail.json()["name"] == "shop"
     # No ready replica (0 of 60), no Ready condition yet (half of 25), no reconcile
     # errors (15): 27.5, rounded half up.
-    assert detail.json()["health_score"] == 28
+    assert detail.json()["healthScore"] == 28
     missing = await harness.http.get("/api/webapps/team-a/nope")
     assert missing.status_code == 404
     assert missing.json()["status"] == 404
@@ -220,3 +220,32 @@ async def test_forbidden_names_verb_and_resource(harness: Harness) -> None:
     response = await harness.http.delete("/api/webapps/team-a/shop")
     assert response.status_code == 403
     assert "delete webapps.kubeweft.dev in namespace team-a" in response.json()["detail"]
+
+
+async def test_every_body_member_is_camel_case_like_the_spec(harness: Harness) -> None:
+    await harness.http.post("/api/webapps", json=NEW)
+    note = await harness.http.post("/api/webapps/team-a/shop/annotations", json={"body": "hi"})
+    assert note.status_code == 201, note.text
+    assert set(note.json()) == {"id", "author", "body", "createdAt"}
+    envelope = {
+        "uid",
+        "name",
+        "namespace",
+        "labels",
+        "resourceVersion",
+        "generation",
+        "createdAt",
+        "deleting",
+        "spec",
+        "status",
+        "healthScore",
+    }
+    detail = (await harness.http.get("/api/webapps/team-a/shop")).json()
+    assert set(detail) == envelope | {"history", "metrics", "annotations"}
+    assert [set(a) for a in detail["annotations"]] == [{"id", "author", "body", "createdAt"}]
+    listed = (await harness.http.get("/api/webapps")).json()
+    assert set(listed) == {"items", "continue"}
+    assert [set(item) for item in listed["items"]] == [envelope | {"latestMetrics"}]
+    # Problem documents keep RFC 9457's member names; the extension is camelCase too.
+    missing = await harness.http.get("/api/webapps/team-a/nope", headers={"x-request-id": "r-9"})
+    assert set(missing.json()) == {"type", "title", "status", "detail", "instance", "requestId"}

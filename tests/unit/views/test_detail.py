@@ -67,7 +67,7 @@ async def test_sides_overlap_and_join() -> None:
     with anyio.fail_after(5):  # a sequential implementation would wait forever
         view = await get_detail(WebApp, "n", "a", cluster=cluster, records=records)
     assert view.obj.metadata.uid == UID
-    assert view.deployment_history == []
+    assert view.history == []
     assert view.metrics == {}
     assert records.uids == [UID]
 

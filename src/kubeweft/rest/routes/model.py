@@ -128,7 +128,7 @@ class ModelRoutes:
         return self.schemas.read.model_validate(
             {
                 **_common(view.obj, view.health_score),
-                "deployment_history": [dataclasses.asdict(h) for h in view.deployment_history],
+                "history": [dataclasses.asdict(h) for h in view.history],
                 "metrics": {k: dataclasses.asdict(v) for k, v in view.metrics.items()},
                 "annotations": [dataclasses.asdict(a) for a in view.annotations],
             }
