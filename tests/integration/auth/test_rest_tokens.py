@@ -19,6 +19,7 @@ import pytest
 
 from kubeweft.localcluster.access import ClusterAccess
 from tests.integration.rest.stack import running
+from tests.support import accounts
 from tests.support.waiting import wait_until_async
 
 from .conftest import GROUP, binding
@@ -41,20 +42,9 @@ def role(namespace: str, name: str, resources: list[str]) -> dict[str, Any]:
 def bind_account(namespace: str, account: str, role_name: str) -> list[dict[str, Any]]:
     subject = {"kind": "ServiceAccount", "name": account, "namespace": namespace}
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": account, "namespace": namespace},
-        },
+        accounts.service_account(namespace, account),
         binding(namespace, f"{account}-{role_name}", role_name, subject),
     ]
-
-
-def token(cluster: ClusterAccess, namespace: str, account: str, *audience: str) -> str:
-    flags = [f"--audience={a}" for a in audience]
-    return cluster.kubectl(
-        "create", "token", account, "-n", namespace, "--duration=10m", *flags
-    ).stdout.strip()
 
 
 async def test_audiences_and_record_routes(
@@ -75,9 +65,9 @@ async def test_audiences_and_record_routes(
             },
         ]
     )
-    plain = token(local_cluster, namespace, "plain", AUDIENCE)
-    history_only = token(local_cluster, namespace, "history-only", AUDIENCE)
-    plain_default_audience = token(local_cluster, namespace, "plain")
+    plain = accounts.token(local_cluster, namespace, "plain", AUDIENCE)
+    history_only = accounts.token(local_cluster, namespace, "history-only", AUDIENCE)
+    plain_default_audience = accounts.token(local_cluster, namespace, "plain")
     detail = f"/api/webapps/{namespace}/{name}"
 
     async with running(

@@ -19,6 +19,7 @@ import pytest
 from kubeweft import App
 from kubeweft.localcluster.access import ClusterAccess
 from tests.integration.rest.stack import running
+from tests.support import accounts
 from tests.support.models import GROUP, Zone
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster]
@@ -39,20 +40,13 @@ def _grants(namespace: str, suffix: str) -> list[dict[str, Any]]:
     rules by a Role in ``namespace`` only."""
     cluster_role = f"zones-editor-{suffix}"
 
-    def account(name: str) -> dict[str, Any]:
-        return {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": name, "namespace": namespace},
-        }
-
     def subject(name: str) -> list[dict[str, str]]:
         return [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]
 
     rbac = "rbac.authorization.k8s.io"
     return [
-        account("zone-admin"),
-        account("team-zones"),
+        accounts.service_account(namespace, "zone-admin"),
+        accounts.service_account(namespace, "team-zones"),
         {
             "apiVersion": f"{rbac}/v1",
             "kind": "ClusterRole",
@@ -83,10 +77,7 @@ def _grants(namespace: str, suffix: str) -> list[dict[str, Any]]:
 
 
 def _token(cluster: ClusterAccess, namespace: str, account: str) -> dict[str, str]:
-    token = cluster.kubectl(
-        "create", "token", account, "-n", namespace, "--duration=10m", f"--audience={AUDIENCE}"
-    ).stdout.strip()
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {accounts.token(cluster, namespace, account, AUDIENCE)}"}
 
 
 async def test_cluster_scoped_model_end_to_end(

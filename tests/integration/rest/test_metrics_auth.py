@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 import ssl
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,23 +18,10 @@ import pytest
 from kubeweft.codegen.rbac import metrics_reader_role
 from kubeweft.localcluster.access import ClusterAccess
 from tests.integration.rest.stack import running
+from tests.support import accounts
 from tests.unit.rest.servers import self_signed_certificate
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster]
-
-
-def _account(namespace: str, name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": {"name": name, "namespace": namespace},
-    }
-
-
-def _token(cluster: ClusterAccess, namespace: str, account: str) -> str:
-    return cluster.kubectl(
-        "create", "token", account, "-n", namespace, "--duration=10m"
-    ).stdout.strip()
 
 
 async def test_metrics_need_a_reviewed_token_allowed_get_metrics(
@@ -55,12 +41,12 @@ async def test_metrics_need_a_reviewed_token_allowed_get_metrics(
         },
         "subjects": [{"kind": "ServiceAccount", "name": "scraper", "namespace": namespace}],
     }
-    local_cluster.apply(
-        [_account(namespace, "scraper"), _account(namespace, "nobody"), role, binding]
-    )
+    scraper_account = accounts.service_account(namespace, "scraper")
+    nobody_account = accounts.service_account(namespace, "nobody")
+    local_cluster.apply([scraper_account, nobody_account, role, binding])
     try:
-        scraper = _token(local_cluster, namespace, "scraper")
-        nobody = _token(local_cluster, namespace, "nobody")
+        scraper = accounts.token(local_cluster, namespace, "scraper")
+        nobody = accounts.token(local_cluster, namespace, "nobody")
         async with running(
             local_cluster,
             f"sqlite+aiosqlite:///{tmp_path / 'kubeweft.db'}",
