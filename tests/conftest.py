@@ -1,9 +1,10 @@
 """Shared test configuration: the real components are started by fixtures.
 
-* ``kubeweft.localcluster.pytest_plugin`` — the local control plane (session-scoped)
-  and a fresh namespace per test.
-* ``tests.support.postgres`` — a private PostgreSQL server (session-scoped) and the
-  ``database_url`` fixture, parametrised over SQLite and PostgreSQL.
+* ``kubeweft.testing.pytest_plugin`` — the public plugin a project's tests use too: the
+  local control plane (session-scoped), a fresh namespace per test, a private
+  PostgreSQL server (session-scoped).
+* ``tests.support.postgres`` — the ``database_url`` fixture, parametrised over SQLite
+  and PostgreSQL.
 * ``tests.support.crds`` — the WebApp CRD installed on the cluster (session-scoped).
 
 Every test runs without the kubeweft settings of the shell that started pytest
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 import pytest
 
 pytest_plugins = [
-    "kubeweft.localcluster.pytest_plugin",
+    "kubeweft.testing.pytest_plugin",
     "tests.support.postgres",
     "tests.support.crds",
 ]
