@@ -23,10 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from kubeweft.api import CustomResource
-from kubeweft.controllerutil.reconcile_log import LoggedReconciler
+from kubeweft.controllerutil.reconcile_log import (
+    Attempt,
+    LoggedReconciler,
+    LoggedReconcilerOptions,
+    current_attempt,
+)
 from kubeweft.db.writer import RecordWriter
 from kubeweft.runtime import predicate
 from kubeweft.runtime.builder import ControllerBuilder
@@ -55,6 +61,13 @@ class ControllerContext:
     #: The database side of the process (reconcile log, history, metric samples).
     records: RecordWriter
     settings: Settings
+
+    def attempt(self) -> Attempt:
+        """The report of the reconcile under way, which the framework writes for it:
+        ``attempt().action("created ConfigMap")`` goes into its reconcile-log row,
+        ``attempt().sample("active_jobs", 2)`` into the object's metrics (when the value
+        changed, or at the heartbeat), ``attempt().requeue(reason)`` logs it as waiting."""
+        return current_attempt()
 
 
 #: Builds a reconciler for a controller; a reconciler class whose ``__init__`` takes
@@ -149,6 +162,9 @@ class App:
             max_concurrent_reconciles=settings.workers,
             reconcile_timeout=settings.reconcile_timeout_seconds,
         )
+        logging = LoggedReconcilerOptions(
+            sample_heartbeat=timedelta(seconds=settings.metric_sample_interval_seconds)
+        )
         controllers = []
         for spec in self._controllers:
             context = ControllerContext(
@@ -169,6 +185,8 @@ class App:
             for kind in spec.owns:
                 builder.owns(kind)
             # The framework, not the reconciler, writes the reconcile log.
-            reconciler = LoggedReconciler(spec.factory(context), spec.model, context.cache, records)
+            reconciler = LoggedReconciler(
+                spec.factory(context), spec.model, context.cache, records, logging
+            )
             controllers.append(builder.complete(reconciler))
         return controllers

@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     history_retention_days: float = Field(default=365.0, gt=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
     retention_batch_size: int = Field(default=1000, ge=1, le=10_000)
-    metric_sample_interval_seconds: float = Field(default=30.0, gt=0)
+    # Metric samples record changes; an unchanged value is written again this often (the
+    # heartbeat), which must stay below the detail view's five-minute metrics window.
+    metric_sample_interval_seconds: float = Field(default=240.0, gt=0)
 
     # --- HTTP ----------------------------------------------------------------------
     api_host: str = "127.0.0.1"

@@ -8,15 +8,20 @@ generation one ``HistoryRecord`` (the spec of that generation and the user who s
 is exactly once per (uid, generation) because the database ignores a repeat, so a
 retry, a restart or another replica taking over cannot duplicate it; the in-memory
 "already recorded" mark only saves the sink the work. A reconciler therefore contains no
-database code of its own; it may only *add* to the record of the attempt under way,
-through :func:`current_attempt`:
+database code of its own; it only *reports* into the attempt under way, through
+:func:`current_attempt` (also ``ControllerContext.attempt()``):
 
-    current_attempt().actions.append("created Deployment")
+    current_attempt().action("created Deployment")
+    current_attempt().sample("ready_replicas", 3)
     current_attempt().requeue("blocked: someone else's Deployment")
 
-The attempt travels in a context variable, so the reconciler needs no extra argument
-and a reconciler run outside the framework (a unit test) reports into a throwaway one.
-The database is a side channel: a sink that refuses a record never fails a reconcile.
+Actions go into the attempt's reconcile-log row; samples become metric samples of the
+object, written only when a value changed or its heartbeat is due
+(``controllerutil.sampling``), so a steady object costs a row per heartbeat, not one per
+reconcile. The attempt travels in a context variable, so the reconciler needs no extra
+argument and a reconciler run outside the framework (a unit test) reports into a
+throwaway one. The database is a side channel: a sink that refuses a record never fails
+a reconcile.
 """
 
 from __future__ import annotations
@@ -25,12 +30,13 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from kubeweft.api import CustomResource
 from kubeweft.api.changes import changed_by
 from kubeweft.controllerutil.client import Reader
+from kubeweft.controllerutil.sampling import DEFAULT_HEARTBEAT, ChangeSampler
 from kubeweft.db.records import HistoryRecord, Outcome, ReconcileRecord, Record
 from kubeweft.logging import get_logger
 from kubeweft.runtime import errors
@@ -55,11 +61,23 @@ class RecordSink(Protocol):
 
 @dataclass
 class Attempt:
-    """What the reconcile under way reported: its actions, and whether it waits."""
+    """What the reconcile under way reported: its actions, samples, and whether it waits."""
 
     actions: list[str] = field(default_factory=list)
     #: Set by :meth:`requeue`: the attempt is logged as "requeue" whatever it returns.
     waiting: str | None = None
+    #: Metric values seen by this attempt, by name (the last report of a name wins).
+    samples: dict[str, float] = field(default_factory=dict)
+
+    def action(self, what: str) -> None:
+        """Add ``what`` (``"created ConfigMap"``) to this attempt's reconcile-log row."""
+        self.actions.append(what)
+
+    def sample(self, name: str, value: float) -> None:
+        """Report the object's metric ``name`` at ``value`` (stored if it changed)."""
+        if not name:
+            raise ValueError("a metric sample needs a name")
+        self.samples[name] = float(value)
 
     def requeue(self, reason: str) -> None:
         """Log this attempt as a requeue (blocked, or behind the API server) with a reason."""
@@ -81,6 +99,8 @@ class LoggedReconcilerOptions:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     #: Monotonic seconds for ``duration_s``.
     monotonic: Callable[[], float] = time.monotonic
+    #: An unchanged metric value is written again after this long.
+    sample_heartbeat: timedelta = DEFAULT_HEARTBEAT
 
 
 class LoggedReconciler:
@@ -101,12 +121,16 @@ class LoggedReconciler:
         self.options = options or LoggedReconcilerOptions()
         #: The newest generation recorded in history per UID (by this process).
         self._recorded: dict[str, int] = {}
+        self._sampler = ChangeSampler(self.options.sample_heartbeat)
+        #: The UID each key was last reconciled with, to forget it once deleted.
+        self._uids: dict[Request, str] = {}
 
     async def reconcile(self, request: Request) -> Result:
         try:
             obj: Any = await self.reader.get(self.model, request.name, request.namespace)
         except errors.NotFound:
             obj = None  # deleted: nothing to log against (no UID)
+            self._forget(request)
         attempt = Attempt()
         token = _current.set(attempt)
         started_at, started = self.options.now(), self.options.monotonic()
@@ -114,11 +138,13 @@ class LoggedReconciler:
             result = await self.inner.reconcile(request)
         except BaseException as err:
             self._finish(obj, attempt, started_at, started, "error", f"{type(err).__name__}: {err}")
+            self._write_samples(request, obj, attempt)
             raise
         finally:
             _current.reset(token)
         outcome: Outcome = "requeue" if result.requeue or attempt.waiting else "success"
         self._finish(obj, attempt, started_at, started, outcome, attempt.waiting)
+        self._write_samples(request, obj, attempt)
         if outcome == "success" and obj is not None:
             self._record_generation(obj)
         return result
@@ -141,6 +167,24 @@ class LoggedReconciler:
         )
         if self._submit(record):
             self._recorded[meta.uid] = generation
+
+    def _write_samples(self, request: Request, obj: Any, attempt: Attempt) -> None:
+        uid = obj.metadata.uid if obj is not None else None
+        if not uid or not attempt.samples:
+            return
+        self._uids[request] = uid
+        accepted = [
+            sample
+            for sample in self._sampler.samples(uid, attempt.samples, self.options.now())
+            if self._submit(sample)
+        ]
+        self._sampler.written(accepted)
+
+    def _forget(self, request: Request) -> None:
+        uid = self._uids.pop(request, None)
+        if uid is not None:
+            self._sampler.forget(uid)
+            self._recorded.pop(uid, None)
 
     def _submit(self, record: Record) -> bool:
         # The database is a side channel: a refused record must never fail a reconcile.

@@ -4,13 +4,18 @@ and one history record per generation, for a reconciler that contains no databas
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
-from kubeweft.controllerutil.reconcile_log import LoggedReconciler, current_attempt
-from kubeweft.db.records import HistoryRecord, ReconcileRecord, Record
+from kubeweft.controllerutil.reconcile_log import (
+    LoggedReconciler,
+    LoggedReconcilerOptions,
+    current_attempt,
+)
+from kubeweft.db.records import HistoryRecord, MetricSample, ReconcileRecord, Record
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result
 from tests.support.fake_client import FakeClient
@@ -124,6 +129,70 @@ async def test_a_refusing_sink_never_fails_the_reconcile(cluster: FakeClient) ->
 async def test_outside_the_framework_reports_go_nowhere() -> None:
     current_attempt().actions.append("dropped")
     assert current_attempt().actions == []
+
+
+class Clock:
+    """A wall clock the test moves."""
+
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+class Sampling:
+    """Reports ``value`` as the metric ``active`` on each reconcile."""
+
+    def __init__(self) -> None:
+        self.value = 1.0
+
+    async def reconcile(self, request: Request) -> Result:
+        current_attempt().sample("active", self.value)
+        return Result()
+
+
+def samples(sink: Sink) -> list[tuple[str, float, datetime]]:
+    return [(r.name, r.value, r.ts) for r in sink.records if isinstance(r, MetricSample)]
+
+
+async def test_samples_are_written_when_they_change_and_at_the_heartbeat(
+    cluster: FakeClient,
+) -> None:
+    clock, inner, sink = Clock(), Sampling(), Sink()
+    options = LoggedReconcilerOptions(now=clock, sample_heartbeat=timedelta(minutes=4))
+    reconciler = LoggedReconciler(inner, CronTab, cluster, sink, options)
+    start = clock.moment
+
+    for minute, value in [(0, 1.0), (1, 1.0), (2, 2.0), (3, 2.0), (5, 2.0), (6, 2.0), (9, 2.0)]:
+        clock.moment, inner.value = start + timedelta(minutes=minute), value
+        await reconciler.reconcile(REQUEST)
+
+    # Seven reconciles: the first value, the change at 2, the heartbeats at 6 (4 min after
+    # the last write) and not at 9 (3 min after it).
+    assert samples(sink) == [
+        ("active", 1.0, start),
+        ("active", 2.0, start + timedelta(minutes=2)),
+        ("active", 2.0, start + timedelta(minutes=6)),
+    ]
+    assert {r.uid for r in sink.records if isinstance(r, MetricSample)} == {"ct-uid"}
+
+
+async def test_a_deleted_object_is_forgotten_and_a_new_one_sampled_afresh(
+    cluster: FakeClient,
+) -> None:
+    inner, sink = Sampling(), Sink()
+    reconciler = LoggedReconciler(inner, CronTab, cluster, sink)
+    await reconciler.reconcile(REQUEST)
+    await cluster.delete(CronTab, "nightly", "default")
+    await reconciler.reconcile(REQUEST)  # gone: nothing to sample, memory dropped
+    cluster.put(CronTab.model_validate(crontab("nightly", "default")))
+    cluster.edit("CronTab", "nightly", lambda d: d["metadata"].update(uid="new-uid"))
+    await reconciler.reconcile(REQUEST)
+
+    uids = [r.uid for r in sink.records if isinstance(r, MetricSample)]
+    assert uids == ["ct-uid", "new-uid"]
+    assert reconciler._uids == {REQUEST: "new-uid"}
 
 
 def changes(sink: Sink) -> list[HistoryRecord]:

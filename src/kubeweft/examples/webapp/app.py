@@ -2,7 +2,7 @@
 
 Built with the public API alone (:class:`kubeweft.App`), as a user's own project is, so
 WebApp has no privilege a user's model lacks in how it is assembled. The reconciler is
-requeued every metric sampling interval: each reconcile records the WebApp's replicas.
+requeued every metric sampling interval, the heartbeat of the replicas it reports.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ def webapp_reconciler(context: ControllerContext) -> WebAppReconciler:
         context.cache,
         context.client,
         events=context.events,
-        records=context.records,
         options=WebAppReconcilerOptions(
             requeue_after=context.settings.metric_sample_interval_seconds
         ),

@@ -10,16 +10,12 @@ from kubeweft.examples.webapp.controllers.setup import (
     setup_webapp_controller,
 )
 from kubeweft.examples.webapp.controllers.webapp import (
-    NullRecordSink,
-    RecordSink,
     WebAppReconciler,
     WebAppReconcilerOptions,
 )
 
 __all__ = [
     "CONTROLLER_NAME",
-    "NullRecordSink",
-    "RecordSink",
     "WebAppReconciler",
     "WebAppReconcilerOptions",
     "new_webapp_controller",

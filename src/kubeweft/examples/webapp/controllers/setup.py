@@ -16,12 +16,11 @@ from typing import Any
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
-from kubeweft.controllerutil.reconcile_log import LoggedReconciler
+from kubeweft.controllerutil.reconcile_log import LoggedReconciler, RecordSink
 from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.examples.webapp.controllers.webapp import (
     EventSink,
     ObjectWriter,
-    RecordSink,
     WebAppReconciler,
     WebAppReconcilerOptions,
 )
@@ -57,10 +56,9 @@ def new_webapp_controller(
         cache,
         client,
         events=events,
-        records=records,
         options=WebAppReconcilerOptions(requeue_after=requeue_after),
     )
-    if records is not None:  # the reconcile log, as kubeweft.App writes it
+    if records is not None:  # the reconcile log and samples, as kubeweft.App writes them
         target = LoggedReconciler(target, WebApp, cache, records)
     controller = Controller(CONTROLLER_NAME, target, options)
     controller.watch(
@@ -99,10 +97,9 @@ def setup_webapp_controller(
         cache,
         manager.client,
         events=events,
-        records=records,
         options=WebAppReconcilerOptions(requeue_after=requeue_after),
     )
-    if records is not None:  # the reconcile log, as kubeweft.App writes it
+    if records is not None:  # the reconcile log and samples, as kubeweft.App writes them
         target = LoggedReconciler(target, WebApp, cache, records)
     return (
         ControllerBuilder(manager)

@@ -17,14 +17,13 @@ machine (which generation was applied, from what — see ``webapp_history``), an
 update that fails with 409 on a stale cache is exactly the compare-and-swap that state
 needs. Details: ``docs/design/webapp-controller.md``.
 
-Metric samples go to a :class:`RecordSink` whose ``submit`` never blocks; the
-reconciler never reads them. The reconcile log and the change history are the
-framework's (``controllerutil.reconcile_log``): this module only adds the actions it took.
+The reconcile log, the change history and the metric samples are the framework's
+(``controllerutil.reconcile_log``): this module only reports, into the attempt under
+way, the actions it took and the replicas it saw; it never touches the database.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,24 +36,18 @@ from kubeweft import controllerutil
 from kubeweft.api.changes import changed_by
 from kubeweft.controllerutil import OperationResult
 from kubeweft.controllerutil.reconcile_log import current_attempt
-from kubeweft.db.records import MetricSample, Record
 from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.examples.webapp.controllers import webapp_desired, webapp_history, webapp_status
-from kubeweft.logging import get_logger
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result
 
 __all__ = [
     "EventSink",
-    "NullRecordSink",
     "ObjectReader",
     "ObjectWriter",
-    "RecordSink",
     "WebAppReconciler",
     "WebAppReconcilerOptions",
 ]
-
-_log = get_logger("kubeweft.examples.webapp.controllers.webapp")
 
 EventType = Literal["Normal", "Warning"]
 
@@ -69,19 +62,6 @@ class EventSink(Protocol):
     def event(self, obj: Any, type: EventType, reason: str, message: str) -> None: ...
 
 
-class RecordSink(Protocol):
-    """The database side effects (``db.writer.RecordWriter``); ``submit`` never blocks."""
-
-    def submit(self, record: Record) -> None: ...
-
-
-class NullRecordSink:
-    """The sink when the database is disabled: records are dropped."""
-
-    def submit(self, record: Record) -> None:
-        return None
-
-
 class _NullEvents:
     def event(self, obj: Any, type: EventType, reason: str, message: str) -> None:
         return None
@@ -89,12 +69,10 @@ class _NullEvents:
 
 @dataclass(frozen=True)
 class WebAppReconcilerOptions:
-    #: Look at every WebApp again after this many seconds (metrics at least this often).
+    #: Look at every WebApp again after this many seconds (the metrics' heartbeat).
     requeue_after: float = 30.0
-    #: Wall-clock time for status timestamps and records (injectable for tests).
+    #: Wall-clock time for status timestamps (injectable for tests).
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    #: Monotonic seconds for durations.
-    monotonic: Callable[[], float] = time.monotonic
 
 
 @dataclass
@@ -102,7 +80,6 @@ class _Attempt:
     """What one reconcile did, for the metric samples (the log is the framework's)."""
 
     webapp: WebApp
-    started: float
     actions: list[str] = field(default_factory=lambda: current_attempt().actions)
     #: ``readyReplicas`` as last computed (the cached status until then).
     ready_replicas: int | None = None
@@ -148,12 +125,10 @@ class WebAppReconciler:
         writer: ObjectWriter,
         *,
         events: EventSink | None = None,
-        records: RecordSink | None = None,
         options: WebAppReconcilerOptions | None = None,
     ) -> None:
         self.client = controllerutil.DelegatingClient(reader, writer)
         self.events: EventSink = events or _NullEvents()
-        self.records: RecordSink = records or NullRecordSink()
         self.options = options or WebAppReconcilerOptions()
 
     async def reconcile(self, request: Request) -> Result:
@@ -164,7 +139,7 @@ class WebAppReconciler:
             return Result()
         if webapp.metadata.deletionTimestamp is not None:
             return Result()
-        attempt = _Attempt(webapp, self.options.monotonic())
+        attempt = _Attempt(webapp)
         try:
             return await self._reconcile(webapp, attempt)
         except (errors.Conflict, errors.AlreadyExists) as err:
@@ -299,26 +274,12 @@ class WebAppReconciler:
                 webapp, "Normal", "Updated", f"Updated {kind} {name}: {', '.join(others)}"
             )
 
-    def _submit(self, record: Record) -> None:
-        # The database is a side channel: a refused record must never fail a reconcile.
-        try:
-            self.records.submit(record)
-        except Exception:
-            _log.exception("record not submitted", record=type(record).__name__)
-
     def _sample(self, attempt: _Attempt) -> None:
-        duration = max(0.0, self.options.monotonic() - attempt.started)
-        webapp = attempt.webapp
-        if not webapp.metadata.uid:
-            return
-        now = self.options.now()
-        ready = attempt.ready_replicas
-        for name, value in (
-            ("ready_replicas", float(webapp.status.ready_replicas if ready is None else ready)),
-            ("desired_replicas", float(webapp.spec.replicas)),
-            ("reconcile_seconds", duration),
-        ):
-            self._submit(MetricSample(uid=webapp.metadata.uid, name=name, value=value, ts=now))
+        """Report the replicas; the framework stores them when they change."""
+        webapp, ready = attempt.webapp, attempt.ready_replicas
+        report = current_attempt()
+        report.sample("ready_replicas", webapp.status.ready_replicas if ready is None else ready)
+        report.sample("desired_replicas", webapp.spec.replicas)
 
 
 def _name(obj: Any) -> str:

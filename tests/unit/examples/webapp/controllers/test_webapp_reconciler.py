@@ -63,7 +63,7 @@ def sink() -> Recorded:
 def reconciler(cluster: FakeClient, sink: Recorded) -> LoggedReconciler:
     """The reconciler as ``kubeweft.App`` runs it: the framework writes the reconcile log."""
     options = WebAppReconcilerOptions(requeue_after=30.0, now=Ticker())
-    inner = WebAppReconciler(cluster, cluster, events=sink, records=sink, options=options)
+    inner = WebAppReconciler(cluster, cluster, events=sink, options=options)
     return LoggedReconciler(inner, WebApp, cluster, sink)
 
 
@@ -130,19 +130,19 @@ async def test_first_reconcile_creates_owned_objects_status_and_records(
         "created Service",
         "updated status",
     )
-    assert sorted(s.name for s in of(sink, MetricSample)) == [
-        "desired_replicas",
-        "ready_replicas",
-        "reconcile_seconds",
-    ]
+    samples = {s.name: (s.uid, s.value) for s in of(sink, MetricSample)}
+    assert samples == {"desired_replicas": ("wa-uid", 3.0), "ready_replicas": ("wa-uid", 0.0)}
 
 
-async def test_nothing_changed_means_no_write_and_no_history(
+async def test_nothing_changed_means_no_write_no_history_and_no_sample(
     reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
     await reconciler.reconcile(REQUEST)
     deployment_becomes_ready(cluster, 3)
+    sink.records.clear()
     await reconciler.reconcile(REQUEST)  # status catches up: Ready
+    # Only the value that changed is sampled.
+    assert {s.name: s.value for s in of(sink, MetricSample)} == {"ready_replicas": 3.0}
     writes = len(cluster.writes)
     sink.records.clear()
 
@@ -153,9 +153,7 @@ async def test_nothing_changed_means_no_write_and_no_history(
     assert list(history(sink)) == []
     (log,) = of(sink, ReconcileRecord)
     assert (log.outcome, log.actions) == ("success", ())
-    samples = {s.name: s.value for s in of(sink, MetricSample)}
-    assert samples["ready_replicas"] == 3
-    assert samples["desired_replicas"] == 3
+    assert of(sink, MetricSample) == []  # unchanged, and the heartbeat is minutes away
 
 
 async def test_ready_event_when_rollout_completes(
@@ -265,9 +263,7 @@ async def test_status_write_from_a_cache_behind_our_last_write_does_not_conflict
     await WebAppReconciler(cluster, cluster).reconcile(REQUEST)  # writes status
     deployment_becomes_ready(cluster, 3)
     reader = StaleWebApp(cluster, stale)
-    reconciler = LoggedReconciler(
-        WebAppReconciler(reader, cluster, records=sink), WebApp, reader, sink
-    )
+    reconciler = LoggedReconciler(WebAppReconciler(reader, cluster), WebApp, reader, sink)
 
     assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
 
@@ -306,9 +302,7 @@ async def test_a_generation_whose_reconcile_failed_is_recorded_when_a_retry_succ
     assert [g for g, _, _ in history(sink)] == [1]  # not reconciled: not recorded yet
     # A restarted operator has no memory of what it recorded: it submits generation 2
     # once (the database would ignore a second copy) and not again on the next pass.
-    fresh = LoggedReconciler(
-        WebAppReconciler(cluster, cluster, records=sink), WebApp, cluster, sink
-    )
+    fresh = LoggedReconciler(WebAppReconciler(cluster, cluster), WebApp, cluster, sink)
     await fresh.reconcile(REQUEST)
     await fresh.reconcile(REQUEST)
 
@@ -422,9 +416,7 @@ async def test_a_refusing_record_sink_never_fails_the_reconcile(
         def submit(self, record: object) -> None:
             raise RuntimeError("buffer closed")
 
-    reconciler = LoggedReconciler(
-        WebAppReconciler(cluster, cluster, records=Refusing()), WebApp, cluster, Refusing()
-    )
+    reconciler = LoggedReconciler(WebAppReconciler(cluster, cluster), WebApp, cluster, Refusing())
     assert await reconciler.reconcile(REQUEST) == Result(requeue_after=30.0)
     assert ("create", "Deployment", "shop") in cluster.writes
 
