@@ -14,13 +14,14 @@ run: venv localcluster
 	$(BIN)/kubeweft run
 
 test: system-deps venv localcluster lint
-	$(BIN)/python -m pytest -p no:cacheprovider tests examples/tenant/tests
+	$(BIN)/python -m pytest -p no:cacheprovider tests examples/tenant/tests examples/backup/tests
 
 lint: venv
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 	$(BIN)/mypy examples/tenant/src
+	$(BIN)/mypy examples/backup/src
 	$(BIN)/lint-imports
 
 unit: venv

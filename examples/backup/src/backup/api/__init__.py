@@ -1,0 +1,1 @@
+"""The backup project's models, one package per API version."""

@@ -1,0 +1,1 @@
+"""The backup project's reconcilers, one module per model."""

@@ -1,0 +1,19 @@
+"""Test set-up of the backup project: its sources and kubeweft's local control plane.
+
+The project's package lives in ``src/`` (put on ``sys.path`` here, as an editable
+install would). Its integration test runs the real command against the local control
+plane of kubeweft's pytest plugin, with the process helpers of the kubeweft repository
+this example ships in (``tests.support``).
+"""
+
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+REPOSITORY = PROJECT.parents[1]
+
+for path in (PROJECT / "src", REPOSITORY):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+pytest_plugins = ["kubeweft.localcluster.pytest_plugin"]
