@@ -10,7 +10,13 @@ file the user may have written, and ``--dry-run`` lists what would be written.
 The templates are package data (``templates/``), filled in by :func:`files.render`.
 """
 
-from kubeweft.scaffold.files import PlannedFile, ScaffoldError, apply, insert_at_marker
+from kubeweft.scaffold.files import (
+    PlannedFile,
+    ScaffoldError,
+    apply,
+    insert_at_marker,
+    insert_imports,
+)
 from kubeweft.scaffold.project import api_files, init_files, regenerate_manifests
 
 __all__ = [
@@ -20,5 +26,6 @@ __all__ = [
     "apply",
     "init_files",
     "insert_at_marker",
+    "insert_imports",
     "regenerate_manifests",
 ]

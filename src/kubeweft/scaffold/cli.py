@@ -58,6 +58,15 @@ def create_api_command(
     group: Annotated[str, typer.Option("--group", help="The group's first label, e.g. shop.")],
     version: Annotated[str, typer.Option("--version", help="The API version, e.g. v1alpha1.")],
     kind: Annotated[str, typer.Option("--kind", help="The kind, in UpperCamelCase, e.g. Store.")],
+    plural: Annotated[
+        str | None,
+        typer.Option(
+            "--plural",
+            help="The resource name (REST path, kubectl get ...); by default the kind's "
+            "lower-case English plural.",
+            show_default=False,
+        ),
+    ] = None,
     directory: Annotated[
         Path, typer.Option("--dir", help="The project's root (its pyproject.toml).")
     ] = Path("."),
@@ -66,7 +75,9 @@ def create_api_command(
     """Add a kind: its types, a reconciler, a sample, a test; register them in app.py
     and regenerate config/."""
     try:
-        planned = project.api_files(directory, group=group, version=version, kind=kind)
+        planned = project.api_files(
+            directory, group=group, version=version, kind=kind, plural=plural
+        )
         files.apply(directory, planned, dry_run=dry_run, echo=typer.echo)
         if dry_run:
             typer.echo("would regenerate config/crd and config/rbac (kubeweft manifests)")

@@ -66,6 +66,34 @@ def insert_at_marker(source: str, marker: str, lines: Sequence[str]) -> str:
     return "".join(rows[:at] + new + rows[at:])
 
 
+def insert_imports(source: str, marker: str, package: str, lines: Sequence[str]) -> str:
+    """``source`` with the ``from <package>...`` import ``lines`` merged into the block of
+    such imports above the line holding ``marker``, sorted as ruff's isort sorts them
+    (by module, natural order), and one blank line between that block and the marker —
+    so a project's ``app.py`` passes its own lint after every ``create api``."""
+    rows = source.splitlines(keepends=True)
+    at = next((i for i, row in enumerate(rows) if marker in row), None)
+    if at is None:
+        raise ScaffoldError(f"no {marker!r} marker line to insert at")
+    end = at
+    while end > 0 and not rows[end - 1].strip():
+        end -= 1
+    start = end
+    while start > 0 and rows[start - 1].startswith(f"from {package}."):
+        start -= 1
+    if start == end:  # no block yet: it starts right above the marker
+        start = end = at
+    block = {row.rstrip("\n") for row in rows[start:end]} | set(lines)
+    merged = [f"{row}\n" for row in sorted(block, key=_import_order)]
+    gap = rows[end:at] or ["\n"]
+    return "".join(rows[:start] + merged + gap + rows[at:])
+
+
+def _import_order(line: str) -> list[int | str]:
+    module = line.split()[1]
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", module)]
+
+
 def apply(
     root: Path,
     files: Sequence[PlannedFile],

@@ -16,8 +16,17 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
+import inflection
+
 from kubeweft.codegen import manifests
-from kubeweft.scaffold.files import Mode, PlannedFile, ScaffoldError, insert_at_marker, render
+from kubeweft.scaffold.files import (
+    Mode,
+    PlannedFile,
+    ScaffoldError,
+    insert_at_marker,
+    insert_imports,
+    render,
+)
 
 IMPORTS_MARKER = "+kubeweft:scaffold:imports"
 MODELS_MARKER = "+kubeweft:scaffold:models"
@@ -27,6 +36,7 @@ _DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
 _VERSION = re.compile(r"v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?")
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
+_PLURAL = re.compile(_DNS_LABEL)
 
 
 def default_requirement() -> str:
@@ -51,6 +61,7 @@ def init_files(name: str, *, domain: str, kubeweft_requirement: str) -> list[Pla
     files = [
         planned("pyproject.toml", "pyproject.toml.tmpl"),
         planned("Makefile", "Makefile.tmpl"),
+        planned("hack/system-deps.sh", "system-deps.sh.tmpl"),
         planned("Dockerfile", "Dockerfile.tmpl"),
         planned(".gitignore", "gitignore.tmpl"),
         planned("README.md", "README.md.tmpl"),
@@ -83,21 +94,22 @@ def project_settings(root: Path) -> tuple[str, str]:
 
 
 def plural_of(kind: str) -> str:
-    """The lower-case plural of ``kind``, as kubebuilder derives it for simple nouns."""
-    word = kind.lower()
-    if word.endswith(("s", "x", "z", "ch", "sh")):
-        return f"{word}es"
-    if word.endswith("y") and word[-2:-1] not in ("a", "e", "i", "o", "u"):
-        return f"{word[:-1]}ies"
-    return f"{word}s"
+    """The resource name of ``kind``: its lower-case English plural, as kubebuilder
+    derives it (``Policy`` → ``policies``, ``Shelf`` → ``shelves``); ``--plural``
+    overrides it where English and the API disagree."""
+    return inflection.pluralize(kind.lower())
 
 
-def api_files(root: Path, *, group: str, version: str, kind: str) -> list[PlannedFile]:
+def api_files(
+    root: Path, *, group: str, version: str, kind: str, plural: str | None = None
+) -> list[PlannedFile]:
     """A new kind in the project at ``root``, and its registration in ``app.py``."""
     package, domain = project_settings(root)
     _check("the group", group, _DOMAIN, '"shop"')
     _check("the version", version, _VERSION, '"v1alpha1"')
     _check("the kind", kind, _KIND, '"Store": UpperCamelCase')
+    plural = plural or plural_of(kind)
+    _check("the plural", plural, _PLURAL, '"stores": a lower-case DNS label')
     module = kind.lower()
     values = {
         "package": package,
@@ -105,16 +117,17 @@ def api_files(root: Path, *, group: str, version: str, kind: str) -> list[Planne
         "version": version,
         "kind": kind,
         "module": module,
-        "plural": plural_of(kind),
+        "plural": plural,
     }
     app_path = PurePosixPath(f"src/{package}/app.py")
     try:
         app_source = (root / app_path).read_text()
     except OSError:
         raise ScaffoldError(f"{app_path} is missing; create api registers the kind there") from None
-    app_source = insert_at_marker(
+    app_source = insert_imports(
         app_source,
         IMPORTS_MARKER,
+        package,
         [
             f"from {package}.api.{version}.{module}_types import {kind}",
             f"from {package}.controllers.{module} import {kind}Reconciler",

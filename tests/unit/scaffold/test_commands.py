@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from kubeweft.scaffold import project
 INIT_FILES = {
     "pyproject.toml",
     "Makefile",
+    "hack/system-deps.sh",
     "Dockerfile",
     ".gitignore",
     "README.md",
@@ -64,8 +67,11 @@ def test_init_writes_the_project(shop: Path) -> None:
     assert set(written) >= INIT_FILES
     assert f'"kubeweft=={metadata.version("kubeweft")}"' in written["pyproject.toml"]
     assert "+kubeweft:scaffold:imports" in written["src/shop/app.py"]
-    assert '"kubeweft.localcluster.pytest_plugin"' in written["tests/conftest.py"]
+    assert '"kubeweft.testing.pytest_plugin"' in written["tests/conftest.py"]
+    assert 'kubeweft_app = "shop.app:app"' in written["pyproject.toml"]
     assert "kubeweft run shop.app:app" in written["Makefile"]
+    assert "test: system-deps venv localcluster" in written["Makefile"]
+    assert "apt-get install" in written["hack/system-deps.sh"]
     assert "make test" in written["README.md"]
 
 
@@ -116,9 +122,10 @@ def test_create_api_writes_the_kind_registers_it_and_regenerates_config(shop: Pa
     assert set(written) >= API_FILES
     app_py = written["src/shop/app.py"].splitlines()
     imports = app_py.index("# +kubeweft:scaffold:imports")
-    assert app_py[imports - 2 : imports] == [
+    assert app_py[imports - 3 : imports] == [
         "from shop.api.v1alpha1.store_types import Store",
         "from shop.controllers.store import StoreReconciler",
+        "",
     ]
     models = app_py.index("# +kubeweft:scaffold:models")
     assert app_py[models - 2 : models] == [
@@ -164,7 +171,33 @@ def test_a_second_kind_is_registered_beside_the_first(shop: Path) -> None:
     app_py = (shop / "src/shop/app.py").read_text()
     assert app_py.count("app.add_model(Store)") == 1
     assert "app.add_controller(Shelf, ShelfReconciler)" in app_py
-    assert (shop / "config/crd/bases/shop.example.com_shelfs.yaml").is_file()
+    assert (shop / "config/crd/bases/shop.example.com_shelves.yaml").is_file()
+
+
+def test_the_project_passes_its_own_lint_after_two_kinds(shop: Path) -> None:
+    assert kubeweft("create", "api", *STORE, "--dir", str(shop)).exit_code == 0
+    shelf = ["--group", "shop", "--version", "v1", "--kind", "Shelf"]
+    assert kubeweft("create", "api", *shelf, "--dir", str(shop)).exit_code == 0
+    ruff = str(Path(sys.executable).parent / "ruff")
+    for command in ([ruff, "check", "src", "tests"], [ruff, "format", "--check", "src", "tests"]):
+        done = subprocess.run(command, cwd=shop, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_plural_overrides_the_resource_name(shop: Path) -> None:
+    done = kubeweft("create", "api", *STORE, "--plural", "shops", "--dir", str(shop))
+    assert done.exit_code == 0, done.stderr
+    crd = yaml.safe_load((shop / "config/crd/bases/shop.example.com_shops.yaml").read_text())
+    assert crd["spec"]["names"]["plural"] == "shops"
+    assert '"/api/shops"' in (shop / "tests/test_store.py").read_text()
+
+
+def test_a_bad_plural_is_refused(shop: Path) -> None:
+    before = tree(shop)
+    done = kubeweft("create", "api", *STORE, "--plural", "Stores!", "--dir", str(shop))
+    assert done.exit_code == 1
+    assert "the plural 'Stores!' is not valid" in done.stderr
+    assert tree(shop) == before
 
 
 def test_create_api_outside_a_project_is_one_line(tmp_path: Path) -> None:
@@ -177,7 +210,16 @@ def test_create_api_outside_a_project_is_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "plural"),
-    [("Store", "stores"), ("Shelf", "shelfs"), ("Policy", "policies"), ("Box", "boxes")],
+    [
+        ("Store", "stores"),
+        ("Shelf", "shelves"),
+        ("Policy", "policies"),
+        ("Gateway", "gateways"),
+        ("Box", "boxes"),
+        ("Status", "statuses"),
+        ("Index", "indices"),
+        ("Person", "people"),
+    ],
 )
 def test_plural_of(kind: str, plural: str) -> None:
     assert project.plural_of(kind) == plural

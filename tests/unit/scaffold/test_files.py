@@ -36,6 +36,20 @@ def test_a_missing_marker_is_an_error() -> None:
         files.insert_at_marker("app = 1\n", "+kubeweft:scaffold:models", ["x"])
 
 
+IMPORTS = "+kubeweft:scaffold:imports"
+STORE = "from shop.api.v1alpha1.store_types import Store"
+SHELF = "from shop.api.v1.shelf_types import Shelf"
+BOX = "from shop.api.v10.box_types import Box"
+
+
+def test_imports_form_one_sorted_block_a_blank_line_above_the_marker() -> None:
+    once = files.insert_imports(APP, IMPORTS, "shop", [STORE])
+    assert once.splitlines()[:5] == ["import kubeweft", "", STORE, "", f"# {IMPORTS}"]
+    again = files.insert_imports(once, IMPORTS, "shop", [BOX, SHELF, STORE])
+    assert again.splitlines()[:7] == ["import kubeweft", "", SHELF, STORE, BOX, "", f"# {IMPORTS}"]
+    assert files.insert_imports(again, IMPORTS, "shop", [BOX]) == again
+
+
 def test_render_fills_every_placeholder_and_leaves_make_variables() -> None:
     makefile = files.render(
         "init/Makefile.tmpl", name="shop", domain="example.com", kubeweft_requirement="k"
