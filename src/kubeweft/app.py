@@ -45,6 +45,7 @@ from kubeweft.auth.config import AuthConfigurationError, build_authenticator, bu
 from kubeweft.codegen.crd import crd_for
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import migrate
+from kubeweft.db.spool import HistorySpool
 from kubeweft.db.writer import RecordWriter
 from kubeweft.logging import configure_logging, get_logger
 from kubeweft.repositories.retention import RetentionJob, RetentionPolicy
@@ -83,6 +84,8 @@ _log = get_logger("kubeweft.app")
 DEFAULT_APP = "kubeweft.examples.webapp:app"
 
 CRD_ESTABLISH_TIMEOUT = 60.0
+#: Under the state directory: history records the database does not have yet.
+HISTORY_SPOOL_DIR = "history-spool"
 # Under the readiness probe's timeoutSeconds (2 s in config/manager/manager.yaml).
 READY_DATABASE_TIMEOUT = 1.5
 
@@ -400,7 +403,9 @@ class Process:
                 graceful_shutdown_timeout=settings.drain_timeout_seconds,
             ),
         )
-        self.writer = RecordWriter(database, buffer_size=settings.record_buffer_size)
+        # History waits on disk too, so a kill -9 during a database outage loses none.
+        spool = HistorySpool(settings.state_dir / HISTORY_SPOOL_DIR)
+        self.writer = RecordWriter(database, buffer_size=settings.record_buffer_size, spool=spool)
         for model in app.models:
             self.cache.informer_for(model)  # the API reads these even without the controller
         if settings.enable_controller:

@@ -7,7 +7,11 @@ generation one ``HistoryRecord`` (the spec of that generation and the user who s
 ``kubeweft.api.changes``), both submitted to the database's record sink. The history row
 is exactly once per (uid, generation) because the database ignores a repeat, so a
 retry, a restart or another replica taking over cannot duplicate it; the in-memory
-"already recorded" mark only saves the sink the work. A reconciler therefore contains no
+"already recorded" mark only saves the sink the work. With a writer that has a spool
+(``db.spool``) the record of a generation not yet recorded is kept on disk *before* the
+reconciler runs — so before it can advance ``observedGeneration`` — and dropped again
+when the attempt fails: a kill -9 while the database is down loses no generation that
+was acted on. A reconciler therefore contains no
 database code of its own; it only *reports* into the attempt under way, through
 :func:`current_attempt` (also ``ControllerContext.attempt()``):
 
@@ -26,6 +30,8 @@ a reconcile.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -33,11 +39,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import anyio
+
 from kubeweft.api import CustomResource
 from kubeweft.api.changes import changed_by
 from kubeweft.controllerutil.client import Reader
 from kubeweft.controllerutil.sampling import DEFAULT_HEARTBEAT, ChangeSampler
 from kubeweft.db.records import HistoryRecord, Outcome, ReconcileRecord, Record
+from kubeweft.db.writer import RecordWriter
 from kubeweft.logging import get_logger
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Reconciler, Request, Result
@@ -121,6 +130,9 @@ class LoggedReconciler:
         self.options = options or LoggedReconcilerOptions()
         #: The newest generation recorded in history per UID (by this process).
         self._recorded: dict[str, int] = {}
+        self.spool = records.spool if isinstance(records, RecordWriter) else None
+        #: Generations per UID whose record this process keeps in the spool, unsubmitted.
+        self._held: dict[str, set[int]] = {}
         self._sampler = ChangeSampler(self.options.sample_heartbeat)
         #: The UID each key was last reconciled with, to forget it once deleted.
         self._uids: dict[Request, str] = {}
@@ -131,12 +143,15 @@ class LoggedReconciler:
         except errors.NotFound:
             obj = None  # deleted: nothing to log against (no UID)
             self._forget(request)
+        change = await self._hold(obj)
         attempt = Attempt()
         token = _current.set(attempt)
         started_at, started = self.options.now(), self.options.monotonic()
         try:
             result = await self.inner.reconcile(request)
         except BaseException as err:
+            if isinstance(err, Exception):  # failed; cancelled means stopping: in doubt, kept
+                self._release(change)
             self._finish(obj, attempt, started_at, started, "error", f"{type(err).__name__}: {err}")
             self._write_samples(request, obj, attempt)
             raise
@@ -145,18 +160,23 @@ class LoggedReconciler:
         outcome: Outcome = "requeue" if result.requeue or attempt.waiting else "success"
         self._finish(obj, attempt, started_at, started, outcome, attempt.waiting)
         self._write_samples(request, obj, attempt)
-        if outcome == "success" and obj is not None:
-            self._record_generation(obj)
+        if outcome == "success":
+            self._record(change)
+        else:
+            self._release(change)
         return result
 
-    def _record_generation(self, obj: Any) -> None:
-        meta = obj.metadata
-        generation = meta.generation
-        if not meta.uid or generation is None or self._recorded.get(meta.uid, -1) >= generation:
-            return
+    def _change(self, obj: Any) -> HistoryRecord | None:
+        """The history record of ``obj``'s generation, unless already recorded."""
+        meta = obj.metadata if obj is not None else None
+        generation = meta.generation if meta is not None else None
+        if not meta or not meta.uid or generation is None:
+            return None
+        if self._recorded.get(meta.uid, -1) >= generation:
+            return None
         body = getattr(obj, "spec", None)
         spec = body.model_dump(mode="json", by_alias=True, exclude_none=True) if body else {}
-        record = HistoryRecord(
+        return HistoryRecord(
             uid=meta.uid,
             namespace=meta.namespace or "",
             name=meta.name or "",
@@ -165,8 +185,43 @@ class LoggedReconciler:
             spec=spec,
             actor=changed_by(meta.annotations, spec),
         )
-        if self._submit(record):
-            self._recorded[meta.uid] = generation
+
+    async def _hold(self, obj: Any) -> HistoryRecord | None:
+        """The record a success would submit, kept in the spool before the attempt."""
+        change = self._change(obj)
+        if change is None or self.spool is None:
+            return change
+        if change.generation not in self._held.get(change.uid, set()):
+            try:
+                if await anyio.to_thread.run_sync(self.spool.keep, change):
+                    self._held.setdefault(change.uid, set()).add(change.generation)
+            except OSError:  # a side channel: without the disk, history waits in memory
+                _log.exception("history record not kept on disk", uid=change.uid)
+        return change
+
+    def _release(self, change: HistoryRecord | None) -> None:
+        """The attempt failed: its generation waits for a success, not on disk."""
+        if change is not None:
+            self._drop_held(change, lambda generation: generation == change.generation)
+
+    def _record(self, change: HistoryRecord | None) -> None:
+        if change is None or not self._submit(change):
+            return
+        self._recorded[change.uid] = change.generation
+        # The writer drops this generation's file once its row is stored. Older files
+        # this process holds are of attempts cut short (cancelled) and then superseded.
+        self._held.get(change.uid, set()).discard(change.generation)
+        self._drop_held(change, lambda generation: generation < change.generation)
+
+    def _drop_held(self, change: HistoryRecord, which: Callable[[int], bool]) -> None:
+        held = self._held.get(change.uid, set())
+        for generation in [g for g in held if which(g)]:
+            held.discard(generation)
+            if self.spool is not None:
+                with contextlib.suppress(OSError):  # replayed at the next start: one row
+                    self.spool.drop(dataclasses.replace(change, generation=generation))
+        if not held:
+            self._held.pop(change.uid, None)
 
     def _write_samples(self, request: Request, obj: Any, attempt: Attempt) -> None:
         uid = obj.metadata.uid if obj is not None else None

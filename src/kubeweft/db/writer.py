@@ -12,6 +12,12 @@ Retries cannot duplicate history: rows are inserted with ON CONFLICT DO NOTHING 
 (uid, generation), so a batch that committed but whose acknowledgement was lost, or a
 generation recorded again by a restarted operator, leaves one row.
 
+With a ``spool`` (``db.spool``, in the state directory) history also survives the
+process: ``run`` first queues the history records a previous process left there, ahead
+of anything new, and a history record's file is deleted once its row is committed. A
+history record dropped from the full buffer stays in the spool and is written at the
+next start.
+
 ``submit`` must be called from the event loop's thread (the reconciler's tasks).
 """
 
@@ -28,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kubeweft.db import records
 from kubeweft.db.engine import Database
+from kubeweft.db.spool import HistorySpool
 from kubeweft.runtime.metrics import RECORDS_DROPPED, RECORDS_PENDING, RECORDS_WRITTEN
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,7 @@ class RecordWriter:
         batching: bool = True,
         initial_backoff_s: float = 0.1,
         max_backoff_s: float = 5.0,
+        spool: HistorySpool | None = None,
     ) -> None:
         if buffer_size < 1:
             raise ValueError("buffer_size must be at least 1")
@@ -70,6 +78,8 @@ class RecordWriter:
         self.batch_size = max(1, min(batch_size if batching else 1, buffer_size))
         self.initial_backoff_s = initial_backoff_s
         self.max_backoff_s = max_backoff_s
+        #: Where history records wait on disk (None: in memory only).
+        self.spool = spool
         self._buffer: deque[records.Record] = deque()
         self._in_flight: list[records.Record] = []
         self._wakeup = anyio.Event()
@@ -100,7 +110,16 @@ class RecordWriter:
         return self._db.sessions if isinstance(self._db, Database) else self._db
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Drain until cancelled; a batch cut short by cancellation goes back in the buffer."""
+        """Drain until cancelled; a batch cut short by cancellation goes back in the buffer.
+
+        History records left in the spool by a previous process are queued first, so
+        each is stored before any later generation of its object (patches chain)."""
+        if self.spool is not None:
+            left = await anyio.to_thread.run_sync(self.spool.load)
+            if left:
+                log.warning("writing %d history records a previous process left", len(left))
+                self._buffer.extendleft(reversed(left))
+                self._requeue_in_flight()  # applies the bound, sets the gauge
         task_status.started()
         backoff = self.initial_backoff_s
         try:
@@ -154,14 +173,26 @@ class RecordWriter:
                     if not _is_poison(exc):
                         raise
                     log.error("dropping a record the database refuses: %r: %s", record, exc)
-                    self._in_flight.pop(0)
+                    self._stored([self._in_flight.pop(0)])
                     self._count_dropped(1)
                     continue
-                self._in_flight.pop(0)
+                self._stored([self._in_flight.pop(0)])
                 self._count_written(1)
             return
-        written, self._in_flight = len(self._in_flight), []
-        self._count_written(written)
+        written, self._in_flight = self._in_flight, []
+        self._stored(written)
+        self._count_written(len(written))
+
+    def _stored(self, batch: list[records.Record]) -> None:
+        """The batch is committed (or refused for good): its spooled history is done."""
+        if self.spool is None:
+            return
+        for record in batch:
+            if isinstance(record, records.HistoryRecord):
+                try:
+                    self.spool.drop(record)
+                except OSError as exc:  # replayed (and ignored) at the next start
+                    log.warning("history spool file not removed: %s", exc)
 
     def _count_written(self, n: int) -> None:
         self.written += n
