@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -44,7 +44,7 @@ from kubeweft.application import App
 from kubeweft.auth.config import AuthConfigurationError, build_authenticator, build_authorizer
 from kubeweft.codegen.crd import crd_for
 from kubeweft.db.engine import Database
-from kubeweft.db.migrate import migrate
+from kubeweft.db.migrate import MigrationSet, migrate, pending
 from kubeweft.db.spool import HistorySpool
 from kubeweft.db.writer import RecordWriter
 from kubeweft.logging import configure_logging, get_logger
@@ -266,7 +266,7 @@ async def run_process(
     database = Database(url, statement_timeout=settings.database_statement_timeout_seconds)
     database.connect()
     try:
-        await _prepare_database(settings, database)
+        await _prepare_database(settings, database, app.migrations)
         async with AsyncExitStack() as stack:
             settings = await stack.enter_async_context(kubernetes_settings(settings))
             client, server = _client(settings)
@@ -279,13 +279,22 @@ async def run_process(
     _log.info("stopped")
 
 
-async def _prepare_database(settings: Settings, database: Database) -> None:
-    """Migrate (if asked) and verify the database; a failure is a :class:`StartupError`."""
+async def _prepare_database(
+    settings: Settings, database: Database, projects: Sequence[MigrationSet] = ()
+) -> None:
+    """Migrate (if asked) and verify the database; a failure is a :class:`StartupError`.
+
+    kubeweft's revisions and the application's own (``App.add_migrations``) go
+    together: both are applied, or — with ``--no-migrate`` — both must be at their
+    newest, or the process refuses to start naming what is pending."""
     where = make_url(database.url).render_as_string(hide_password=True)
+    behind = []
     try:
         if settings.migrate_on_start:
             _log.info("migrating the database")
-            await migrate(database.url)
+            await migrate(database.url, projects=projects)
+        else:
+            behind = await pending(database.url, projects)
         await database.verify()
     except Exception as exc:
         raise StartupError(
@@ -293,6 +302,12 @@ async def _prepare_database(settings: Settings, database: Database) -> None:
             "check KUBEWEFT_DATABASE_URL (or DATABASE_URL) and that the server is running "
             "and reachable",
         ) from exc
+    if behind:
+        raise StartupError(
+            f"the database {where} is not migrated: {'; '.join(map(str, behind))}",
+            "run `kubeweft db migrate APP` first, or start without --no-migrate",
+            exit_code=EXIT_CONFIG,
+        )
     _log.info("database verified", dialect=database.dialect)
 
 

@@ -21,6 +21,7 @@ Each reconciler is wrapped so that every reconcile lands in the reconcile log
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,7 @@ from kubeweft.controllerutil.reconcile_log import (
     LoggedReconcilerOptions,
     current_attempt,
 )
+from kubeweft.db.migrate import MigrationSet
 from kubeweft.db.writer import RecordWriter
 from kubeweft.runtime import predicate
 from kubeweft.runtime.builder import ControllerBuilder
@@ -93,6 +95,7 @@ class App:
         self.name = name
         self._models: list[type[CustomResource]] = []
         self._controllers: list[_ControllerSpec] = []
+        self._migrations: list[MigrationSet] = []
 
     def __repr__(self) -> str:
         kinds = ", ".join(model.model_info.kind for model in self._models)
@@ -122,6 +125,28 @@ class App:
                 )
         self._models.append(model)
         return model
+
+    @property
+    def migrations(self) -> tuple[MigrationSet, ...]:
+        """The project's own migration sets, run after kubeweft's (``add_migrations``)."""
+        return tuple(self._migrations)
+
+    def add_migrations(self, package: str, *, version_table: str | None = None) -> None:
+        """Run the Alembic revisions in ``package`` (``"shop.migrations"``: a package
+        whose directory holds revision files) with kubeweft's: ``kubeweft db migrate``
+        and start-up apply both. They are tracked in ``version_table`` (by default
+        ``alembic_version_<app name>``), so their heads never meet kubeweft's."""
+        table = version_table or "alembic_version_" + re.sub(r"[^a-z0-9]+", "_", self.name.lower())
+        for known in self._migrations:
+            if table == known.version_table or package == known.package:
+                raise ValueError(
+                    f"App {self.name!r} already runs the migrations {known.package!r} "
+                    f"tracked in {known.version_table!r}; give each set its own "
+                    "version_table="
+                )
+        migrations = MigrationSet(package, table)
+        migrations.directory()  # fail at declaration when the package is not there
+        self._migrations.append(migrations)
 
     def add_controller(
         self,

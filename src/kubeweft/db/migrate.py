@@ -5,15 +5,26 @@ installed wheel can migrate its own database. On PostgreSQL the upgrade runs ins
 one transaction holding ``pg_advisory_xact_lock``: when several replicas start at
 once, one migrates and the others wait, then find the schema at head and do nothing.
 PostgreSQL's DDL is transactional, so a failed migration leaves the old schema.
+
+A project's own tables come with their own revisions (:class:`MigrationSet`): a package
+of Alembic revision files, tracked in a version table of its own, so its heads never
+meet kubeweft's (``alembic_version``) or another project's. ``migrate`` runs kubeweft's
+revisions and then every set's, in the same transaction under the same lock. A set
+needs no ``env.py``: the revisions are run here, on the connection kubeweft opened.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
@@ -24,6 +35,66 @@ from kubeweft.db.engine import create_engine
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # An arbitrary, fixed 64-bit key: "kubeweft" in ASCII.
 ADVISORY_LOCK_KEY = 0x6B75_6265_7765_6674
+#: kubeweft's own version table (Alembic's default name).
+VERSION_TABLE = "alembic_version"
+_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class MigrationsNotFound(ValueError):
+    """A migration set's package cannot be imported or is not a directory of revisions."""
+
+
+@dataclass(frozen=True)
+class MigrationSet:
+    """A project's own Alembic revisions and the version table that tracks them.
+
+    ``package`` is an importable package (``"shop.migrations"``) whose directory holds
+    the revision files beside its ``__init__.py``; ``version_table`` keeps their heads
+    apart from kubeweft's and every other set's.
+    """
+
+    package: str
+    version_table: str
+
+    def __post_init__(self) -> None:
+        if not _TABLE_NAME.match(self.version_table) or self.version_table == VERSION_TABLE:
+            raise ValueError(
+                f"version_table {self.version_table!r} must be a lower-case SQL name of at "
+                f"most 63 characters, other than kubeweft's {VERSION_TABLE!r}"
+            )
+
+    def directory(self) -> Path:
+        try:
+            spec = importlib.util.find_spec(self.package)
+        except ModuleNotFoundError as error:
+            raise MigrationsNotFound(f"migrations {self.package!r}: {error}") from error
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        if not locations:
+            raise MigrationsNotFound(
+                f"migrations {self.package!r}: not an importable package (a directory with "
+                "an __init__.py beside its revision files)"
+            )
+        return Path(locations[0])
+
+    def script(self) -> ScriptDirectory:
+        directory = self.directory()
+        return ScriptDirectory(directory, version_locations=[directory])
+
+    def heads(self) -> tuple[str, ...]:
+        return tuple(sorted(self.script().get_heads()))
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A migration set whose database revision is not its newest one."""
+
+    name: str  # "kubeweft", or the set's package
+    current: tuple[str, ...]
+    heads: tuple[str, ...]
+
+    def __str__(self) -> str:
+        at = ", ".join(self.current) or "base"
+        return f"{self.name} is at {at}, needs {', '.join(self.heads)}"
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -69,9 +140,74 @@ def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def migrate(url: str, revision: str = "head") -> None:
-    """Upgrade the database at ``url`` to ``revision`` (default: the newest)."""
-    await _run(url, _with_connection, "upgrade", revision)
+def _run_set(connection: Connection, migrations: MigrationSet, action: str, revision: str) -> None:
+    """Run a set's revisions on ``connection``: what ``alembic upgrade``/``downgrade`` does
+    through an ``env.py``, done here so that a project's package holds revisions only."""
+    script = migrations.script()
+
+    def steps(current: Any, _: MigrationContext) -> Any:
+        if action == "upgrade":
+            return script._upgrade_revs(revision, current)
+        return script._downgrade_revs(revision, current)
+
+    with EnvironmentContext(Config(), script, fn=steps, destination_rev=revision) as env:
+        env.configure(
+            connection=connection,
+            version_table=migrations.version_table,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with env.begin_transaction():
+            env.run_migrations()
+
+
+def _upgrade_all(connection: Connection, revision: str, projects: Sequence[MigrationSet]) -> None:
+    _with_connection(connection, "upgrade", revision)
+    for migrations in projects:
+        _run_set(connection, migrations, "upgrade", "heads")
+
+
+def _set_heads(connection: Connection, migrations: MigrationSet) -> tuple[str, ...]:
+    context = MigrationContext.configure(
+        connection, opts={"version_table": migrations.version_table}
+    )
+    return tuple(sorted(context.get_current_heads()))
+
+
+def _pending(connection: Connection, projects: Sequence[MigrationSet]) -> list[Pending]:
+    found = []
+    own, head = _current(connection), head_revision()
+    if own != head:
+        found.append(Pending("kubeweft", (own,) if own else (), (head,)))
+    for migrations in projects:
+        current, heads = _set_heads(connection, migrations), migrations.heads()
+        if current != heads:
+            found.append(Pending(migrations.package, current, heads))
+    return found
+
+
+async def migrate(
+    url: str, revision: str = "head", *, projects: Sequence[MigrationSet] = ()
+) -> None:
+    """Upgrade the database at ``url``: kubeweft's revisions to ``revision`` (default:
+    the newest), then every project set to its heads, in one transaction."""
+    await _run(url, _upgrade_all, revision, projects)
+
+
+async def pending(url: str, projects: Sequence[MigrationSet] = ()) -> list[Pending]:
+    """Which sets (kubeweft's first) are not at their newest revision; empty when none."""
+    result: list[Pending] = await _run(url, _pending, projects)
+    return result
+
+
+async def downgrade_set(url: str, migrations: MigrationSet, revision: str) -> None:
+    """Downgrade one project set to ``revision`` (``base`` removes its tables)."""
+    await _run(url, _run_set, migrations, "downgrade", revision)
+
+
+async def set_revisions(url: str, migrations: MigrationSet) -> tuple[str, ...]:
+    """The revisions a project set's version table holds (empty: unmigrated)."""
+    result: tuple[str, ...] = await _run(url, _set_heads, migrations)
+    return result
 
 
 async def downgrade(url: str, revision: str) -> None:
