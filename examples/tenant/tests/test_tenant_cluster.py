@@ -6,24 +6,21 @@ REST is a second history row carrying the patch; ``kubectl delete tenant`` runs 
 finalizer, which removes the registry key, and the Tenant is gone afterwards while the
 garbage collector takes its Namespace. A cleanup that fails (the registry made
 immutable) keeps the Tenant, with a ``CleanupFailed`` Warning Event, until a retry
-succeeds. One process serves both tests.
+succeeds. One process serves both tests: kubeweft's pytest plugin runs it
+(``kubeweft_app``) on the session's control plane and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from kubeweft.localcluster import ClusterAccess
-from tests.support.process import kubeweft_run
-from tests.support.waiting import wait_until
+from kubeweft.testing import wait_until
 
-PROJECT = Path(__file__).resolve().parents[1]
 DEADLINE = 60.0
 FINALIZER = "tenancy.example.com/registry"
 
@@ -37,24 +34,6 @@ def get(cluster: ClusterAccess, *args: str) -> dict[str, Any] | None:
 def registry(cluster: ClusterAccess) -> dict[str, str]:
     found = get(cluster, "configmap", "tenants", "-n", "kube-public")
     return (found or {}).get("data") or {}
-
-
-@pytest.fixture(scope="module")
-def http(
-    local_cluster: ClusterAccess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[httpx.Client]:
-    """A client of a running ``kubeweft run tenant.app:app`` (stopped cleanly after)."""
-    with kubeweft_run(
-        local_cluster.kubeconfig_path,
-        tmp_path_factory.mktemp("tenant"),
-        "tenant.app:app",
-        "--no-leader-election",
-        env={"PYTHONPATH": str(PROJECT / "src")},
-        cwd=PROJECT,
-    ) as process:
-        with httpx.Client(base_url=process.api_url or "", timeout=60) as client:
-            yield client
-        assert process.stop() == 0
 
 
 def create_ready_tenant(http: httpx.Client, name: str) -> dict[str, Any]:
@@ -73,10 +52,10 @@ def create_ready_tenant(http: httpx.Client, name: str) -> dict[str, Any]:
 
 @pytest.mark.localcluster
 def test_a_tenant_is_provisioned_recorded_and_cleaned_up_by_its_finalizer(
-    local_cluster: ClusterAccess, http: httpx.Client
+    local_cluster: ClusterAccess, kubeweft_api: httpx.Client
 ) -> None:
     name = f"team-{uuid.uuid4().hex[:8]}"
-    detail = create_ready_tenant(http, name)
+    detail = create_ready_tenant(kubeweft_api, name)
     uid = detail["uid"]
     assert detail["status"]["namespace"] == name
 
@@ -99,7 +78,7 @@ def test_a_tenant_is_provisioned_recorded_and_cleaned_up_by_its_finalizer(
     assert stored is not None
     assert stored["metadata"]["finalizers"] == [FINALIZER]
 
-    patched = http.patch(
+    patched = kubeweft_api.patch(
         f"/api/tenants/{name}",
         json={"spec": {"memory": "8Gi"}},
         headers={"content-type": "application/merge-patch+json"},
@@ -107,7 +86,7 @@ def test_a_tenant_is_provisioned_recorded_and_cleaned_up_by_its_finalizer(
     assert patched.status_code == 200, patched.text
 
     def two_rows() -> list[dict[str, Any]] | None:
-        rows = http.get(f"/api/tenants/{name}/history")
+        rows = kubeweft_api.get(f"/api/tenants/{name}/history")
         assert rows.status_code == 200, rows.text
         return rows.json() if len(rows.json()) == 2 else None
 
@@ -131,10 +110,10 @@ def test_a_tenant_is_provisioned_recorded_and_cleaned_up_by_its_finalizer(
 
 @pytest.mark.localcluster
 def test_a_failed_cleanup_keeps_the_tenant_and_is_retried(
-    local_cluster: ClusterAccess, http: httpx.Client
+    local_cluster: ClusterAccess, kubeweft_api: httpx.Client
 ) -> None:
     name = f"team-{uuid.uuid4().hex[:8]}"
-    create_ready_tenant(http, name)
+    create_ready_tenant(kubeweft_api, name)
     assert name in registry(local_cluster)
     # An immutable ConfigMap refuses every write: the key cannot be removed.
     local_cluster.kubectl(
@@ -144,7 +123,7 @@ def test_a_failed_cleanup_keeps_the_tenant_and_is_retried(
         local_cluster.kubectl("delete", "tenant", name, "--wait=false")
 
         def warned() -> list[dict[str, Any]]:
-            events = http.get(f"/api/tenants/{name}/events")
+            events = kubeweft_api.get(f"/api/tenants/{name}/events")
             assert events.status_code == 200, events.text
             return [e for e in events.json() if e["reason"] == "CleanupFailed"]
 

@@ -9,10 +9,11 @@ component until a condition holds or a deadline fails the test with the last val
 """
 
 from kubeweft.testing.postgres import PostgresServer
-from kubeweft.testing.process import KubeweftProcess, child_env, kubeweft_run, spawn
+from kubeweft.testing.process import AppSpec, KubeweftProcess, child_env, kubeweft_run, spawn
 from kubeweft.testing.waiting import wait_until, wait_until_async
 
 __all__ = [
+    "AppSpec",
     "KubeweftProcess",
     "PostgresServer",
     "child_env",

@@ -37,6 +37,7 @@ from pathlib import Path
 import httpx
 
 __all__ = [
+    "AppSpec",
     "KubeweftProcess",
     "ProcessExited",
     "child_env",
@@ -155,6 +156,17 @@ class KubeweftProcess:
         if self._pump is not None:
             self._pump.join(timeout=5.0)
         return self.popen.returncode
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """What ``kubeweft_app`` runs: ``kubeweft run <target> <args>`` in ``root``, with
+    ``pythonpath`` put first on ``PYTHONPATH`` (where the project's package is)."""
+
+    target: str
+    root: Path
+    pythonpath: tuple[Path, ...] = ()
+    args: tuple[str, ...] = ()
 
 
 def child_env(env: Mapping[str, str] | None = None) -> dict[str, str]:

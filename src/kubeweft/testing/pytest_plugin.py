@@ -2,7 +2,9 @@
 
 A project lists this plugin in its ``tests/conftest.py``
 (``pytest_plugins = ["kubeweft.testing.pytest_plugin"]``) and names its application
-in its pytest configuration (``kubeweft_app = "shop.app:app"``). Its tests then get,
+in its pytest configuration (``kubeweft_app = "shop.app:app"``), or overrides the
+``kubeweft_app_spec`` fixture (a :class:`kubeweft.testing.AppSpec`: what to run, from
+where, with which ``PYTHONPATH`` and ``kubeweft run`` flags). Its tests then get,
 once per session: the real local control plane (``local_cluster``, and a fresh
 ``namespace`` per test, from :mod:`kubeweft.localcluster.pytest_plugin`), a private
 PostgreSQL server (``postgres_server``) and a database on it
@@ -23,6 +25,7 @@ import atexit
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import lightkube
@@ -30,7 +33,7 @@ import pytest
 
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.testing import postgres
-from kubeweft.testing.process import KubeweftProcess, kubeweft_run
+from kubeweft.testing.process import AppSpec, KubeweftProcess, kubeweft_run
 
 pytest_plugins = ["kubeweft.localcluster.pytest_plugin"]
 
@@ -74,21 +77,31 @@ def kubeweft_database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
+def kubeweft_app_spec(pytestconfig: pytest.Config) -> AppSpec:
+    """The ``kubeweft_app`` setting, run from the project's root with the test run's
+    ``pythonpath`` setting, so it imports the project's code as the tests do."""
+    target = str(pytestconfig.getini(APP_INI) or "")
+    if not target:
+        pytest.fail(
+            f'set {APP_INI} = "package.app:app" in the pytest configuration, or override '
+            "the kubeweft_app_spec fixture"
+        )
+    paths = tuple(Path(path) for path in pytestconfig.getini("pythonpath"))
+    return AppSpec(target, root=pytestconfig.rootpath, pythonpath=paths)
+
+
+@pytest.fixture(scope="session")
 def kubeweft_app(
-    pytestconfig: pytest.Config,
+    kubeweft_app_spec: AppSpec,
     local_cluster: ClusterAccess,
     kubeweft_database_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[KubeweftProcess]:
-    """``kubeweft run <kubeweft_app>`` on the session's cluster and database, ready.
-
-    It runs from the project's root with the test run's ``pythonpath`` setting, so it
-    imports the project's code as the tests do; its log's tail is printed when a test
-    fails while it starts, and it must exit cleanly (code 0) at the end."""
-    target = str(pytestconfig.getini(APP_INI) or "")
-    if not target:
-        pytest.fail(f'set {APP_INI} = "package.app:app" in the pytest configuration')
-    paths = [str(path) for path in pytestconfig.getini("pythonpath")]
+    """``kubeweft run`` of ``kubeweft_app_spec`` on the session's cluster and database,
+    ready (its ``/readyz`` answered 200). Its log's tail is printed when a test fails
+    while it runs, and it must exit cleanly (code 0) at the end."""
+    spec = kubeweft_app_spec
+    paths = [str(path) for path in spec.pythonpath]
     env = {
         "KUBEWEFT_DATABASE_URL": kubeweft_database_url,
         "PYTHONPATH": os.pathsep.join([*paths, *filter(None, [os.environ.get("PYTHONPATH")])]),
@@ -96,11 +109,12 @@ def kubeweft_app(
     with kubeweft_run(
         local_cluster.kubeconfig_path,
         tmp_path_factory.mktemp("kubeweft-app"),
-        target,
+        spec.target,
         "--no-leader-election",
+        *spec.args,
         env=env,
         dev_user=DEVELOPER,
-        cwd=pytestconfig.rootpath,
+        cwd=spec.root,
     ) as process:
         yield process
         assert process.stop() == 0, process.log_tail()
