@@ -4,7 +4,7 @@
 list page's question — against ``metric_latest`` (a primary-key lookup, independent of
 how long the series is), one statement per ``_batch.IN_BATCH`` UIDs.
 ``metric_aggregates`` answers the detail page's "latest/min/max/avg/count per metric
-since T" in one statement over the (uid, name, ts) index.
+since T" in one statement over ranges of the (uid, name, ts) index, one per name.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,33 +95,41 @@ async def metric_series(
 async def metric_aggregates(
     session: AsyncSession, uid: str, since: datetime
 ) -> dict[str, MetricAggregate]:
-    """Per metric name since ``since``: latest value, min, max, avg and count — one statement."""
+    """Per metric name since ``since``: latest value, min, max, avg and count — one statement.
+
+    The names come from ``metric_latest`` (a name whose newest sample is older than
+    ``since`` has nothing in the window), and each figure is a subquery over the range
+    ``(uid, name, ts >= since)`` of the (uid, name, ts) index: the cost follows the
+    window, not how much history is retained, whatever plan the database prefers.
+    """
     uid = _validate.uid(uid)
     since = _validate.aware(since, "since")
-    outer = MetricSampleRow.__table__.alias("s")
-    inner = MetricSampleRow.__table__.alias("l")
+    names = MetricLatest.__table__.alias("n")
+    samples = MetricSampleRow.__table__.alias("s")
+    window = (samples.c.uid == uid, samples.c.name == names.c.name, samples.c.ts >= since)
+
+    def of_window(*columns: Any) -> Any:
+        return select(*columns).where(*window)
+
     latest_value = (
-        select(inner.c.value)
-        .where(inner.c.uid == outer.c.uid, inner.c.name == outer.c.name, inner.c.ts >= since)
-        .order_by(inner.c.ts.desc(), inner.c.id.desc())
+        of_window(samples.c.value)
+        .order_by(samples.c.ts.desc(), samples.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    stmt = (
-        select(
-            outer.c.name,
-            latest_value,
-            func.max(outer.c.ts),
-            func.min(outer.c.value),
-            func.max(outer.c.value),
-            func.avg(outer.c.value),
-            func.count(),
-        )
-        .where(outer.c.uid == uid, outer.c.ts >= since)
-        .group_by(outer.c.uid, outer.c.name)
-    )
+    stmt = select(
+        names.c.name,
+        latest_value,
+        of_window(func.max(samples.c.ts)).scalar_subquery(),
+        of_window(func.min(samples.c.value)).scalar_subquery(),
+        of_window(func.max(samples.c.value)).scalar_subquery(),
+        of_window(func.avg(samples.c.value)).scalar_subquery(),
+        of_window(func.count()).scalar_subquery(),
+    ).where(names.c.uid == uid, names.c.ts >= since)
     result: dict[str, MetricAggregate] = {}
     for name, latest, latest_ts, low, high, mean, count in (await session.execute(stmt)).all():
+        if not count:  # pruned meanwhile
+            continue
         result[name] = MetricAggregate(
             name=name,
             latest=float(latest),

@@ -1,7 +1,8 @@
 """The join layer's database side over kubeweft's repositories.
 
 One short session per call, and a fixed number of statements per call however many
-rows or UIDs are involved (the detail view: four; a list page: one). Any driver or
+rows or UIDs are involved (the detail view: one, from ``repositories.read_model``, sent
+on the driver's connection; a list page: one). Any driver or
 connection failure becomes :class:`DatabaseUnavailable` (the seed's "DB query fails →
 500"), one that ran out of time (the statement timeout, applied to the whole session)
 :class:`DatabaseTimeout` (503); the driver's message is chained for the log, never
@@ -10,15 +11,15 @@ shown to a client.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db import tables
 from kubeweft.db.engine import Database, is_timeout
-from kubeweft.repositories import NotFoundError, reconcile_log, unit_of_work
+from kubeweft.repositories import NotFoundError, read_model, unit_of_work
 from kubeweft.repositories import annotations as annotation_rows
 from kubeweft.repositories import audit as audit_rows
 from kubeweft.repositories import history as history_rows
@@ -47,12 +48,12 @@ class RepositorySource:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """The deadline, and a driver's failure as DatabaseUnavailable / DatabaseTimeout."""
         try:
             with self._database.deadline():
-                async with unit_of_work(self._database) as session:
-                    yield session
+                yield
         except (DatabaseUnavailable, NotFoundError):
             raise
         except Exception as exc:
@@ -62,25 +63,37 @@ class RepositorySource:
                 ) from exc
             raise DatabaseUnavailable(type(exc).__name__) from exc
 
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        with self._guard():
+            async with unit_of_work(self._database) as session:
+                yield session
+
     async def resource_records(
         self, uid: str, *, history_limit: int, since: datetime
     ) -> ResourceRecords:
-        async with self._session() as session:
-            history = await history_rows.history_by_uid(session, uid, limit=history_limit)
-            aggregates = await metric_rows.metric_aggregates(session, uid, since)
-            notes = await annotation_rows.annotations_for(session, uid)
-            attempts = await reconcile_log.attempts_by_uid(
-                session, uid, since=since, limit=ERROR_RATE_SAMPLE
+        with self._guard():
+            rows = await read_model.detail_rows(
+                self._database,
+                uid,
+                since=since,
+                history_limit=history_limit,
+                attempt_limit=ERROR_RATE_SAMPLE,
             )
-        failures = sum(1 for a in attempts if a.outcome == "error")
+        # The read model's rows have the views' shapes field for field.
         return ResourceRecords(
-            history=[_history(row) for row in history],
+            history=[
+                HistoryEntry(h.generation, h.spec, h.patch, h.actor, h.source, h.created_at)
+                for h in rows.history
+            ],
             metrics={
-                name: MetricAggregate(a.latest, a.min, a.max, a.avg, a.count, a.latest_ts)
-                for name, a in aggregates.items()
+                name: MetricAggregate(a.latest, a.min, a.max, a.avg, a.count, a.latest_at)
+                for name, a in rows.metrics.items()
             },
-            annotations=[_annotation(row) for row in notes],
-            reconcile_error_rate=failures / len(attempts) if attempts else None,
+            annotations=[
+                AnnotationEntry(a.id, a.author, a.body, a.created_at) for a in rows.annotations
+            ],
+            reconcile_error_rate=rows.failures / rows.attempts if rows.attempts else None,
         )
 
     async def latest_metrics(self, uids: Sequence[str]) -> dict[str, dict[str, MetricPoint]]:

@@ -1,9 +1,9 @@
 """What every handler of a model's router derives from the model declaration."""
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from kubeweft.api import CustomResource, ModelInfo
 from kubeweft.auth.identity import Identity
 from kubeweft.logging import get_logger
+from kubeweft.rest import bodies
 from kubeweft.rest.context import AppContext
 from kubeweft.rest.dependencies import NamespaceParam, require
 from kubeweft.rest.problems import PROBLEM_JSON, ProblemBody
@@ -31,10 +32,11 @@ def problem_doc(description: str) -> dict[str, Any]:
 
 
 def json_response(
-    model: BaseModel, status: int = 200, headers: Mapping[str, str] | None = None
+    body: BaseModel | bytes, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
+    """``body`` (a schema instance, or JSON already written) as ``application/json``."""
     return Response(
-        model.model_dump_json(by_alias=True),
+        body if isinstance(body, bytes) else body.model_dump_json(by_alias=True),
         status_code=status,
         media_type="application/json",
         headers=dict(headers or {}),
@@ -124,29 +126,27 @@ class ModelRoutes:
 
     # --- response bodies ----------------------------------------------------------------
 
-    def read_of(self, view: DetailView) -> BaseModel:
-        return self.schemas.read.model_validate(
-            {
-                **_common(view.obj, view.health_score),
-                "history": [dataclasses.asdict(h) for h in view.history],
-                "metrics": {k: dataclasses.asdict(v) for k, v in view.metrics.items()},
-                "annotations": [dataclasses.asdict(a) for a in view.annotations],
-            }
-        )
+    # Bodies are written by kubeweft.rest.bodies: the object's part once per version
+    # through the schema, the database fields per request (no re-validation).
 
-    def list_of(self, page: ListPage) -> BaseModel:
-        items = [
-            {
-                **_common(item.obj, item.health_score),
-                "latest_metrics": {
-                    k: dataclasses.asdict(v) for k, v in item.latest_metrics.items()
-                },
-            }
-            for item in page.items
-        ]
-        return self.schemas.list_page.model_validate(
-            {"items": items, "continue": page.continue_token}
-        )
+    @cached_property
+    def object_parts(self) -> bodies.ObjectParts:
+        schema = self.schemas.list_item
+        database_fields = {"health_score", "latest_metrics"}
+
+        def render(obj: Any) -> bytes:
+            item = schema.model_validate({**_common(obj, 0), "latest_metrics": {}})
+            return item.model_dump_json(by_alias=True, exclude=database_fields)[1:-1].encode()
+
+        return bodies.ObjectParts(render)
+
+    def read_of(self, view: DetailView) -> bytes:
+        """The ``<Kind>Read`` body of a detail view."""
+        return bodies.detail_body(self.object_parts(view.obj), view)
+
+    def list_of(self, page: ListPage) -> bytes:
+        """The ``<Kind>List`` body of a page."""
+        return bodies.list_body(self.object_parts, page)
 
     def ref_of(self, obj: Any) -> ResourceRef:
         meta = obj.metadata

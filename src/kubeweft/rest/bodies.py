@@ -1,0 +1,114 @@
+"""The detail and list bodies, written as JSON bytes without re-validating trusted data.
+
+Going through the response schemas meant, per object, a dict built from dataclasses
+(``dataclasses.asdict`` deep-copies every value), pydantic validating again what this
+process had produced, and then serializing: most of a 1,000-item list page. Here the
+part of a body that depends only on the object — metadata, spec, status — is
+serialized once per object version, ``(uid, resourceVersion)``, *through the schema*
+(so its shape and formats are the schema's), and kept; a request adds the database
+fields (history, metrics, annotations, latest samples) with orjson, whose output for
+these values (``Z`` datetimes, floats) is the same as pydantic's.
+
+A body is ``b"{" + object part + "," + database part[1:]``: the database part is
+serialized as its own object and loses its opening brace. Fields a project adds to a
+body belong in the database part's dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from kubeweft.views import DetailView, ListPage
+from kubeweft.views.records import MetricPoint
+
+__all__ = ["ObjectParts", "detail_body", "list_body"]
+
+_OPTIONS = orjson.OPT_UTC_Z
+
+
+class ObjectParts:
+    """The object-only part of each body (``"uid":…,"status":…``, no braces), by version.
+
+    ``render`` serializes one object; the newest ``capacity`` versions are kept (an
+    object's old versions age out as the informer replaces them).
+    """
+
+    def __init__(self, render: Callable[[Any], bytes], capacity: int = 4096) -> None:
+        self._render = render
+        self._capacity = capacity
+        self._parts: dict[tuple[str, str], bytes] = {}
+
+    def __call__(self, obj: Any) -> bytes:
+        meta = obj.metadata
+        key = (meta.uid or "", meta.resourceVersion or "")
+        part = self._parts.get(key)
+        if part is None or not key[1]:
+            part = self._render(obj)
+            if key[1]:
+                self._parts[key] = part
+                if len(self._parts) > self._capacity:
+                    del self._parts[next(iter(self._parts))]
+        return part
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+
+def _object(part: bytes, rest: Mapping[str, Any]) -> bytes:
+    return b"{" + part + b"," + orjson.dumps(rest, option=_OPTIONS)[1:]
+
+
+def _points(latest: Mapping[str, MetricPoint]) -> dict[str, Any]:
+    return {name: {"value": p.value, "ts": p.ts} for name, p in latest.items()}
+
+
+def detail_body(part: bytes, view: DetailView) -> bytes:
+    """A ``<Kind>Read`` body: ``part`` (the object) plus the view's database fields."""
+    return _object(
+        part,
+        {
+            "healthScore": view.health_score,
+            "history": [
+                {
+                    "generation": h.generation,
+                    "spec": h.spec,
+                    "patch": h.patch,
+                    "actor": h.actor,
+                    "source": h.source,
+                    "createdAt": h.created_at,
+                }
+                for h in view.history
+            ],
+            "metrics": {
+                name: {
+                    "latest": m.latest,
+                    "min": m.min,
+                    "max": m.max,
+                    "avg": m.avg,
+                    "count": m.count,
+                    "latestAt": m.latest_at,
+                }
+                for name, m in view.metrics.items()
+            },
+            "annotations": [
+                {"id": a.id, "author": a.author, "body": a.body, "createdAt": a.created_at}
+                for a in view.annotations
+            ],
+        },
+    )
+
+
+def list_body(parts: ObjectParts, page: ListPage) -> bytes:
+    """A ``<Kind>List`` body: each item's object part plus its health and latest samples."""
+    items = b",".join(
+        _object(
+            parts(item.obj),
+            {"healthScore": item.health_score, "latestMetrics": _points(item.latest_metrics)},
+        )
+        for item in page.items
+    )
+    tail = orjson.dumps(page.continue_token)
+    return b'{"items":[' + items + b'],"continue":' + tail + b"}"
