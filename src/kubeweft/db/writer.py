@@ -173,26 +173,30 @@ class RecordWriter:
                     if not _is_poison(exc):
                         raise
                     log.error("dropping a record the database refuses: %r: %s", record, exc)
-                    self._stored([self._in_flight.pop(0)])
+                    await self._stored([self._in_flight.pop(0)])
                     self._count_dropped(1)
                     continue
-                self._stored([self._in_flight.pop(0)])
+                await self._stored([self._in_flight.pop(0)])
                 self._count_written(1)
             return
         written, self._in_flight = self._in_flight, []
-        self._stored(written)
+        await self._stored(written)
         self._count_written(len(written))
 
-    def _stored(self, batch: list[records.Record]) -> None:
+    async def _stored(self, batch: list[records.Record]) -> None:
         """The batch is committed (or refused for good): its spooled history is done."""
-        if self.spool is None:
-            return
-        for record in batch:
-            if isinstance(record, records.HistoryRecord):
-                try:
-                    self.spool.drop(record)
-                except OSError as exc:  # replayed (and ignored) at the next start
-                    log.warning("history spool file not removed: %s", exc)
+        done = [r for r in batch if isinstance(r, records.HistoryRecord)]
+        if self.spool is not None and done:
+            # Off the event loop: a batch of unlinks can take a while on a busy disk.
+            await anyio.to_thread.run_sync(self._drop_spooled, done)
+
+    def _drop_spooled(self, done: list[records.HistoryRecord]) -> None:
+        assert self.spool is not None
+        for record in done:
+            try:
+                self.spool.drop(record)
+            except OSError as exc:  # replayed (and ignored) at the next start
+                log.warning("history spool file not removed: %s", exc)
 
     def _count_written(self, n: int) -> None:
         self.written += n
