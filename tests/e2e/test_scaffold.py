@@ -1,114 +1,172 @@
-"""A scaffolded project passes its own test: ``kubeweft init`` + ``kubeweft create api``.
+"""A project started from kubeweft's wheel, from ``kubeweft init`` to a running process.
 
-The commands write a ``shop`` project with a ``Store`` kind into a fresh directory; the
-project's generated test (``tests/test_store.py``) then runs as its author would run it,
-from the project's root, with this interpreter and kubeweft — against this session's
-local control plane (``KUBEWEFT_TEST_KUBECONFIG``): the application starts, installs the
-Store CRD, and a Store applied with kubectl gets its ConfigMap and becomes Ready.
-``kubeweft manifests shop.app:app`` from the project writes the Store's CRD. And with
-kubeweft installed from its wheel (which carries the templates) into a fresh virtualenv,
-the generated project's ``make test`` passes.
+As a user would: kubeweft's wheel (which carries the scaffold's templates and the local
+control plane's Go sources) is installed into a fresh virtualenv; its ``kubeweft init``
+and ``kubeweft create api`` write a ``shop`` project with a ``Store`` kind, which passes
+its own lint and is installed into the same virtualenv. The project's own ``make test``
+passes — its ``kubeweft cluster build`` answers from the shared cache the checkout
+filled (the wheel's Go sources have the checkout's cache key), and its test runs
+``kubeweft run shop.app:app`` through kubeweft's pytest plugin — and the installed
+project then serves its kind: a Store created through REST and one applied with kubectl
+both become Ready, and their detail, history and annotations read back over REST.
+
+Everything shares this session's control plane (``KUBEWEFT_TEST_KUBECONFIG``) and
+PostgreSQL server (``KUBEWEFT_TEST_DATABASE_URL``, one database per process). The
+virtualenv takes kubeweft's dependencies from this one's site-packages
+(:mod:`tests.support.wheels`), so nothing but kubeweft and the project is installed.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import zipfile
+from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+import httpx
 import pytest
-import yaml
 
-from kubeweft.localcluster import ClusterAccess
+from kubeweft.localcluster import ClusterAccess, build
+from kubeweft.localcluster.pytest_plugin import unavailable
+from kubeweft.testing import PostgresServer, kubeweft_run, wait_until
 from tests.support import wheels
 from tests.support.process import child_env
 
-KUBEWEFT = str(Path(sys.executable).parent / "kubeweft")
+pytestmark = [pytest.mark.slow, pytest.mark.localcluster]
+
 TEMPLATES = "kubeweft/scaffold/templates"
 REPO_TEMPLATES = Path(__file__).resolve().parents[2] / "src" / TEMPLATES
+GO_FILES = {
+    "kubeweft/localcluster/go/go.mod",
+    "kubeweft/localcluster/go/go.sum",
+    "kubeweft/localcluster/go/cmd/kubeweft-k8s/main.go",
+    "kubeweft/localcluster/go/kwok/go.mod",
+    "kubeweft/localcluster/go/kwok/go.sum",
+}
+STORE = ["--group", "shop", "--version", "v1alpha1", "--kind", "Store"]
+SAMPLE = "config/samples/shop.example.com_v1alpha1_store.yaml"
+DEADLINE = 90.0
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+def run(*command: str | Path, cwd: Path, env: dict[str, str]) -> str:
     done = subprocess.run(
-        list(args), cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=600
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
-    assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, f"{command}: exit {done.returncode}\n{done.stdout}{done.stderr}"
     return done.stdout
 
 
-@pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    run(KUBEWEFT, "init", "shop", "--domain", "example.com", cwd=tmp_path)
-    run(KUBEWEFT, "create", "api", "--group", "shop", "--version", "v1alpha1", "--kind", "Store",
-        cwd=tmp_path)  # fmt: skip
-    return tmp_path
-
-
-def project_env(root: Path, **extra: str) -> dict[str, str]:
-    return child_env({"PYTHONPATH": str(root / "src"), **extra})
-
-
-@pytest.mark.slow
-@pytest.mark.localcluster
-def test_the_generated_project_passes_its_own_test(
-    local_cluster: ClusterAccess, shop: Path
-) -> None:
-    # CI is inherited: there, the generated test fails rather than skips without a cluster.
-    env = project_env(shop, KUBEWEFT_TEST_KUBECONFIG=str(local_cluster.kubeconfig_path))
-    out = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", cwd=shop, env=env)
-    assert "tests/test_store.py::test_a_store_gets_its_config_map_and_becomes_ready PASSED" in out
-    assert "1 passed" in out
-
-
-@pytest.mark.slow
-def test_manifests_from_the_project_write_the_store_crd(shop: Path) -> None:
-    shutil.rmtree(shop / "config" / "crd")
-    run(KUBEWEFT, "manifests", "shop.app:app", cwd=shop, env=project_env(shop))
-    crd = yaml.safe_load((shop / "config/crd/bases/shop.example.com_stores.yaml").read_text())
-    assert crd["kind"] == "CustomResourceDefinition"
-    assert crd["metadata"]["name"] == "stores.shop.example.com"
-    assert crd["spec"]["names"]["kind"] == "Store"
-    assert [v["name"] for v in crd["spec"]["versions"]] == ["v1alpha1"]
-
-
-@pytest.mark.slow
-@pytest.mark.localcluster
-def test_make_test_passes_in_a_project_on_kubeweft_from_its_wheel(
-    local_cluster: ClusterAccess, tmp_path: Path
-) -> None:
-    """kubeweft's wheel in a fresh virtualenv scaffolds the project; the project's own
-    ``make test`` passes with that virtualenv as its ``.venv`` (made here, not by
-    ``make``, whose ``pip install`` would need the package index)."""
-    wheel = wheels.build_wheel(tmp_path)
+def wheel_contents(wheel: Path) -> tuple[set[str], set[str]]:
+    """The wheel's scaffold templates (relative to their folder) and all its names."""
     with zipfile.ZipFile(wheel) as archive:
-        templates = {
-            str(PurePosixPath(name).relative_to(TEMPLATES))
-            for name in archive.namelist()
-            if name.startswith(f"{TEMPLATES}/")
-        }
-    assert templates == {
-        str(path.relative_to(REPO_TEMPLATES)) for path in REPO_TEMPLATES.rglob("*.tmpl")
+        names = set(archive.namelist())
+    templates = {
+        str(PurePosixPath(name).relative_to(TEMPLATES))
+        for name in names
+        if name.startswith(f"{TEMPLATES}/")
     }
+    return templates, names
+
+
+def get_json(http: httpx.Client, url: str) -> Any:
+    got = http.get(url)
+    assert got.status_code == 200, got.text
+    return got.json()
+
+
+def ready(http: httpx.Client, url: str) -> dict[str, Any] | None:
+    detail: dict[str, Any] = get_json(http, url)
+    conditions = [(c["type"], c["status"]) for c in detail["status"]["conditions"]]
+    return detail if conditions == [("Ready", "True")] else None
+
+
+def test_a_project_scaffolded_from_the_wheel_tests_itself_and_serves_its_kind(
+    local_cluster: ClusterAccess, postgres_server: PostgresServer, namespace: str, tmp_path: Path
+) -> None:
+    src = build.source_dir()
+    assert src is not None, "the checkout's Go modules are missing"
+    cached = build.cache_dir(src) / "bin"
+    if build.cached_bin_dir() != cached:
+        # Building here would take tens of minutes; `make localcluster` does it once.
+        unavailable(f"the control plane is not built yet ({cached}); run `make localcluster`")
+
+    wheel = wheels.build_wheel(tmp_path)
+    templates, names = wheel_contents(wheel)
+    assert templates == {str(p.relative_to(REPO_TEMPLATES)) for p in REPO_TEMPLATES.rglob("*.tmpl")}
+    assert names >= GO_FILES
     (tmp_path / "env").mkdir()
     venv = wheels.venv_with(wheel, tmp_path / "env")
-    root = tmp_path / "shop"
-    root.mkdir()
-    (root / ".venv").symlink_to(venv)
     bin_dir = venv / "bin"
     env = {
         key: value
         for key, value in child_env().items()
         if key not in ("PYTHONPATH", "KUBEWEFT_LOCALCLUSTER_SOURCE", "KUBEBUILDER_ASSETS")
     }
-    requirement = f"kubeweft @ {wheel.as_uri()}"
-    run(str(bin_dir / "python"), str(bin_dir / "kubeweft"), "init", "shop", "--domain",
-        "example.com", "--kubeweft-requirement", requirement, cwd=root, env=env)  # fmt: skip
-    run(str(bin_dir / "python"), str(bin_dir / "kubeweft"), "create", "api", "--group", "shop",
-        "--version", "v1alpha1", "--kind", "Store", cwd=root, env=env)  # fmt: skip
-    (venv / ".installed").touch()  # newer than pyproject.toml: make installs nothing
+    # Checked before `make test`, whose `kubeweft cluster build` would otherwise compile.
+    key_dir = run(bin_dir / "python", "-c", "from kubeweft.localcluster import build; "
+                  "print(build.cache_dir(build.source_dir()))", cwd=tmp_path, env=env)  # fmt: skip
+    assert Path(key_dir.strip()) / "bin" == cached
 
-    env["KUBEWEFT_TEST_KUBECONFIG"] = str(local_cluster.kubeconfig_path)
-    out = run("make", "test", cwd=root, env=env)
+    root = tmp_path / "shop"
+    root.mkdir()
+    requirement = f"kubeweft @ {wheel.as_uri()}"
+    run(bin_dir / "kubeweft", "init", "shop", "--domain", "example.com",
+        "--kubeweft-requirement", requirement, cwd=root, env=env)  # fmt: skip
+    run(bin_dir / "kubeweft", "create", "api", *STORE, cwd=root, env=env)
+    ruff = Path(sys.executable).parent / "ruff"  # with the project's own ruff settings
+    run(ruff, "check", "src", "tests", cwd=root, env=env)
+    run(ruff, "format", "--check", "src", "tests", cwd=root, env=env)
+
+    # The project into the same virtualenv; its dependencies are there already.
+    run(bin_dir / "python", "-m", "pip", "install", "-q", "--no-deps", "-e", ".", cwd=root,
+        env=env)  # fmt: skip
+    (root / ".venv").symlink_to(venv)
+    (venv / ".installed").touch()  # newer than pyproject.toml: make installs nothing
+    tests_env = {
+        **env,
+        "KUBEWEFT_TEST_KUBECONFIG": str(local_cluster.kubeconfig_path),
+        "KUBEWEFT_TEST_DATABASE_URL": postgres_server.create_database("shop_tests"),
+    }
+    out = run("make", "test", cwd=root, env=tests_env)
+    assert f"\n{cached}\n" in out  # what the wheel's `kubeweft cluster build` printed
     assert "1 passed" in out
+
+    with (
+        kubeweft_run(
+            local_cluster.kubeconfig_path,
+            tmp_path / "run",
+            "shop.app:app",
+            "--no-leader-election",
+            env={"KUBEWEFT_DATABASE_URL": postgres_server.create_database("shop")},
+            cwd=tmp_path / "env",  # away from the project: the installed package imports
+            kubeweft=bin_dir / "kubeweft",
+        ) as process,
+        httpx.Client(base_url=process.api_url or "", timeout=60) as http,
+    ):
+        body = {"name": "by-rest", "namespace": namespace, "spec": {"message": "Hi"}}
+        created = http.post("/api/stores", json=body)
+        assert created.status_code == 201, created.text
+        local_cluster.kubectl("apply", "-n", namespace, "-f", str(root / SAMPLE))
+
+        for name, message in (("by-rest", "Hi"), ("store-sample", "Hello")):
+            url = f"/api/stores/{namespace}/{name}"
+            noted = http.post(f"{url}/annotations", json={"body": f"{name} checked"})
+            assert noted.status_code == 201, noted.text
+            detail = wait_until(partial(ready, http, url), what=f"{name} Ready", timeout=DEADLINE)
+            assert detail is not None
+            assert detail["spec"] == {"message": message}
+            assert [a["body"] for a in detail["annotations"]] == [f"{name} checked"]
+            history = partial(get_json, http, f"{url}/history")
+            (row,) = wait_until(history, what=f"{name}'s history row", timeout=DEADLINE)
+            assert (row["generation"], row["spec"]) == (1, {"message": message})
+            annotations = get_json(http, f"{url}/annotations")
+            assert [a["body"] for a in annotations] == [f"{name} checked"]
+        assert process.stop() == 0
