@@ -10,6 +10,7 @@ from kubeweft.api.meta import Condition, ConditionStatus, ObjectMeta, OwnerRefer
 from kubeweft.api.model import (
     CustomResource,
     ModelInfo,
+    PolicyRule,
     PrinterColumn,
     ResourceModel,
     ScaleSubresource,
@@ -23,6 +24,7 @@ __all__ = [
     "ModelInfo",
     "ObjectMeta",
     "OwnerReference",
+    "PolicyRule",
     "PrinterColumn",
     "ResourceModel",
     "ScaleSubresource",

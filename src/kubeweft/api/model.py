@@ -29,6 +29,29 @@ class PrinterColumn:
 
 
 @dataclass(frozen=True)
+class PolicyRule:
+    """A grant the model's controller needs beyond its own kind and the kinds it owns
+    (kubebuilder's ``+kubebuilder:rbac`` marker): a shared object it reads and writes, or
+    a role it binds. ``kubeweft manifests`` adds it to the controller's ClusterRole."""
+
+    api_groups: tuple[str, ...]  # "" is the core group
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
+    #: Only these objects (not usable with ``create``, ``list``, ``watch``).
+    resource_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.api_groups or not self.resources or not self.verbs:
+            raise ValueError("a PolicyRule needs api_groups, resources and verbs")
+        unnamed = {"create", "list", "watch", "deletecollection"} & set(self.verbs)
+        if self.resource_names and unnamed:
+            raise ValueError(
+                f"resource_names cannot restrict {sorted(unnamed)}: the API server "
+                "checks those verbs without a name; grant them in a rule of their own"
+            )
+
+
+@dataclass(frozen=True)
 class ScaleSubresource:
     """Enables ``kubectl scale`` and HorizontalPodAutoscalers on the model."""
 
@@ -57,6 +80,8 @@ class ModelInfo:
     # ControllerBuilder.for_(Model) watches them (each change enqueues the controller
     # owner), so an owned kind is declared here only.
     owns: tuple[tuple[str, str], ...] = field(default=())  # (apiVersion, plural)
+    # Further grants its controller needs (a shared ConfigMap, a role it binds).
+    rbac: tuple[PolicyRule, ...] = ()
 
     @property
     def api_version(self) -> str:

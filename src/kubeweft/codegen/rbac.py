@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kubeweft.api import CustomResource
+from kubeweft.api import CustomResource, PolicyRule
 
 NAMESPACE = "system"
 SERVICE_ACCOUNT = "controller-manager"
@@ -76,6 +76,7 @@ def manager_role(models: Sequence[type[CustomResource]], *, api: bool = True) ->
     TokenReview and SubjectAccessReview are not granted.
     """
     grants: set[_Grant] = set()
+    named: list[dict[str, list[str]]] = []
     # The REST layer writes models with the process's own identity after a
     # SubjectAccessReview; it never impersonates its callers (docs/design/auth.md).
     model_verbs = ("get", "list", "watch", "update", "patch", "create", "delete")
@@ -90,6 +91,12 @@ def manager_role(models: Sequence[type[CustomResource]], *, api: bool = True) ->
             grants |= _grants(info.group, [f"{info.plural}/finalizers"], ("update",))
         for api_version, plural in info.owns:
             grants |= _grants(_group_of(api_version), [plural], OWNED)
+        for rule in info.rbac:
+            if rule.resource_names:  # kept apart: merged, the names would widen or narrow
+                named.append(_named_rule(rule))
+            else:
+                for group in rule.api_groups:
+                    grants |= _grants(group, rule.resources, rule.verbs)
     for events_group in ("", "events.k8s.io"):
         grants |= _grants(events_group, ["events"], ("create", "patch"))
     # ``GET /api/<plural>/{namespace}/{name}/events`` lists the object's Events.
@@ -101,8 +108,25 @@ def manager_role(models: Sequence[type[CustomResource]], *, api: bool = True) ->
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": {"name": MANAGER_ROLE},
-        "rules": rules_from(grants),
+        "rules": rules_from(grants) + sorted(_unique(named), key=repr),
     }
+
+
+def _named_rule(rule: PolicyRule) -> dict[str, list[str]]:
+    return {
+        "apiGroups": list(rule.api_groups),
+        "resources": sorted(rule.resources),
+        "resourceNames": sorted(rule.resource_names),
+        "verbs": sorted(rule.verbs),
+    }
+
+
+def _unique(rules: list[dict[str, list[str]]]) -> list[dict[str, list[str]]]:
+    unique: list[dict[str, list[str]]] = []
+    for rule in rules:
+        if rule not in unique:
+            unique.append(rule)
+    return unique
 
 
 def leader_election_role() -> Manifest:

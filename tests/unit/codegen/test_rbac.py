@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 import yaml
 from typer.testing import CliRunner
 
+from kubeweft.api import PolicyRule
 from kubeweft.codegen import manager_role, rbac_for, user_roles
 from kubeweft.codegen.cli import manifests_command
 from kubeweft.examples.webapp.api.v1alpha1 import WebApp
@@ -155,3 +158,48 @@ def test_manifests_no_api_writes_a_role_without_reviews(tmp_path: Path) -> None:
     controller_only = yaml.safe_load((tmp_path / "controller" / "rbac" / "role.yaml").read_text())
     assert grants(with_api) - grants(controller_only) == REVIEWS
     assert grants(controller_only) - grants(with_api) == set()
+
+
+class Registry(CronTab):
+    """A model whose controller writes one shared ConfigMap and binds the edit role."""
+
+    model_info = dataclasses.replace(
+        CronTab.model_info,
+        kind="Registry",
+        plural="registries",
+        singular="registry",
+        rbac=(
+            PolicyRule(api_groups=("",), resources=("configmaps",), verbs=("create",)),
+            PolicyRule(("",), ("configmaps",), ("get", "patch"), resource_names=("tenants",)),
+            PolicyRule(("rbac.authorization.k8s.io",), ("clusterroles",), ("bind",), ("edit",)),
+        ),
+    )
+
+
+def test_declared_rules_are_granted_with_their_resource_names() -> None:
+    role = manager_role([Registry])
+    assert ("", "configmaps", "create") in grants(role)
+    named = [rule for rule in role["rules"] if "resourceNames" in rule]
+    assert named == [
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": ["tenants"],
+            "verbs": ["get", "patch"],
+        },
+        {
+            "apiGroups": ["rbac.authorization.k8s.io"],
+            "resources": ["clusterroles"],
+            "resourceNames": ["edit"],
+            "verbs": ["bind"],
+        },
+    ]
+    # Unnamed, the ConfigMap grant would reach every ConfigMap: only create is unnamed.
+    assert ("", "configmaps", "get") not in grants(
+        {"rules": [r for r in role["rules"] if r not in named]}
+    )
+
+
+def test_a_named_rule_cannot_restrict_create() -> None:
+    with pytest.raises(ValueError, match="resource_names cannot restrict"):
+        PolicyRule(("",), ("configmaps",), ("create", "get"), resource_names=("tenants",))

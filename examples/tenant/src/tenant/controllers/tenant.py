@@ -11,6 +11,7 @@ keeps a deleted Tenant until its key has been removed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,8 @@ QUOTA_NAME = "tenant-quota"
 BINDING_NAME = "tenant-owners"
 #: The ClusterRole the owners get in their namespace (a Kubernetes default role).
 OWNER_ROLE = "edit"
+#: What a Namespace may be called (an RFC 1123 label); a Tenant's name may have dots.
+NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 class TenantReconciler:
@@ -55,6 +58,13 @@ class TenantReconciler:
             return Result()
         original = tenant.model_copy(deep=True)
         name = request.name
+        if not NAMESPACE_NAME.fullmatch(name):
+            # No retry can help: a name never changes. Say so once and wait for deletion.
+            message = f"{name!r} cannot name a namespace (lower-case letters, digits, '-')"
+            ready = ready_condition(tenant, ConditionStatus.FALSE, "InvalidName", message)
+            controllerutil.set_status_condition(tenant.status.conditions, ready)
+            await controllerutil.patch_status(self.client, tenant, original)
+            return Result()
 
         await controllerutil.create_or_update(
             self.client, Namespace(metadata=ObjectMeta(name=name)), _keep, owner=tenant
@@ -77,17 +87,9 @@ class TenantReconciler:
         await self.register(tenant)
 
         tenant.status.namespace = name
-        controllerutil.set_status_condition(
-            tenant.status.conditions,
-            Condition(
-                type="Ready",
-                status=ConditionStatus.TRUE,
-                reason="Provisioned",
-                message=f"namespace {name} with its quota and owners",
-                observed_generation=tenant.metadata.generation,
-                last_transition_time=datetime.now(UTC),
-            ),
-        )
+        message = f"namespace {name} with its quota and owners"
+        ready = ready_condition(tenant, ConditionStatus.TRUE, "Provisioned", message)
+        controllerutil.set_status_condition(tenant.status.conditions, ready)
         await controllerutil.patch_status(self.client, tenant, original)
         return Result()
 
@@ -117,6 +119,19 @@ class TenantReconciler:
         if tenant.metadata.name in (registry.data or {}):
             patch = {"data": {tenant.metadata.name: None}}
             await self.api.patch(ConfigMap, name, patch, namespace=namespace)
+
+
+def ready_condition(
+    tenant: Tenant, status: ConditionStatus, reason: str, message: str
+) -> Condition:
+    return Condition(
+        type="Ready",
+        status=status,
+        reason=reason,
+        message=message,
+        observed_generation=tenant.metadata.generation,
+        last_transition_time=datetime.now(UTC),
+    )
 
 
 def registry_entry(tenant: Tenant) -> str:

@@ -6,6 +6,7 @@ from kubeweft.api import (
     Condition,
     CustomResource,
     ModelInfo,
+    PolicyRule,
     PrinterColumn,
     ResourceModel,
     list_map,
@@ -49,6 +50,14 @@ class Tenant(CustomResource):
             ("v1", "namespaces"),
             ("v1", "resourcequotas"),
             ("rbac.authorization.k8s.io/v1", "rolebindings"),
+        ),
+        rbac=(
+            # The registry ConfigMap kube-public/tenants: created once, then read and
+            # patched by name (create cannot be restricted to a name).
+            PolicyRule(("",), ("configmaps",), ("create",)),
+            PolicyRule(("",), ("configmaps",), ("get", "patch"), resource_names=("tenants",)),
+            # A RoleBinding to the edit ClusterRole needs edit's permissions or bind on it.
+            PolicyRule(("rbac.authorization.k8s.io",), ("clusterroles",), ("bind",), ("edit",)),
         ),
     )
 

@@ -1,0 +1,79 @@
+"""A Tenant whose name cannot name a Namespace, on the local control plane.
+
+Tenants are cluster-scoped, so the API server accepts ``team.a`` as a Tenant's name (a
+DNS subdomain) while a Namespace needs an RFC 1123 label. No retry can fix a name, so
+the reconciler says so in a ``Ready=False, InvalidName`` condition instead of failing
+every attempt, and the Tenant can still be deleted (its finalizer has nothing to remove).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubeweft.localcluster import ClusterAccess
+from kubeweft.testing import KubeweftProcess, kubeweft_run, wait_until
+from kubeweft.testing.process import metric_sum
+
+PROJECT = Path(__file__).resolve().parents[1]
+DEADLINE = 60.0
+
+
+@pytest.fixture(scope="module")
+def process(
+    local_cluster: ClusterAccess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KubeweftProcess]:
+    with kubeweft_run(
+        local_cluster.kubeconfig_path,
+        tmp_path_factory.mktemp("tenant-names"),
+        "tenant.app:app",
+        "--no-leader-election",
+        "--no-api",
+        env={"PYTHONPATH": str(PROJECT / "src")},
+        cwd=PROJECT,
+    ) as running:
+        yield running
+        assert running.stop() == 0
+
+
+def tenant(cluster: ClusterAccess, name: str) -> dict[str, Any] | None:
+    got = cluster.kubectl("get", "tenant", name, "-o", "json", check=False)
+    return json.loads(got.stdout) if got.returncode == 0 else None
+
+
+@pytest.mark.localcluster
+def test_a_dotted_name_is_an_invalid_name_condition_not_a_retry_loop(
+    local_cluster: ClusterAccess, process: KubeweftProcess
+) -> None:
+    name = f"team.{uuid.uuid4().hex[:8]}"
+    manifest = {
+        "apiVersion": "tenancy.example.com/v1alpha1",
+        "kind": "Tenant",
+        "metadata": {"name": name},
+        "spec": {"owners": ["alice"], "cpu": "1", "memory": "1Gi"},
+    }
+    local_cluster.kubectl("create", "-f", "-", input=json.dumps(manifest))
+
+    def reported() -> dict[str, Any] | None:
+        conditions = ((tenant(local_cluster, name) or {}).get("status") or {}).get("conditions")
+        return conditions[0] if conditions else None
+
+    condition = wait_until(reported, what="the Tenant's Ready condition", timeout=DEADLINE)
+    assert (condition["type"], condition["status"], condition["reason"]) == (
+        "Ready",
+        "False",
+        "InvalidName",
+    )
+    assert name in condition["message"]
+    errors = metric_sum(
+        process.probe_url, "controller_runtime_reconcile_errors_total", {"controller": "tenant"}
+    )
+    assert errors == 0
+    assert local_cluster.kubectl("get", "namespace", name, check=False).returncode != 0
+
+    local_cluster.kubectl("delete", "tenant", name, "--timeout=60s")
+    assert tenant(local_cluster, name) is None
