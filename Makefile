@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e manifests system-deps venv localcluster bench clean
+.PHONY: run test lint unit integration e2e manifests system-deps venv localcluster bench bench-deps clean
 
 run: venv localcluster
 	$(BIN)/kubeweft run
@@ -53,8 +53,13 @@ localcluster: venv
 manifests: venv
 	$(BIN)/kubeweft manifests
 
-bench: venv localcluster
+bench: venv localcluster bench-deps
 	@ls bench/*.py
+
+# The load generator of bench/rest_throughput.py (Debian's wrk); only benchmarks need it.
+bench-deps:
+	@command -v wrk >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 
 clean:
 	rm -rf $(VENV) .kubeweft build *.egg-info

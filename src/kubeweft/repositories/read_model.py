@@ -9,11 +9,10 @@ Here the four are one ``UNION ALL`` statement sent on the driver's own connectio
 tuples that are turned into values directly.
 
 The metric part bounds time, not only the UID: the names come from ``metric_latest``
-(one primary-key range) and each name's samples are read as the range
+(one primary-key range) and each figure of a name is read from the range
 ``(uid, name, ts >= since)`` of the ``(uid, name, ts)`` index, so the cost follows the
-window, never the retained history (``metrics.metric_aggregates`` has the same shape).
-``CROSS JOIN`` keeps the names the outer loop on SQLite, whose planner would otherwise
-start from the samples when it has no statistics.
+window, never the retained history nor the number of resources
+(``metrics.metric_aggregates`` has the same shape).
 """
 
 from __future__ import annotations
@@ -82,15 +81,12 @@ SELECT {h} AS part, h.generation AS num, h.actor AS t1, h.source AS t2,
 FROM (SELECT generation, actor, source, spec, patch, created_at FROM change_history
       WHERE uid = {uid} ORDER BY generation DESC LIMIT {history_limit}) AS h
 UNION ALL
-SELECT {m}, count(*), s.name, NULL, NULL, NULL,
-       (SELECT i.value FROM metric_samples AS i
-        WHERE i.uid = {uid} AND i.name = s.name AND i.ts >= {since}
-        ORDER BY i.ts DESC, i.id DESC LIMIT 1),
-       min(s.value), max(s.value), avg(s.value), max(s.ts)
-FROM metric_latest AS l CROSS JOIN metric_samples AS s
+SELECT {m}, (SELECT count(*) {of_window}), l.name, NULL, NULL, NULL,
+       (SELECT i.value {of_window} ORDER BY i.ts DESC, i.id DESC LIMIT 1),
+       (SELECT min(i.value) {of_window}), (SELECT max(i.value) {of_window}),
+       (SELECT avg(i.value) {of_window}), (SELECT max(i.ts) {of_window})
+FROM metric_latest AS l
 WHERE l.uid = {uid} AND l.ts >= {since}
-  AND s.uid = {uid} AND s.name = l.name AND s.ts >= {since}
-GROUP BY s.name
 UNION ALL
 SELECT {a}, a.id, a.author, a.body, NULL, NULL, NULL, NULL, NULL, NULL, a.created_at
 FROM (SELECT id, author, body, created_at FROM annotations
@@ -104,9 +100,15 @@ FROM (SELECT outcome FROM reconcile_log WHERE uid = {uid} AND started_at >= {sin
 """
 
 
+# Each figure of a metric is a subquery over one range of the (uid, name, ts) index; a
+# join would leave the planner free to start from the samples (PostgreSQL then took the
+# ts index and filtered every resource's recent samples by UID).
+_OF_WINDOW = "FROM metric_samples AS i WHERE i.uid = {uid} AND i.name = l.name AND i.ts >= {since}"
+
+
 def _statement(dialect: str) -> str:
     if dialect == "postgresql":
-        return _TEMPLATE.format(
+        return _format(
             h=_HISTORY,
             m=_METRIC,
             a=_ANNOTATION,
@@ -120,7 +122,7 @@ def _statement(dialect: str) -> str:
             patch="h.patch::text",
             real="double precision",
         )
-    return _TEMPLATE.format(
+    return _format(
         h=_HISTORY,
         m=_METRIC,
         a=_ANNOTATION,
@@ -134,6 +136,11 @@ def _statement(dialect: str) -> str:
         patch="h.patch",
         real="REAL",
     )
+
+
+def _format(**parts: Any) -> str:
+    of_window = _OF_WINDOW.format(uid=parts["uid"], since=parts["since"])
+    return _TEMPLATE.format(of_window=of_window, **parts)
 
 
 STATEMENTS = {dialect: _statement(dialect) for dialect in ("postgresql", "sqlite")}
@@ -197,6 +204,8 @@ def _assemble(rows: Any) -> DetailRows:
         if part == _HISTORY:
             history.append(HistoryRow(int(num), _json(t3), _json(t4), t1, t2, _ts(ts)))
         elif part == _METRIC:
+            if not num:  # its samples were pruned meanwhile
+                continue
             metrics[t1] = AggregateRow(
                 float(f1), float(f2), float(f3), float(f4), int(num), _ts(ts)
             )
