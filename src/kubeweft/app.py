@@ -203,6 +203,8 @@ def _retention_policy(settings: Settings) -> RetentionPolicy:
         reconcile_log=timedelta(days=settings.reconcile_log_retention_days),
         audit=timedelta(days=settings.audit_retention_days),
         history=timedelta(days=settings.history_retention_days),
+        annotations=timedelta(days=settings.annotation_retention_days),
+        api_keys=timedelta(days=settings.api_key_retention_days),
         batch_size=settings.retention_batch_size,
     )
 

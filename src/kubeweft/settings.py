@@ -63,11 +63,14 @@ class Settings(BaseSettings):
     record_buffer_size: int = Field(default=10_000, ge=1)
     # Bounds every statement, lock wait and connection wait; past it a request gets 503.
     database_statement_timeout_seconds: float = Field(default=5.0, gt=0)
-    # Retention per growing table (docs/design/database.md); annotations are kept.
+    # Retention per table (docs/design/database.md): by age; annotations from their last
+    # edit; API keys from their revocation or expiry (a key in force is kept).
     metric_retention_days: float = Field(default=7.0, gt=0)
     reconcile_log_retention_days: float = Field(default=7.0, gt=0)
     audit_retention_days: float = Field(default=90.0, gt=0)
     history_retention_days: float = Field(default=365.0, gt=0)
+    annotation_retention_days: float = Field(default=365.0, gt=0)
+    api_key_retention_days: float = Field(default=30.0, gt=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
     retention_batch_size: int = Field(default=1000, ge=1, le=10_000)
     # Metric samples record changes; an unchanged value is written again this often (the

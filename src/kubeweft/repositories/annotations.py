@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db.tables import (
@@ -115,4 +115,19 @@ async def delete_annotation(
 
 async def delete_annotations_for(session: AsyncSession, uid: str) -> int:
     result = await session.execute(delete(Annotation).where(Annotation.uid == _validate.uid(uid)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def prune_annotations(
+    session: AsyncSession, older_than: datetime, *, limit: int | None = None
+) -> int:
+    """Delete notes last written before ``older_than`` (the oldest ``limit``); returns
+    how many. Notes outlive the reconcile log, but not for ever (a year by default)."""
+    cutoff = _validate.aware(older_than, "older_than")
+    written = func.coalesce(Annotation.updated_at, Annotation.created_at)
+    stale: ColumnElement[bool] = written < cutoff
+    if limit is not None:
+        oldest = select(Annotation.id).where(stale).order_by(written)
+        stale = Annotation.id.in_(oldest.limit(_validate.positive(limit, "limit")))
+    result = await session.execute(delete(Annotation).where(stale))
     return int(result.rowcount)  # type: ignore[attr-defined]

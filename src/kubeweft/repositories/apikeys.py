@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db.tables import ACTOR_LENGTH, ApiKey
@@ -121,3 +121,17 @@ async def delete_api_key(session: AsyncSession, key_id: str) -> None:
     result = await session.execute(delete(ApiKey).where(ApiKey.id == key_id))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFoundError("api key", key_id)
+
+
+async def prune_api_keys(
+    session: AsyncSession, older_than: datetime, *, limit: int | None = None
+) -> int:
+    """Delete keys revoked or expired before ``older_than`` (at most ``limit``); returns
+    how many. A key in force is never pruned, whatever its age."""
+    cutoff = _validate.aware(older_than, "older_than")
+    stale: ColumnElement[bool] = or_(ApiKey.revoked_at < cutoff, ApiKey.expires_at < cutoff)
+    if limit is not None:
+        oldest = select(ApiKey.id).where(stale).order_by(ApiKey.id)
+        stale = ApiKey.id.in_(oldest.limit(_validate.positive(limit, "limit")))
+    result = await session.execute(delete(ApiKey).where(stale))
+    return int(result.rowcount)  # type: ignore[attr-defined]

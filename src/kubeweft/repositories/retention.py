@@ -7,9 +7,10 @@ short transaction each, so a pass over a month of rows never holds a lock for lo
 the record writer's inserts slip in between batches.
 
 Which table keeps what (``RetentionPolicy``; the settings are in ``docs/deploy.md``):
-metric samples and latest values, the reconcile log, the API audit trail and the
-deployment history by age; annotations are people's notes and API keys are revoked, not
-aged out, so neither is pruned.
+every table has a retention. Metric samples and latest values, the reconcile log, the
+API audit trail, the change history and annotations (people's notes: a year by default,
+counted from their last edit) go by age; an API key goes once it has been revoked or
+expired for that long, never while it is in force.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db.engine import Database
 from kubeweft.db.types import utcnow
-from kubeweft.repositories import audit, history, metrics, reconcile_log
+from kubeweft.repositories import annotations as notes
+from kubeweft.repositories import apikeys, audit, history, metrics, reconcile_log
 from kubeweft.repositories.unit_of_work import unit_of_work
 
 __all__ = ["RetentionJob", "RetentionPolicy"]
@@ -44,6 +46,9 @@ class RetentionPolicy:
     reconcile_log: timedelta | None = timedelta(days=7)
     audit: timedelta | None = timedelta(days=90)
     history: timedelta | None = timedelta(days=365)
+    annotations: timedelta | None = timedelta(days=365)
+    #: After revocation or expiry.
+    api_keys: timedelta | None = timedelta(days=30)
     batch_size: int = 1000
 
     def __post_init__(self) -> None:
@@ -58,6 +63,8 @@ class RetentionPolicy:
             ("reconcile_log", self.reconcile_log, reconcile_log.prune_attempts),
             ("api_audit", self.audit, audit.prune_audit),
             ("change_history", self.history, history.prune_history),
+            ("annotations", self.annotations, notes.prune_annotations),
+            ("api_keys", self.api_keys, apikeys.prune_api_keys),
         ]
         return [(table, keep, prune) for table, keep, prune in candidates if keep is not None]
 

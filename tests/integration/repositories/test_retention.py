@@ -1,8 +1,9 @@
-"""Retention on SQLite and PostgreSQL: every growing table is pruned by age, in batches.
+"""Retention on SQLite and PostgreSQL: every table is pruned by age, in batches.
 
 Each table gets rows on both sides of its cut-off; a pass must delete exactly the old
-ones, leave the new ones and the annotations (people's notes, never aged out), and
-never delete more than ``batch_size`` rows in one statement, committing between them.
+ones (annotations by their last edit, API keys only once revoked or expired that long),
+leave the new ones, and never delete more than ``batch_size`` rows in one statement,
+committing between them.
 """
 
 from __future__ import annotations
@@ -14,14 +15,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kubeweft.db import tables
 from kubeweft.db.engine import Database
 from kubeweft.db.records import HistoryRecord, MetricSample, ReconcileRecord
 from kubeweft.db.types import utcnow
-from kubeweft.repositories import annotations, audit, history, metrics, reconcile_log, unit_of_work
+from kubeweft.repositories import (
+    annotations,
+    apikeys,
+    audit,
+    history,
+    metrics,
+    reconcile_log,
+    unit_of_work,
+)
 from kubeweft.repositories.retention import RetentionJob, RetentionPolicy
 
 pytestmark = pytest.mark.anyio
@@ -31,6 +40,8 @@ POLICY = RetentionPolicy(
     reconcile_log=timedelta(days=3),
     audit=timedelta(days=30),
     history=timedelta(days=100),
+    annotations=timedelta(days=200),
+    api_keys=timedelta(days=20),
     batch_size=10,
 )
 
@@ -102,14 +113,40 @@ async def test_every_growing_table_keeps_its_window(database: Database) -> None:
                 MetricSample(str(uuid.uuid4()), "ready_replicas", 3.0, now - timedelta(days=9)),
             ],
         )
-        await annotations.create_annotation(
-            session,
-            uid=uid,
-            namespace="default",
-            name="web",
-            kind="WebApp",
-            author="alice",
-            body="kept whatever its age",
+        for body, created, edited in (
+            ("written long ago", 300, None),
+            ("written long ago, edited lately", 300, 10),
+            ("recent", 1, None),
+        ):
+            note = await annotations.create_annotation(
+                session,
+                uid=uid,
+                namespace="default",
+                name="web",
+                kind="WebApp",
+                author="alice",
+                body=body,
+            )
+            note.created_at = now - timedelta(days=created)
+            note.updated_at = None if edited is None else now - timedelta(days=edited)
+        keys = {}
+        for label in ("in force", "revoked lately", "revoked long ago", "expired long ago"):
+            keys[label] = (await apikeys.create_api_key(session, user="bob"))[0].id
+        for label, column, days in (
+            ("revoked lately", "revoked_at", 5),
+            ("revoked long ago", "revoked_at", 25),
+            ("expired long ago", "expires_at", 21),
+        ):
+            await session.execute(
+                update(tables.ApiKey)
+                .where(tables.ApiKey.id == keys[label])
+                .values({column: now - timedelta(days=days)})
+            )
+        # In force however old: created a year ago, never revoked, no expiry.
+        await session.execute(
+            update(tables.ApiKey)
+            .where(tables.ApiKey.id == keys["in force"])
+            .values(created_at=now - timedelta(days=365))
         )
 
     deleted = await RetentionJob(database, POLICY).prune_once(now)
@@ -120,6 +157,8 @@ async def test_every_growing_table_keeps_its_window(database: Database) -> None:
         "reconcile_log": 3,
         "api_audit": 2,
         "change_history": 2,
+        "annotations": 1,
+        "api_keys": 2,
     }
     async with database.session() as session:
         kept_attempts = await reconcile_log.attempts_by_uid(session, uid)
@@ -132,7 +171,10 @@ async def test_every_growing_table_keeps_its_window(database: Database) -> None:
     ]
     assert sorted(now - a.ts for a in kept_audit) == [timedelta(days=10), timedelta(days=29)]
     assert [h.generation for h in kept_history] == [4, 3]
-    assert [n.body for n in kept_notes] == ["kept whatever its age"]
+    assert sorted(n.body for n in kept_notes) == ["recent", "written long ago, edited lately"]
+    async with database.session() as session:
+        kept_keys = {key.id for key in await apikeys.list_api_keys(session, user="bob")}
+    assert kept_keys == {keys["in force"], keys["revoked lately"]}
     assert await count(database, tables.MetricSampleRow) == 1
     assert await count(database, tables.MetricLatest) == 1
 
@@ -157,6 +199,8 @@ async def test_deletes_in_bounded_batches_committed_one_by_one(database: Databas
         reconcile_log=timedelta(days=3),
         audit=None,
         history=None,
+        annotations=None,
+        api_keys=None,
         batch_size=10,
     )
     with deletes_and_commits(database.engine) as (deletes, commits):
