@@ -17,6 +17,8 @@ def test_each_table_takes_its_own_setting(monkeypatch: pytest.MonkeyPatch) -> No
         "KUBEWEFT_RECONCILE_LOG_RETENTION_DAYS": "2",
         "KUBEWEFT_AUDIT_RETENTION_DAYS": "3",
         "KUBEWEFT_HISTORY_RETENTION_DAYS": "4.5",
+        "KUBEWEFT_ANNOTATION_RETENTION_DAYS": "5",
+        "KUBEWEFT_API_KEY_RETENTION_DAYS": "6",
         "KUBEWEFT_RETENTION_BATCH_SIZE": "50",
     }.items():
         monkeypatch.setenv(name, value)
@@ -25,11 +27,13 @@ def test_each_table_takes_its_own_setting(monkeypatch: pytest.MonkeyPatch) -> No
         reconcile_log=timedelta(days=2),
         audit=timedelta(days=3),
         history=timedelta(days=4.5),
+        annotations=timedelta(days=5),
+        api_keys=timedelta(days=6),
         batch_size=50,
     )
 
 
-def test_annotations_and_api_keys_are_never_pruned() -> None:
+def test_every_table_has_a_retention() -> None:
     tables = [table for table, _, _ in RetentionPolicy().tables()]
     assert tables == [
         "metric_latest",
@@ -37,4 +41,6 @@ def test_annotations_and_api_keys_are_never_pruned() -> None:
         "reconcile_log",
         "api_audit",
         "change_history",
+        "annotations",
+        "api_keys",
     ]
