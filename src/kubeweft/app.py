@@ -65,6 +65,7 @@ from kubeweft.runtime.manager import Manager, ManagerOptions
 from kubeweft.runtime.metrics import REGISTRY
 from kubeweft.settings import Settings
 from kubeweft.startup import EXIT_CONFIG, StartupError
+from kubeweft.views.detail_fields import FieldSource
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
 
@@ -426,7 +427,9 @@ class Process:
         for model in app.models:
             self.cache.informer_for(model)  # the API reads these even without the controller
         if settings.enable_controller:
-            app.setup_controllers(self.manager, records=self.writer, settings=settings)
+            app.setup_controllers(
+                self.manager, records=self.writer, settings=settings, database=database
+            )
             self.manager.add(
                 RetentionJob(
                     database,
@@ -481,6 +484,7 @@ class Process:
                 self.cache, self.client, tracker, timeout=settings.read_your_writes_timeout_seconds
             ),
             store=RepositorySource(self.database),
+            fields=FieldSource(self.database, self.app.detail_fields),
             authenticator=build_authenticator(settings, self.client, self.database),
             authorizer=build_authorizer(settings, self.client),
             tracker=tracker,

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel
+
 from kubeweft.api import CustomResource
 from kubeweft.controllerutil.reconcile_log import (
     Attempt,
@@ -34,6 +36,7 @@ from kubeweft.controllerutil.reconcile_log import (
     LoggedReconcilerOptions,
     current_attempt,
 )
+from kubeweft.db.engine import Database
 from kubeweft.db.migrate import MigrationSet
 from kubeweft.db.writer import RecordWriter
 from kubeweft.runtime import predicate
@@ -43,6 +46,7 @@ from kubeweft.runtime.manager import Manager
 from kubeweft.runtime.reconcile import Reconciler
 from kubeweft.runtime.recorder import EventRecorder
 from kubeweft.settings import Settings
+from kubeweft.views.detail_fields import DetailFields, FieldLoader
 
 __all__ = ["App", "ControllerContext", "ReconcilerFactory"]
 
@@ -63,6 +67,9 @@ class ControllerContext:
     #: The database side of the process (reconcile log, history, metric samples).
     records: RecordWriter
     settings: Settings
+    #: The process's database, for the project's own tables (a finalizer deleting an
+    #: object's rows); kubeweft's records go through ``records``.
+    database: Database | None = None
 
     def attempt(self) -> Attempt:
         """The report of the reconcile under way, which the framework writes for it:
@@ -96,6 +103,7 @@ class App:
         self._models: list[type[CustomResource]] = []
         self._controllers: list[_ControllerSpec] = []
         self._migrations: list[MigrationSet] = []
+        self._detail_fields: list[DetailFields] = []
 
     def __repr__(self) -> str:
         kinds = ", ".join(model.model_info.kind for model in self._models)
@@ -148,6 +156,34 @@ class App:
         migrations.directory()  # fail at declaration when the package is not there
         self._migrations.append(migrations)
 
+    @property
+    def detail_fields(self) -> tuple[DetailFields, ...]:
+        """The project's own fields on its models' bodies (``add_detail_fields``)."""
+        return tuple(self._detail_fields)
+
+    def add_detail_fields(
+        self, model: type[CustomResource], fields: type[BaseModel], loader: FieldLoader
+    ) -> None:
+        """Show ``fields`` (a pydantic model; every field with a default) in ``model``'s
+        detail view and list, and in their OpenAPI schemas, camelCase like every member.
+        ``await loader(session, uids)`` reads them — one query for all the UIDs of a
+        response, a whole list page at once — and returns ``{uid: fields}``; an object
+        it leaves out gets the defaults. Its SQL lives in the project's own package."""
+        if model not in self._models:
+            raise ValueError(
+                f"{model.__qualname__} is not a model of App {self.name!r}: "
+                f"call add_model({model.__qualname__}) first"
+            )
+        declaration = DetailFields(model, fields, loader)
+        for known in self._detail_fields:
+            same = set(known.names) & set(declaration.names)
+            if known.model is model and same:
+                raise ValueError(
+                    f"{model.__qualname__} already has the fields {sorted(same)} from "
+                    f"{known.fields.__qualname__}"
+                )
+        self._detail_fields.append(declaration)
+
     def add_controller(
         self,
         model: type[CustomResource],
@@ -180,7 +216,12 @@ class App:
         )
 
     def setup_controllers(
-        self, manager: Manager, *, records: RecordWriter, settings: Settings
+        self,
+        manager: Manager,
+        *,
+        records: RecordWriter,
+        settings: Settings,
+        database: Database | None = None,
     ) -> list[Controller]:
         """Build every controller and add it to ``manager`` (the process calls this)."""
         options = ControllerOptions(
@@ -200,6 +241,7 @@ class App:
                 events=manager.event_recorder(f"{self.name}-{spec.name}-controller"),
                 records=records,
                 settings=settings,
+                database=database,
             )
             builder = (
                 ControllerBuilder(manager)

@@ -34,6 +34,7 @@ from kubeweft.rest.middleware import (
 from kubeweft.rest.problems import install_problem_handlers
 from kubeweft.rest.router import model_router
 from kubeweft.settings import Settings
+from kubeweft.views.detail_fields import DetailFields
 
 __all__ = ["API_TITLE", "create_app", "openapi_document"]
 
@@ -45,7 +46,8 @@ DOCS_ASSETS = Path(__file__).parent / "static" / "swagger-ui"
 
 
 def create_app(settings: Settings, context: AppContext) -> FastAPI:
-    app = _routes(context.models, ListLimits.of(settings))
+    fields = context.fields.declared if context.fields is not None else ()
+    app = _routes(context.models, ListLimits.of(settings), fields)
     app.state.context = context
     install_problem_handlers(app)
     _serve_docs(app)
@@ -64,13 +66,17 @@ def create_app(settings: Settings, context: AppContext) -> FastAPI:
     return app
 
 
-def openapi_document(models: Sequence[type[CustomResource]]) -> dict[str, Any]:
+def openapi_document(
+    models: Sequence[type[CustomResource]], fields: Sequence[DetailFields] = ()
+) -> dict[str, Any]:
     """The OpenAPI document the app serves for ``models`` (checked in as docs/openapi.json)."""
-    return _routes(models).openapi()
+    return _routes(models, fields=fields).openapi()
 
 
 def _routes(
-    models: Sequence[type[CustomResource]], limits: ListLimits = DEFAULT_LIST_LIMITS
+    models: Sequence[type[CustomResource]],
+    limits: ListLimits = DEFAULT_LIST_LIMITS,
+    fields: Sequence[DetailFields] = (),
 ) -> FastAPI:
     app = FastAPI(
         title=API_TITLE,
@@ -84,7 +90,8 @@ def _routes(
         openapi_url=OPENAPI_URL,
     )
     for model in models:
-        app.include_router(model_router(model, limits))
+        own = [declared for declared in fields if declared.model is model]
+        app.include_router(model_router(model, limits, own))
     return app
 
 

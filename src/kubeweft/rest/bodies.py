@@ -97,6 +97,7 @@ def detail_body(part: bytes, view: DetailView) -> bytes:
                 {"id": a.id, "author": a.author, "body": a.body, "createdAt": a.created_at}
                 for a in view.annotations
             ],
+            **view.fields,
         },
     )
 
@@ -106,7 +107,11 @@ def list_body(parts: ObjectParts, page: ListPage) -> bytes:
     items = b",".join(
         _object(
             parts(item.obj),
-            {"healthScore": item.health_score, "latestMetrics": _points(item.latest_metrics)},
+            {
+                "healthScore": item.health_score,
+                "latestMetrics": _points(item.latest_metrics),
+                **item.fields,
+            },
         )
         for item in page.items
     )

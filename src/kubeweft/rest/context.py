@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from kubeweft.api import CustomResource
 from kubeweft.auth.identity import Authenticator, Authorizer
 from kubeweft.settings import Settings
+from kubeweft.views.detail_fields import FieldSource
 from kubeweft.views.reader import ClusterReader, WriteTracker
 from kubeweft.views.records import RecordStore
 
@@ -46,3 +47,5 @@ class AppContext:
     authenticator: Authenticator
     authorizer: Authorizer
     tracker: WriteTracker = field(default_factory=WriteTracker)
+    #: The project's own members of detail and list bodies (None: none declared).
+    fields: FieldSource | None = None

@@ -19,11 +19,13 @@ from typing import Any
 from kubeweft import _importing
 from kubeweft.api.model import CustomResource
 from kubeweft.rest.app import openapi_document
+from kubeweft.views.detail_fields import DetailFields
 
 __all__ = [
     "SHIPPED_APP",
     "NotAnAppError",
     "app_document",
+    "load_fields",
     "load_models",
     "main",
     "render",
@@ -39,7 +41,7 @@ class NotAnAppError(Exception):
 
 def app_document(spec: str) -> dict[str, Any]:
     """The OpenAPI document of the application ``spec`` (``module:attribute``) names."""
-    return openapi_document(load_models(spec))
+    return openapi_document(load_models(spec), load_fields(spec))
 
 
 def load_models(spec: str) -> Sequence[type[CustomResource]]:
@@ -52,6 +54,13 @@ def load_models(spec: str) -> Sequence[type[CustomResource]]:
         if not (isinstance(model, type) and issubclass(model, CustomResource)):
             raise NotAnAppError(f"{spec} declares {model!r}, which is not a CustomResource")
     return models
+
+
+def load_fields(spec: str) -> Sequence[DetailFields]:
+    """The project's own detail fields the application ``spec`` names declares."""
+    found = _importing.import_from_string(spec)
+    declared = getattr(found, "detail_fields", ())
+    return tuple(d for d in declared if isinstance(d, DetailFields))
 
 
 def shipped_document() -> dict[str, Any]:
@@ -72,7 +81,7 @@ def main(argv: Sequence[str]) -> int:
     except (_importing.ImportFromStringError, NotAnAppError) as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
-    sys.stdout.write(render(openapi_document(models)))
+    sys.stdout.write(render(openapi_document(models, load_fields(spec))))
     return 0
 
 

@@ -13,6 +13,7 @@ address: the collection, one object, and the object's records.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
@@ -23,6 +24,7 @@ from kubeweft.rest.routes.collection import add_collection_routes
 from kubeweft.rest.routes.item import add_item_routes
 from kubeweft.rest.routes.model import ModelRoutes, problem_doc
 from kubeweft.rest.routes.records import add_record_routes
+from kubeweft.views.detail_fields import DetailFields
 
 __all__ = ["PROBLEM_RESPONSES", "model_router"]
 
@@ -43,10 +45,13 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def model_router(
-    model: type[CustomResource], limits: ListLimits = DEFAULT_LIST_LIMITS
+    model: type[CustomResource],
+    limits: ListLimits = DEFAULT_LIST_LIMITS,
+    fields: Sequence[DetailFields] = (),
 ) -> APIRouter:
-    """The router serving ``/api/<plural>`` for ``model``; ``limits`` bound its list pages."""
-    routes = ModelRoutes.of(model)
+    """The router serving ``/api/<plural>`` for ``model``; ``limits`` bound its list pages,
+    ``fields`` are the project's own members of its bodies (``views.detail_fields``)."""
+    routes = ModelRoutes.of(model, fields)
     plural = routes.info.plural
     router = APIRouter(prefix=f"/api/{plural}", tags=[plural], responses=PROBLEM_RESPONSES)
     add_collection_routes(router, routes, limits)

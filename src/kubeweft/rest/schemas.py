@@ -10,6 +10,7 @@ events) do not depend on the model and are declared once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, get_args
@@ -20,6 +21,7 @@ from pydantic.config import JsonDict
 
 from kubeweft.api import CustomResource, names
 from kubeweft.rest.dependencies import DNS1123_SUBDOMAIN
+from kubeweft.views.detail_fields import DetailFields
 
 __all__ = [
     "AnnotationCreate",
@@ -148,6 +150,8 @@ class ModelSchemas:
     read: type[BaseModel]
     list_item: type[BaseModel]
     list_page: type[BaseModel]
+    #: The members a project added to read and list-item bodies (python names).
+    project_fields: tuple[str, ...] = ()
 
 
 def _field_type(model: type[CustomResource], field: str) -> Any:
@@ -203,7 +207,26 @@ def _patch_type(annotation: Any) -> Any:
     return annotation
 
 
-def schemas_for(model: type[CustomResource]) -> ModelSchemas:
+def _project_members(declared: Sequence[DetailFields], taken: set[str]) -> dict[str, Any]:
+    """The members a project adds to the read and list-item bodies (views.detail_fields)."""
+    members: dict[str, Any] = {}
+    for declaration in declared:
+        for name, info in declaration.fields.model_fields.items():
+            if name in taken or name in members:
+                raise ValueError(
+                    f"{declaration.fields.__qualname__}.{name}: the body already has a "
+                    f"member {to_camel(name)!r}; name the field otherwise"
+                )
+            default = (
+                Field(default_factory=info.default_factory, description=info.description)
+                if info.default_factory is not None
+                else Field(info.default, description=info.description)
+            )
+            members[name] = (info.annotation, default)
+    return members
+
+
+def schemas_for(model: type[CustomResource], extra: Sequence[DetailFields] = ()) -> ModelSchemas:
     kind = model.model_info.kind
     spec_type = _field_type(model, "spec")
     status_type = _field_type(model, "status") if "status" in model.model_fields else Any
@@ -266,6 +289,8 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
         "status": (status_type | None, None),
         "health_score": (int, Field(ge=0, le=100)),
     }
+    taken = {*common, "history", "metrics", "annotations", "latest_metrics"}
+    own = _project_members(extra, taken)
     read = create_model(
         f"{kind}Read",
         __base__=_Out,
@@ -280,6 +305,7 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
             Field(description="Per metric name, aggregates over the last 5 minutes."),
         ),
         annotations=(list[AnnotationRead], ...),
+        **own,
     )
     list_item = create_model(
         f"{kind}ListItem",
@@ -287,6 +313,7 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
         __doc__=f"A {kind} with its latest metric samples.",
         **common,
         latest_metrics=(dict[str, MetricPointRead], ...),
+        **own,
     )
     list_page = create_model(
         f"{kind}List",
@@ -303,4 +330,4 @@ def schemas_for(model: type[CustomResource]) -> ModelSchemas:
             ),
         ),
     )
-    return ModelSchemas(create, patch, read, list_item, list_page)
+    return ModelSchemas(create, patch, read, list_item, list_page, tuple(own))

@@ -10,7 +10,8 @@ fetched (again) with the UID the cluster returned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,6 +42,8 @@ class DetailView:
     annotations: list[AnnotationEntry]
     health_score: int
     reconcile_error_rate: float | None
+    #: A project's own members of the body (``views.detail_fields``), in wire form.
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 def score_of(obj: Any, reconcile_error_rate: float | None) -> int:

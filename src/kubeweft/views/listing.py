@@ -8,8 +8,8 @@ the page.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubeweft.runtime.objects import kind_info
@@ -26,6 +26,8 @@ class ListItem:
     obj: Any
     latest_metrics: dict[str, MetricPoint]
     health_score: int
+    #: A project's own members of the body (``views.detail_fields``), in wire form.
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

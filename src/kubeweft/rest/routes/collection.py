@@ -162,6 +162,8 @@ def add_collection_routes(
             records=ctx.store,
             namespace_filter=only,
         )
+        if ctx.fields is not None:  # the project's own fields: one call for the page
+            page = await ctx.fields.add_to_page(model, page)
         return json_response(routes.list_of(page))
 
     # A cluster-scoped list is one cluster-wide ``list`` check; a namespaced one shows
@@ -233,5 +235,7 @@ def add_collection_routes(
         ctx.tracker.wrote(model, created)
         await routes.audit(ctx, request, identity, "create", namespace, name, 201, created)
         view = build_detail(created, ResourceRecords())  # a new UID has no rows yet
+        if ctx.fields is not None:
+            view = ctx.fields.with_defaults(view)
         headers = {"Location": routes.path(namespace, name), "ETag": etag_of(created)}
         return json_response(routes.read_of(view), 201, headers)

@@ -73,6 +73,8 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
         identity: Annotated[Identity, routes.may("get")],
     ) -> Response:
         view = await get_detail(model, namespace, name, cluster=ctx.reader, records=ctx.store)
+        if ctx.fields is not None:
+            view = await ctx.fields.add_to_detail(model, view)
         return json_response(routes.read_of(view), headers={"ETag": etag_of(view.obj)})
 
     def patched(current: Any, patch: Any, user: str) -> Any | None:
@@ -182,6 +184,8 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
         ctx.tracker.wrote(model, result)
         await routes.audit(ctx, request, identity, "patch", namespace, name, 200, result)
         view = await routes.detail_after_write(ctx, result)
+        if ctx.fields is not None:
+            view = await ctx.fields.add_to_detail(model, view, best_effort=True)
         return json_response(routes.read_of(view), headers={"ETag": etag_of(result)})
 
     @router.delete(

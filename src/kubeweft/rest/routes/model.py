@@ -1,6 +1,6 @@
 """What every handler of a model's router derives from the model declaration."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -19,6 +19,7 @@ from kubeweft.rest.problems import PROBLEM_JSON, ProblemBody
 from kubeweft.rest.schemas import ModelSchemas, schemas_for
 from kubeweft.views import DatabaseUnavailable, DetailView, ListPage, ResourceRecords
 from kubeweft.views.detail import build_detail
+from kubeweft.views.detail_fields import DetailFields
 from kubeweft.views.records import AuditEntry, ResourceRef
 
 __all__ = ["ModelRoutes", "etag_of", "json_response", "problem_doc"]
@@ -80,8 +81,8 @@ class ModelRoutes:
     schemas: ModelSchemas
 
     @classmethod
-    def of(cls, model: type[CustomResource]) -> "ModelRoutes":
-        return cls(model, schemas_for(model))
+    def of(cls, model: type[CustomResource], fields: Sequence[DetailFields] = ()) -> "ModelRoutes":
+        return cls(model, schemas_for(model, fields))
 
     @property
     def info(self) -> ModelInfo:
@@ -132,7 +133,7 @@ class ModelRoutes:
     @cached_property
     def object_parts(self) -> bodies.ObjectParts:
         schema = self.schemas.list_item
-        database_fields = {"health_score", "latest_metrics"}
+        database_fields = {"health_score", "latest_metrics", *self.schemas.project_fields}
 
         def render(obj: Any) -> bytes:
             item = schema.model_validate({**_common(obj, 0), "latest_metrics": {}})
