@@ -2,7 +2,8 @@
 
 ``kubeweft init`` writes a project that runs and tests like this repository (a
 ``Makefile`` with ``make run`` and ``make test``, ``pyproject.toml``, ``config/``, a
-Dockerfile, an empty ``kubeweft.App`` and a test set-up on the local control plane);
+Dockerfile, an empty ``kubeweft.App`` and a test set-up with :mod:`kubeweft.testing`,
+which runs the application on the local control plane and a real PostgreSQL);
 ``kubeweft create api`` adds a kind: its types, a reconciler that already owns a
 ConfigMap and sets a Ready condition, its registration in ``app.py`` at the
 ``+kubeweft:scaffold`` markers, regenerated manifests and a test. Neither overwrites a
