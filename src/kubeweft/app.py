@@ -43,6 +43,7 @@ from kubeweft.api import CustomResource
 from kubeweft.application import App
 from kubeweft.auth.config import AuthConfigurationError, build_authenticator, build_authorizer
 from kubeweft.codegen.crd import crd_for
+from kubeweft.controllerutil import MANAGED_BY, MANAGED_BY_LABEL
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import MigrationSet, migrate, pending
 from kubeweft.db.spool import HistorySpool
@@ -402,7 +403,12 @@ class Process:
         informer_defaults = InformerOptions(
             namespace=settings.watch_namespace, resync_period=settings.resync_period_seconds
         )
-        self.cache = Cache(client, CacheOptions(defaults=informer_defaults))
+        # Owned kinds are cached by the label create_or_update puts on every child, so
+        # other applications' Deployments cost this process neither memory nor events.
+        owned_selector = {MANAGED_BY_LABEL: MANAGED_BY}
+        self.cache = Cache(
+            client, CacheOptions(defaults=informer_defaults, owned_label_selector=owned_selector)
+        )
         leader_election = settings.leader_election and settings.enable_controller
         # The Lease is renewed on a connection pool of its own: requests (and the
         # TokenReview each new bearer token costs) must not queue renewals behind them.
