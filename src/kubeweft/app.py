@@ -66,6 +66,7 @@ from kubeweft.runtime.manager import Manager, ManagerOptions
 from kubeweft.runtime.metrics import REGISTRY
 from kubeweft.settings import Settings
 from kubeweft.startup import EXIT_CONFIG, StartupError
+from kubeweft.ui import install_dashboard
 from kubeweft.views.detail_fields import FieldSource
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
@@ -448,7 +449,7 @@ class Process:
         if settings.enable_api:
             self.context = self._api_context()
             self.api = HTTPServer(
-                create_app(settings, self.context),
+                install_dashboard(create_app(settings, self.context), settings, self.context),
                 name="api",
                 host=settings.api_host,
                 port=settings.api_port,
@@ -565,6 +566,7 @@ def _announce(info: ProcessInfo) -> None:
     parts = [f"kubeweft ready ({'+'.join(info.roles) or 'probes only'})"]
     if info.api_url:
         parts.append(f"API {info.api_url}/api  docs {info.api_url}/docs")
+        parts.append(f"dashboard {info.api_url}/ui")
     parts.append(f"probes {info.probe_url}/readyz")
     print(" | ".join(parts), flush=True)
 

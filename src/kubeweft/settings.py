@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     dev_user: str | None = None
     dev_groups: list[str] = Field(default_factory=lambda: ["system:masters"])
     jwt_hs256_secret: SecretStr | None = None
+    # The dashboard's session cookies (docs/guide/dashboard.md): sealed with this key, or
+    # with one made at start-up (sessions then end with the process; set it for replicas).
+    ui_session_key: SecretStr | None = None
+    ui_session_max_age_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 86400)
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
