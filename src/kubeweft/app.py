@@ -70,6 +70,7 @@ from kubeweft.ui import install_dashboard
 from kubeweft.views.detail_fields import FieldSource
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
+from kubeweft.views.watches import StreamLimits, Watches
 
 __all__ = [
     "DEFAULT_APP",
@@ -456,6 +457,7 @@ class Process:
                 drain_timeout=settings.drain_timeout_seconds,
                 limits=server_limits(settings),
                 tls=api_certificate(settings),
+                on_drain=self.context.watches.close if self.context.watches else None,
             )
             self.manager.add(_BindErrorsNamed(self.api, "REST API", "--api-port"))
         liveness, readiness = _probe_checks(client, database, self.manager, app.models)
@@ -495,6 +497,15 @@ class Process:
             authenticator=build_authenticator(settings, self.client, self.database),
             authorizer=build_authorizer(settings, self.client),
             tracker=tracker,
+            watches=Watches(
+                {model: self.cache.informer_for(model) for model in self.app.models},
+                StreamLimits(
+                    replay=settings.stream_replay_buffer,
+                    client_buffer=settings.stream_client_buffer,
+                    max_per_user=settings.stream_max_per_user,
+                    heartbeat=settings.stream_heartbeat_seconds,
+                ),
+            ),
         )
 
     def stop(self) -> None:

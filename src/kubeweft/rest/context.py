@@ -17,6 +17,7 @@ from kubeweft.settings import Settings
 from kubeweft.views.detail_fields import FieldSource
 from kubeweft.views.reader import ClusterReader, WriteTracker
 from kubeweft.views.records import RecordStore
+from kubeweft.views.watches import Watches
 
 __all__ = ["AppContext", "KubeClient"]
 
@@ -47,5 +48,7 @@ class AppContext:
     authenticator: Authenticator
     authorizer: Authorizer
     tracker: WriteTracker = field(default_factory=WriteTracker)
+    #: The watch caches behind ``/api/watch/...`` (None: live updates not served).
+    watches: Watches | None = None
     #: The project's own members of detail and list bodies (None: none declared).
     fields: FieldSource | None = None
