@@ -3,7 +3,8 @@
 One ``kubeweft run`` on the local control plane with real authentication (HS256 JWTs,
 no development identity) and RBAC deciding: alice may edit WebApps in team-a and has no
 access to team-b. One browser session signs in as alice with her token, then reads
-the list (team-a's WebApps only), sorts and filters it by a spec field, opens a detail
+the list (team-a's WebApps only), sorts and filters it by a spec field, sees a
+``kubectl scale`` arrive in the open list without a reload (the streams API), opens a detail
 page whose history names her change, and adds an annotation. Screenshots of the list
 and the detail page are written to the directory printed at the start (set
 ``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
@@ -166,6 +167,26 @@ def test_sort_and_filter_by_a_spec_field(browser: Browser, base: str) -> None:
     wait_until(lambda: names(browser) == ["web-b"], what="filtered by image")
     assert "sort=spec.replicas" in browser.url
     assert "filter=spec.image" in browser.url
+
+
+def test_a_kubectl_scale_shows_up_in_the_open_list_without_a_reload(
+    browser: Browser, base: str, teams: tuple[str, str], local_cluster: ClusterAccess
+) -> None:
+    team_a, _ = teams
+    browser.get(f"{base}/ui/webapps?sort=metadata.name")
+    wait_until(lambda: browser.texts("#live") == ["live"], what="the list's stream open")
+    browser.script("window.stillTheSamePage = true")  # a reload would forget it
+    local_cluster.kubectl("scale", "webapp/web-c", "-n", team_a, "--replicas=5")
+
+    def desired_of_web_c() -> str | None:
+        rows = browser.script(
+            "return [...document.querySelectorAll('#table tbody tr')]"
+            ".map(r => [...r.cells].map(c => c.innerText))"
+        )
+        return next((row[3] for row in rows if row[1] == "web-c"), None)
+
+    wait_until(lambda: desired_of_web_c() == "5", what="web-c's Desired 5 in the open list")
+    assert browser.script("return window.stillTheSamePage === true")
 
 
 def test_detail_history_names_who_changed_it(

@@ -24,7 +24,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kubeweft.api import CustomResource
 from kubeweft.auth.identity import AuthenticationError, Identity, ResourceAttributes
+from kubeweft.rest.context import AppContext
 from kubeweft.rest.dependencies import ContextDep, check_access
+from kubeweft.rest.problems import Problem
 from kubeweft.rest.routes.collection import namespace_filter
 from kubeweft.ui.session import Sessions
 from kubeweft.views import get_detail
@@ -85,6 +87,29 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
         )
         return HTMLResponse(page, code, headers={"Cache-Control": "no-store"})
 
+    def missing(request: Request, user: Identity | None, what: str) -> HTMLResponse:
+        return render(
+            request, "message.html", 404, user=user, title="Not found", text=f"There is no {what}."
+        )
+
+    async def allowed(
+        request: Request, ctx: AppContext, identity: Identity, attributes: ResourceAttributes
+    ) -> HTMLResponse | None:
+        """None when the REST layer's check passes; otherwise the page saying why not."""
+        try:
+            await check_access(ctx, identity, attributes)
+        except Problem as refused:
+            title = "Not allowed" if refused.status == 403 else "Try again shortly"
+            return render(
+                request,
+                "message.html",
+                refused.status,
+                user=identity,
+                title=title,
+                text=refused.detail,
+            )
+        return None
+
     def to_sign_in(request: Request) -> RedirectResponse:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{UI_PREFIX}/sign-in?{urlencode({'next': target})}", 303)
@@ -131,22 +156,20 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
     async def table(request: Request, plural: str, ctx: ContextDep) -> Response:
         model = by_plural.get(plural)
         if model is None:
-            return render(request, "missing.html", 404, user=None, what=plural)
+            return missing(request, None, plural)
         identity = await identity_of(request, ctx)
         if identity is None:
             return to_sign_in(request)
         info = model.model_info
         params = request.query_params
-        namespace = params.get("namespace") or None
+        namespace = (params.get("namespace") or None) if info.namespaced else None
         only = None
-        if namespace is not None:
-            await check_access(
-                ctx, identity, ResourceAttributes("list", info.group, plural, namespace)
-            )
-        elif info.namespaced:
-            only = await namespace_filter(ctx, identity, info.group, plural)
+        if namespace is not None or not info.namespaced:
+            attributes = ResourceAttributes("list", info.group, plural, namespace)
+            if (refused := await allowed(request, ctx, identity, attributes)) is not None:
+                return refused
         else:
-            await check_access(ctx, identity, ResourceAttributes("list", info.group, plural))
+            only = await namespace_filter(ctx, identity, info.group, plural)
         filters = tuple(
             (field, value)
             for field, _, value in (f.partition("=") for f in params.getlist("filter"))
@@ -226,13 +249,14 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
         info = model.model_info if model is not None else None
         parts = path.split("/")
         if model is None or info is None or len(parts) != (2 if info.namespaced else 1):
-            return render(request, "missing.html", 404, user=None, what=f"{plural}/{path}")
+            return missing(request, None, f"{plural}/{path}")
         identity = await identity_of(request, ctx)
         if identity is None:
             return to_sign_in(request)
         namespace, name = (parts[0], parts[1]) if info.namespaced else (None, parts[0])
         attributes = ResourceAttributes("get", info.group, plural, namespace, name)
-        await check_access(ctx, identity, attributes)
+        if (refused := await allowed(request, ctx, identity, attributes)) is not None:
+            return refused
         try:
             view = await get_detail(
                 model,
@@ -244,7 +268,7 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
             )
         except ResourceNotFound:
             what = f"{info.kind} {namespace + '/' if namespace else ''}{name}"
-            return render(request, "missing.html", 404, user=identity, what=what)
+            return missing(request, identity, what)
         wire = view.obj.to_dict()
         status = dict(wire.get("status") or {})
         conditions = status.pop("conditions", None) or []

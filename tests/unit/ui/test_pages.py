@@ -69,6 +69,8 @@ async def test_the_list_shows_only_namespaces_the_caller_may_list_in(
     assert "outsider" not in page.text
     refused = await http.get("/ui/webapps", params={"namespace": "team-b"})
     assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")  # a page, for a person
+    assert "alice may not list webapps.kubeweft.dev in namespace team-b" in refused.text
 
 
 async def test_sort_filter_and_search_on_declared_fields(
