@@ -43,7 +43,6 @@ from kubeweft.api import CustomResource
 from kubeweft.application import App
 from kubeweft.auth.config import AuthConfigurationError, build_authenticator, build_authorizer
 from kubeweft.codegen.crd import crd_for
-from kubeweft.controllerutil import MANAGED_BY, MANAGED_BY_LABEL
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import MigrationSet, migrate, pending
 from kubeweft.db.spool import HistorySpool
@@ -66,11 +65,10 @@ from kubeweft.runtime.manager import Manager, ManagerOptions
 from kubeweft.runtime.metrics import REGISTRY
 from kubeweft.settings import Settings
 from kubeweft.startup import EXIT_CONFIG, StartupError
-from kubeweft.ui import install_dashboard
 from kubeweft.views.detail_fields import FieldSource
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
-from kubeweft.views.watches import StreamLimits, Watches
+from kubeweft.webhook.setup import webhook_runnables
 
 __all__ = [
     "DEFAULT_APP",
@@ -100,6 +98,7 @@ class ProcessInfo:
 
     api_url: str | None = None
     probe_url: str | None = None
+    webhook_url: str | None = None
     roles: list[str] = field(default_factory=list)
 
 
@@ -405,12 +404,7 @@ class Process:
         informer_defaults = InformerOptions(
             namespace=settings.watch_namespace, resync_period=settings.resync_period_seconds
         )
-        # Owned kinds are cached by the label create_or_update puts on every child, so
-        # other applications' Deployments cost this process neither memory nor events.
-        owned_selector = {MANAGED_BY_LABEL: MANAGED_BY}
-        self.cache = Cache(
-            client, CacheOptions(defaults=informer_defaults, owned_label_selector=owned_selector)
-        )
+        self.cache = Cache(client, CacheOptions(defaults=informer_defaults))
         leader_election = settings.leader_election and settings.enable_controller
         # The Lease is renewed on a connection pool of its own: requests (and the
         # TokenReview each new bearer token costs) must not queue renewals behind them.
@@ -450,16 +444,20 @@ class Process:
         if settings.enable_api:
             self.context = self._api_context()
             self.api = HTTPServer(
-                install_dashboard(create_app(settings, self.context), settings, self.context),
+                create_app(settings, self.context),
                 name="api",
                 host=settings.api_host,
                 port=settings.api_port,
                 drain_timeout=settings.drain_timeout_seconds,
                 limits=server_limits(settings),
                 tls=api_certificate(settings),
-                on_drain=self.context.watches.close if self.context.watches else None,
             )
             self.manager.add(_BindErrorsNamed(self.api, "REST API", "--api-port"))
+        # Admission webhooks: the server runs on every replica (started in ``run``, before
+        # the manager); without cert-manager the leader keeps its certificate.
+        self.webhooks, rotator = webhook_runnables(app.name, app.webhooks, settings, client)
+        if rotator is not None:
+            self.manager.add(rotator)
         liveness, readiness = _probe_checks(client, database, self.manager, app.models)
         self.probes = HTTPServer(
             probe_app(
@@ -497,15 +495,7 @@ class Process:
             authenticator=build_authenticator(settings, self.client, self.database),
             authorizer=build_authorizer(settings, self.client),
             tracker=tracker,
-            watches=Watches(
-                {model: self.cache.informer_for(model) for model in self.app.models},
-                StreamLimits(
-                    replay=settings.stream_replay_buffer,
-                    client_buffer=settings.stream_client_buffer,
-                    max_per_user=settings.stream_max_per_user,
-                    heartbeat=settings.stream_heartbeat_seconds,
-                ),
-            ),
+            webhooks={hook.model: hook for hook in self.app.webhooks},
         )
 
     def stop(self) -> None:
@@ -530,7 +520,18 @@ class Process:
             await tg.start(_scoped, probe_scope, probes.run)
             self.info.probe_url = self.probes.url
             await tg.start(_scoped, writer_scope, self.writer.run)
+            webhook_scope = anyio.CancelScope()
+            webhooks = self.webhooks
+            from_secret = self.settings.webhook_certificates == "secret"
+            if webhooks is not None and not from_secret:
+                # As controller-runtime: webhooks serve before the caches sync.
+                await tg.start(_scoped, webhook_scope, webhooks.run)
             await tg.start(_scoped, self._manager_scope, run_manager)
+            if webhooks is not None and from_secret:
+                # The certificate is in the Secret the leader (a manager runnable)
+                # creates: serve once it exists.
+                await tg.start(_scoped, webhook_scope, webhooks.run)
+            self.info.webhook_url = webhooks.url if webhooks is not None else None
             self.info.api_url = self.api.url if self.api is not None else None
             task_status.started()
             await manager_done.wait()
@@ -541,6 +542,7 @@ class Process:
                     "records not written before the drain timeout", pending=self.writer.pending
                 )
             writer_scope.cancel()
+            webhook_scope.cancel()
             probe_scope.cancel()
 
 
@@ -573,11 +575,18 @@ async def _serve(
 
 
 def _announce(info: ProcessInfo) -> None:
-    _log.info("ready", api=info.api_url, probes=info.probe_url, roles=info.roles)
+    _log.info(
+        "ready",
+        api=info.api_url,
+        probes=info.probe_url,
+        webhooks=info.webhook_url,
+        roles=info.roles,
+    )
     parts = [f"kubeweft ready ({'+'.join(info.roles) or 'probes only'})"]
     if info.api_url:
         parts.append(f"API {info.api_url}/api  docs {info.api_url}/docs")
-        parts.append(f"dashboard {info.api_url}/ui")
+    if info.webhook_url:
+        parts.append(f"webhooks {info.webhook_url}")
     parts.append(f"probes {info.probe_url}/readyz")
     print(" | ".join(parts), flush=True)
 

@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from kubeweft.api import CustomResource
+from kubeweft.api.admission import CustomDefaulter, CustomValidator, FailurePolicy, Webhook
 from kubeweft.controllerutil.reconcile_log import (
     Attempt,
     LoggedReconciler,
@@ -102,6 +103,7 @@ class App:
         self.name = name
         self._models: list[type[CustomResource]] = []
         self._controllers: list[_ControllerSpec] = []
+        self._webhooks: list[Webhook] = []
         self._migrations: list[MigrationSet] = []
         self._detail_fields: list[DetailFields] = []
 
@@ -183,6 +185,44 @@ class App:
                     f"{known.fields.__qualname__}"
                 )
         self._detail_fields.append(declaration)
+
+    @property
+    def webhooks(self) -> tuple[Webhook, ...]:
+        """The admission webhooks, in registration order (``add_webhook``)."""
+        return tuple(self._webhooks)
+
+    def add_webhook(
+        self,
+        model: type[CustomResource],
+        *,
+        defaulter: CustomDefaulter | None = None,
+        validator: CustomValidator | None = None,
+        failure_policy: FailurePolicy = "Fail",
+        timeout_seconds: int = 10,
+    ) -> Webhook:
+        """Default and validate ``model`` on admission (kubebuilder's ``create webhook``).
+
+        ``defaulter.default(request, obj)`` fills in what was left out; the validator's
+        ``validate_create/update/delete`` return warnings or raise ``Denied``. They run in
+        the webhook server the API server calls (``kubectl``, other controllers) and in
+        the REST layer before it writes, with the same messages and field paths.
+        """
+        if model not in self._models:
+            raise ValueError(
+                f"{model.__qualname__} is not a model of App {self.name!r}: "
+                f"call add_model({model.__qualname__}) first"
+            )
+        if any(known.model is model for known in self._webhooks):
+            raise ValueError(f"App {self.name!r} already has a webhook for {model.__qualname__}")
+        webhook = Webhook(
+            model,
+            defaulter=defaulter,
+            validator=validator,
+            failure_policy=failure_policy,
+            timeout_seconds=timeout_seconds,
+        )
+        self._webhooks.append(webhook)
+        return webhook
 
     def add_controller(
         self,

@@ -103,24 +103,39 @@ class Settings(BaseSettings):
     # most a caller may ask for (more is a 422 naming query.limit).
     list_default_limit: int = Field(default=DEFAULT_LIST_LIMIT, ge=1)
     list_max_limit: int = Field(default=MAX_LIST_LIMIT, ge=1)
-    # Live updates (/api/watch/...; docs/guide/live-updates.md): changes kept per model
-    # for resuming with Last-Event-ID, changes kept per stream for a slow reader (past
-    # it the stream is cut off with a resync event), open streams per user (past it:
-    # 429), and seconds between heartbeats of an idle stream.
-    stream_replay_buffer: int = Field(default=4096, ge=1)
-    stream_client_buffer: int = Field(default=256, ge=1)
-    stream_max_per_user: int = Field(default=10, ge=1)
-    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
+
+    # --- admission webhooks (docs/guide/webhooks.md) -------------------------------------
+    # Where the webhook server's certificate comes from. local: a CA and certificate in
+    # the state directory, and webhook configurations pointing at this process's loopback
+    # URL (the local control plane); files: webhook_cert_dir as mounted (cert-manager);
+    # secret: the leader keeps a CA and certificate in the Secret webhook_secret_name
+    # and the configurations' caBundle current; off: no webhook server. Unset: files in
+    # a pod, local on the local control plane this process started or reuses, else off
+    # (a remote API server cannot reach a loopback URL).
+    webhook_certificates: Literal["local", "files", "secret", "off"] | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=9443, ge=0, le=65535)
+    webhook_cert_dir: Path = Path("/tmp/k8s-webhook-server/serving-certs")
+    # Names in a cluster; unset: "<app name>-webhook-service", "<app name>-webhook-server-
+    # cert", configurations "<app name>-{mutating,validating}-webhook-configuration", and
+    # the namespace the pod runs in. The namespace is left out of the webhooks' reach.
+    webhook_service_name: str | None = None
+    webhook_secret_name: str | None = None
+    webhook_configuration_prefix: str | None = None
+    webhook_namespace: str | None = None
+    # The serving certificate made by kubeweft (local and secret): its lifetime, how
+    # long before expiry it is replaced, and how often that is checked.
+    webhook_certificate_validity_seconds: float = Field(default=90 * 86400.0, gt=0)
+    webhook_certificate_rotate_before_seconds: float = Field(default=30 * 86400.0, gt=0)
+    webhook_certificate_check_seconds: float = Field(default=300.0, gt=0)
+    # Names the serving certificate is also valid for, besides the Service's (secret).
+    webhook_certificate_hosts: list[str] = Field(default_factory=list)
 
     # --- authentication and authorization -----------------------------------------
     # A fixed identity for local development; refused in production mode.
     dev_user: str | None = None
     dev_groups: list[str] = Field(default_factory=lambda: ["system:masters"])
     jwt_hs256_secret: SecretStr | None = None
-    # The dashboard's session cookies (docs/guide/dashboard.md): sealed with this key, or
-    # with one made at start-up (sessions then end with the process; set it for replicas).
-    ui_session_key: SecretStr | None = None
-    ui_session_max_age_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 86400)
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
@@ -154,6 +169,18 @@ class Settings(BaseSettings):
     def _list_default_within_max(self) -> Settings:
         if self.list_default_limit > self.list_max_limit:
             raise ValueError("list_default_limit cannot exceed list_max_limit")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_certificate_outlives_its_rotation(self) -> Settings:
+        if (
+            self.webhook_certificate_rotate_before_seconds
+            >= self.webhook_certificate_validity_seconds
+        ):
+            raise ValueError(
+                "webhook_certificate_rotate_before_seconds must be shorter than "
+                "webhook_certificate_validity_seconds"
+            )
         return self
 
     @model_validator(mode="after")

@@ -66,7 +66,8 @@ async def test_run_serves_the_api_and_probes(
     with served(local_cluster, tmp_path) as process:
         async with api_client(process.api_url) as http, api_client(process.probe_url) as probes:
             created = await http.post(
-                "/api/webapps", json={"name": "e2e", "namespace": namespace, "spec": {"image": "x"}}
+                "/api/webapps",
+                json={"name": "e2e", "namespace": namespace, "spec": {"image": "x:1"}},
             )
             assert created.status_code == 201, created.text
             detail = await http.get(f"/api/webapps/{namespace}/e2e")
@@ -102,7 +103,8 @@ async def test_sigterm_with_requests_in_flight(
         statuses: list[int] = []
 
         async def slow_create(i: int) -> None:
-            body = f'{{"name": "drain-{i}", "namespace": "{namespace}", "spec": {{"image": "x"}}}}'
+            spec = '{"image": "x:1"}'
+            body = f'{{"name": "drain-{i}", "namespace": "{namespace}", "spec": {spec}}}'
 
             async def chunks() -> AsyncIterator[bytes]:
                 yield body[:10].encode()

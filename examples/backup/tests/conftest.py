@@ -2,15 +2,18 @@
 
 The project's package lives in ``src/`` (put on ``sys.path`` here, as an editable
 install would). Its integration test runs the real command against the local control
-plane of kubeweft's pytest plugin, with the helpers of ``kubeweft.testing``.
+plane of kubeweft's pytest plugin, with the process helpers of the kubeweft repository
+this example ships in (``tests.support``).
 """
 
 import sys
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
+REPOSITORY = PROJECT.parents[1]
 
-if str(PROJECT / "src") not in sys.path:
-    sys.path.insert(0, str(PROJECT / "src"))
+for path in (PROJECT / "src", REPOSITORY):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 pytest_plugins = ["kubeweft.localcluster.pytest_plugin"]

@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 from kubeweft.localcluster import ClusterAccess
-from kubeweft.testing import kubeweft_run, wait_until
+from tests.support.process import kubeweft_run
+from tests.support.waiting import wait_until
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEADLINE = 60.0

@@ -15,6 +15,7 @@ import typer
 
 from kubeweft import _importing
 from kubeweft.api import CustomResource
+from kubeweft.api.admission import Webhook
 from kubeweft.codegen import manifests
 
 # The application whose models are generated when none is named: the shipped example,
@@ -60,12 +61,18 @@ def manifests_command(
     if app and model:
         typer.echo("kubeweft manifests: give an APP or --model, not both", err=True)
         raise typer.Exit(2)
+    webhooks: tuple[Webhook, ...] = ()
+    app_name = "kubeweft"
     try:
-        models = [load_model(s) for s in model] if model else load_app_models(app or DEFAULT_APP)
+        if model:
+            models = [load_model(s) for s in model]
+        else:
+            models = load_app_models(app or DEFAULT_APP)
+            app_name, webhooks = load_app_webhooks(app or DEFAULT_APP)
     except (_importing.ImportFromStringError, ImportError, TypeError) as error:
         typer.echo(f"kubeweft manifests: {error}", err=True)
         raise typer.Exit(2) from error
-    files = manifests.generated_files(models, api=api)
+    files = manifests.generated_files(models, api=api, webhooks=webhooks, app_name=app_name)
     if check:
         diff = manifests.drift(files, output)
         if diff:
@@ -96,6 +103,15 @@ def load_app_models(spec: str) -> list[type[CustomResource]]:
     ):
         raise TypeError(f"{spec} is not a kubeweft.App with models")
     return list(models)
+
+
+def load_app_webhooks(spec: str) -> tuple[str, tuple[Webhook, ...]]:
+    """The application's name and admission webhooks (``App.add_webhook``)."""
+    candidate = _importing.import_from_string(spec)
+    webhooks = getattr(candidate, "webhooks", ())
+    if not all(isinstance(hook, Webhook) for hook in webhooks):
+        raise TypeError(f"{spec}.webhooks holds something that is no Webhook")
+    return str(getattr(candidate, "name", "kubeweft")), tuple(webhooks)
 
 
 def load_model(spec: str) -> type[CustomResource]:

@@ -49,6 +49,8 @@ _HANDLED = frozenset(
     }
 )  # fmt: skip
 _ESCAPE_HATCHES = ("x-kubernetes-int-or-string", "x-kubernetes-preserve-unknown-fields")
+# CEL rules (``kubeweft.api.validation``), copied as declared.
+_VALIDATIONS = "x-kubernetes-validations"
 
 Schema = dict[str, Any]
 
@@ -102,7 +104,10 @@ class _Translator:
         self._array_keywords(source, out, path=path, seen=seen)
         self._object_keywords(source, out, path=path, seen=seen)
         for key, value in source.items():
-            if key.startswith("x-kubernetes-"):
+            if key == _VALIDATIONS and isinstance(out.get(key), list):
+                # A field's rules add to the rules of its type, never replace them.
+                out[key] = [*out[key], *value]
+            elif key.startswith("x-kubernetes-"):
                 out[key] = value
 
         if "type" not in out and "enum" in out:

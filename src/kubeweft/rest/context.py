@@ -7,17 +7,17 @@ is a module-level global, so two apps (or two tests) never share state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kubeweft.api import CustomResource
+from kubeweft.api.admission import Webhook
 from kubeweft.auth.identity import Authenticator, Authorizer
 from kubeweft.settings import Settings
 from kubeweft.views.detail_fields import FieldSource
 from kubeweft.views.reader import ClusterReader, WriteTracker
 from kubeweft.views.records import RecordStore
-from kubeweft.views.watches import Watches
 
 __all__ = ["AppContext", "KubeClient"]
 
@@ -48,7 +48,7 @@ class AppContext:
     authenticator: Authenticator
     authorizer: Authorizer
     tracker: WriteTracker = field(default_factory=WriteTracker)
-    #: The watch caches behind ``/api/watch/...`` (None: live updates not served).
-    watches: Watches | None = None
     #: The project's own members of detail and list bodies (None: none declared).
     fields: FieldSource | None = None
+    #: The admission rules per model, run before every write (``rest.admission``).
+    webhooks: Mapping[type[CustomResource], Webhook] = field(default_factory=dict)

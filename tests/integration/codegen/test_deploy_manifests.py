@@ -47,6 +47,12 @@ def test_default_kustomization_passes_server_side_dry_run(
             "service/kubeweft-api",
             "deployment.apps/kubeweft-controller-manager",
             "poddisruptionbudget.policy/kubeweft-controller-manager",
+            "service/kubeweft-webhook-service",
+            "mutatingwebhookconfiguration.admissionregistration.k8s.io/"
+            "kubeweft-mutating-webhook-configuration",
+            "validatingwebhookconfiguration.admissionregistration.k8s.io/"
+            "kubeweft-validating-webhook-configuration",
+            "clusterrole.rbac.authorization.k8s.io/kubeweft-webhook-certificate-role",
         ):
             assert any(line.startswith(expected + " ") for line in lines), (expected, lines)
         assert all("(server dry run)" in line for line in lines)

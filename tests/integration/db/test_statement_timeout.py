@@ -53,7 +53,7 @@ async def served(cluster: ClusterAccess, url: str) -> AsyncIterator[Running]:
 
 async def create_webapp(app: Running, namespace: str) -> str:
     created = await app.http.post(
-        "/api/webapps", json={"name": "a", "namespace": namespace, "spec": {"image": "x"}}
+        "/api/webapps", json={"name": "a", "namespace": namespace, "spec": {"image": "x:1"}}
     )
     assert created.status_code == 201, created.text
     path = f"/api/webapps/{namespace}/a"

@@ -24,7 +24,7 @@ async def test_the_document_and_the_api_server_agree(
     url = f"sqlite+aiosqlite:///{tmp_path / 'kubeweft.db'}"
     async with running(local_cluster, url, enable_controller=False) as app:
         labels = {"app.kubernetes.io/name": "shop", "xn--b-kva.example/x_y.z": "", "t": "a.b"}
-        body = {"name": "shop", "namespace": namespace, "labels": labels, "spec": {"image": "x"}}
+        body = {"name": "shop", "namespace": namespace, "labels": labels, "spec": {"image": "x:1"}}
         created = await app.http.post("/api/webapps", json=body)
         assert created.status_code == 201, created.text
         stored = await app.client.get(WebApp, "shop", namespace)

@@ -147,7 +147,7 @@ async def test_database_failure_is_500_problem(
     url = f"sqlite+aiosqlite:///{db_file}"
     async with running(local_cluster, url, enable_controller=False) as app:
         created = await app.http.post(
-            "/api/webapps", json={"name": "a", "namespace": namespace, "spec": {"image": "x"}}
+            "/api/webapps", json={"name": "a", "namespace": namespace, "spec": {"image": "x:1"}}
         )
         assert created.status_code == 201
         await app.database.aclose()
@@ -173,7 +173,7 @@ async def test_postgres_down_is_500_problem_and_recovers(
     try:
         async with running(local_cluster, url, enable_controller=False) as app:
             created = await app.http.post(
-                "/api/webapps", json={"name": "a", "namespace": namespace, "spec": {"image": "x"}}
+                "/api/webapps", json={"name": "a", "namespace": namespace, "spec": {"image": "x:1"}}
             )
             assert created.status_code == 201
             postgres_server.stop()

@@ -87,6 +87,6 @@ async def test_a_write_the_api_server_forbids_is_a_403(
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'kubeweft.db'}"
     async with running(local_cluster, url, enable_controller=False) as app:
-        body = {"name": "late", "namespace": terminating_namespace, "spec": {"image": "x"}}
+        body = {"name": "late", "namespace": terminating_namespace, "spec": {"image": "x:1"}}
         refused = problem(await app.http.post("/api/webapps", json=body), 403)
         assert f"webapps {terminating_namespace}/late" in refused["detail"]

@@ -57,7 +57,7 @@ async def test_delete_then_get(
     async with running(local_cluster, url, enable_controller=False) as app:
         http = app.http
         for i in range(PAIRS // 5):
-            body = {"name": f"gone-{i}", "namespace": namespace, "spec": {"image": "x"}}
+            body = {"name": f"gone-{i}", "namespace": namespace, "spec": {"image": "x:1"}}
             assert (await http.post("/api/webapps", json=body)).status_code == 201
             assert (await http.get(f"/api/webapps/{namespace}/gone-{i}")).status_code == 200
             deleted = await http.delete(f"/api/webapps/{namespace}/gone-{i}")
@@ -65,7 +65,7 @@ async def test_delete_then_get(
             got = await http.get(f"/api/webapps/{namespace}/gone-{i}")
             assert got.status_code == 404, f"delete-then-get #{i}: {got.status_code}"
 
-        body = {"name": "held", "namespace": namespace, "spec": {"image": "x"}}
+        body = {"name": "held", "namespace": namespace, "spec": {"image": "x:1"}}
         assert (await http.post("/api/webapps", json=body)).status_code == 201
         await app.client.patch(
             WebApp, "held", {"metadata": {"finalizers": [FINALIZER]}}, namespace=namespace

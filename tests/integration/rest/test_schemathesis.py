@@ -63,7 +63,8 @@ async def test_generated_requests_conform(
     async with running(local_cluster, url, enable_controller=False) as app:
         # Something to find: generated paths mostly miss, this one is a known hit.
         created = await app.http.post(
-            "/api/webapps", json={"name": "target", "namespace": namespace, "spec": {"image": "x"}}
+            "/api/webapps",
+            json={"name": "target", "namespace": namespace, "spec": {"image": "x:1"}},
         )
         assert created.status_code == 201
         assert app.process.info.api_url is not None

@@ -81,7 +81,7 @@ def test_grace_period_outlasts_the_drain() -> None:
 def test_probes_resources_and_security() -> None:
     c = container()
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-    assert ports == {"api": 8080, "probes": 8081}
+    assert ports == {"api": 8080, "probes": 8081, "webhook-server": 9443}
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "probes"}
     assert set(c["resources"]) == {"requests", "limits"}
@@ -125,7 +125,7 @@ def test_default_kustomization_sets_namespace_and_prefix() -> None:
     (default,) = documents(CONFIG / "default/kustomization.yaml")
     assert default["namespace"] == "kubeweft-system"
     assert default["namePrefix"] == "kubeweft-"
-    assert default["resources"] == ["../crd", "../rbac", "../manager"]
+    assert default["resources"] == ["../crd", "../rbac", "../manager", "../webhook"]
 
 
 def test_samples_are_valid_models() -> None:
@@ -161,9 +161,16 @@ def test_kustomize_renders_a_consistent_deployment() -> None:
         if doc["kind"] not in ("Namespace", "CustomResourceDefinition") and doc["kind"] not in (
             "ClusterRole",
             "ClusterRoleBinding",
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
         ):
             assert doc["metadata"]["namespace"] == "kubeweft-system", doc["metadata"]
-    (crb,) = [d for d in docs if d["kind"] == "ClusterRoleBinding"]
+    (crb,) = [
+        d
+        for d in docs
+        if d["kind"] == "ClusterRoleBinding"
+        and d["metadata"]["name"].endswith("manager-rolebinding")
+    ]
     assert crb["roleRef"]["name"] == "kubeweft-manager-role"
     assert crb["subjects"] == [
         {
@@ -178,6 +185,19 @@ def test_kustomize_renders_a_consistent_deployment() -> None:
     # The Secret is created by the operator's user, not by kustomize: no prefix on it.
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "kubeweft-database"
+    # The webhooks reach the Service in front of port 9443 and leave the operator's own
+    # namespace and kube-system alone (the namespace put there by a replacement).
+    assert env["KUBEWEFT_WEBHOOK_CERTIFICATES"]["value"] == "secret"
+    (service,) = [d for d in docs if d["metadata"]["name"] == "kubeweft-webhook-service"]
+    assert service["spec"]["ports"][0]["targetPort"] == "webhook-server"
+    configurations = [d for d in docs if d["kind"].endswith("WebhookConfiguration")]
+    assert len(configurations) == 2
+    for configuration in configurations:
+        for webhook in configuration["webhooks"]:
+            assert webhook["clientConfig"]["service"]["name"] == "kubeweft-webhook-service"
+            assert webhook["clientConfig"]["service"]["namespace"] == "kubeweft-system"
+            (expression,) = webhook["namespaceSelector"]["matchExpressions"]
+            assert expression["values"] == ["kube-system", "kubeweft-system"]
 
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from kubeweft.codegen import drift, generated_files, write
 from kubeweft.codegen.cli import manifests_command
-from kubeweft.codegen.manifests import HEADER
+from kubeweft.codegen.manifests import HEADER, GeneratedFile
+from kubeweft.examples.webapp import app as webapp_app
 from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster.pytest_plugin import unavailable
 
@@ -28,8 +29,15 @@ def cli() -> typer.Typer:
     return app
 
 
+def shipped_files() -> list[GeneratedFile]:
+    """What ``kubeweft manifests`` writes for the shipped application."""
+    return generated_files(
+        list(webapp_app.models), webhooks=webapp_app.webhooks, app_name=webapp_app.name
+    )
+
+
 def test_checked_in_manifests_are_up_to_date() -> None:
-    diff = drift(generated_files([WebApp]), CONFIG)
+    diff = drift(shipped_files(), CONFIG)
     assert diff == "", f"config/ is stale; run `kubeweft manifests`:\n{diff}"
 
 
@@ -54,6 +62,23 @@ def test_generated_files_are_yaml_with_header() -> None:
     names = {str(file.path) for file in generated_files([WebApp])}
     assert "crd/bases/kubeweft.dev_webapps.yaml" in names
     assert "rbac/role.yaml" in names
+    webhook_names = {str(file.path) for file in shipped_files()} - names
+    assert webhook_names == {
+        "webhook/manifests.yaml",
+        "webhook/service.yaml",
+        "webhook/certificate_rbac.yaml",
+        "webhook/kustomization.yaml",
+    }
+
+
+def test_check_covers_the_webhook_configurations(tmp_path: Path) -> None:
+    write(shipped_files(), tmp_path)
+    configs = tmp_path / "webhook" / "manifests.yaml"
+    configs.write_text(configs.read_text().replace("failurePolicy: Fail", "failurePolicy: Ignore"))
+    result = CliRunner().invoke(cli(), ["--output", str(tmp_path), "--check"])
+    assert result.exit_code == 1
+    assert "--- a/webhook/manifests.yaml" in result.output
+    assert "+  failurePolicy: Fail" in result.output
 
 
 def test_check_fails_with_a_diff_when_a_file_was_edited(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from kubeweft.application import App, ControllerContext
 from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.examples.webapp.controllers import WebAppReconciler, WebAppReconcilerOptions
+from kubeweft.examples.webapp.webhooks import WebAppDefaulter, WebAppValidator
 
 
 def webapp_reconciler(context: ControllerContext) -> WebAppReconciler:
@@ -26,3 +27,4 @@ def webapp_reconciler(context: ControllerContext) -> WebAppReconciler:
 app = App("kubeweft")
 app.add_model(WebApp)
 app.add_controller(WebApp, webapp_reconciler)
+app.add_webhook(WebApp, defaulter=WebAppDefaulter(), validator=WebAppValidator())

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from kubeweft.api import ObjectMeta
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.auth.identity import Identity, ResourceAttributes
+from kubeweft.rest.admission import admit, warning_headers
 from kubeweft.rest.context import AppContext
 from kubeweft.rest.dependencies import (
     DEFAULT_LIST_LIMITS,
@@ -217,16 +218,16 @@ def add_collection_routes(
         data: Any = body
         namespace, name = getattr(data, "namespace", None), data.name
         await check_access(ctx, identity, ResourceAttributes("create", group, plural, namespace))
-        spec_wire = data.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
         obj = model(
-            metadata=ObjectMeta(
-                name=name,
-                namespace=namespace,
-                labels=data.labels or None,
-                annotations={CHANGED_BY_ANNOTATION: changed_by_value(identity.user, spec_wire)},
-            ),
+            metadata=ObjectMeta(name=name, namespace=namespace, labels=data.labels or None),
             spec=data.spec,
         )
+        warnings = await admit(ctx, identity, "CREATE", obj, what=routes.what(namespace, name))
+        spec_wire: Any = obj.to_dict().get("spec", {})
+        obj.metadata.annotations = {
+            **(obj.metadata.annotations or {}),
+            CHANGED_BY_ANNOTATION: changed_by_value(identity.user, spec_wire),
+        }
         try:
             created = await ctx.client.create(obj)
         except kube_errors.ApiError as exc:
@@ -237,5 +238,9 @@ def add_collection_routes(
         view = build_detail(created, ResourceRecords())  # a new UID has no rows yet
         if ctx.fields is not None:
             view = ctx.fields.with_defaults(view)
-        headers = {"Location": routes.path(namespace, name), "ETag": etag_of(created)}
+        headers = {
+            "Location": routes.path(namespace, name),
+            "ETag": etag_of(created),
+            **warning_headers(warnings),
+        }
         return json_response(routes.read_of(view), 201, headers)

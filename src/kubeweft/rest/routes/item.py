@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.auth.identity import Identity
+from kubeweft.rest.admission import admit, warning_headers
 from kubeweft.rest.dependencies import ContextDep, NameParam
 from kubeweft.rest.problems import (
     FieldError,
@@ -28,7 +29,7 @@ from kubeweft.rest.routes.model import ModelRoutes, etag_of, json_response, prob
 from kubeweft.runtime import errors as kube_errors
 from kubeweft.views import get_detail
 
-__all__ = ["PATCH_RETRIES", "add_item_routes", "merge_patch", "parse_if_match"]
+__all__ = ["PATCH_RETRIES", "add_item_routes", "merge_patch", "parse_if_match", "restamp"]
 
 PATCH_RETRIES = 5
 
@@ -53,6 +54,16 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+def restamp(new: Any, current: Any, user: str) -> None:
+    """After defaulting, the last-changed-by stamp of a spec change names the spec that is
+    written (the defaulter may have added to it)."""
+    annotations = new.metadata.annotations or {}
+    before = (current.metadata.annotations or {}).get(CHANGED_BY_ANNOTATION)
+    if annotations.get(CHANGED_BY_ANNOTATION) not in (None, before):
+        wire = new.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+        annotations[CHANGED_BY_ANNOTATION] = changed_by_value(user, wire)
 
 
 def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
@@ -155,6 +166,7 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
         what = routes.what(namespace, name)
         expected = parse_if_match(if_match)
         result: Any = None
+        warnings: list[str] = []
         for _attempt in range(PATCH_RETRIES):
             try:
                 current = await ctx.client.get(model, name, namespace)
@@ -166,6 +178,8 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
             if new is None:
                 result = current
                 break
+            warnings = await admit(ctx, identity, "UPDATE", new, current, what=what)
+            restamp(new, current, identity.user)
             try:
                 result = await ctx.client.update(new)
                 break
@@ -186,7 +200,8 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
         view = await routes.detail_after_write(ctx, result)
         if ctx.fields is not None:
             view = await ctx.fields.add_to_detail(model, view, best_effort=True)
-        return json_response(routes.read_of(view), headers={"ETag": etag_of(result)})
+        headers = {"ETag": etag_of(result), **warning_headers(warnings)}
+        return json_response(routes.read_of(view), headers=headers)
 
     @router.delete(
         routes.item_path,
@@ -203,6 +218,7 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
     ) -> Response:
         try:
             current = await ctx.client.get(model, name, namespace)
+            await admit(ctx, identity, "DELETE", current, what=routes.what(namespace, name))
             await ctx.client.delete(model, name, namespace)
         except kube_errors.ApiError as exc:
             raise problem_from_kube_error(exc, what=routes.what(namespace, name)) from None

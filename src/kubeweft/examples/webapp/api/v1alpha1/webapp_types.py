@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from kubeweft.api.meta import Condition
 from kubeweft.api.model import (
@@ -18,6 +18,7 @@ from kubeweft.api.model import (
     ScaleSubresource,
     list_map,
 )
+from kubeweft.api.validation import Rule, validations
 
 # RFC 1123 label/subdomain rules are enforced by the API server on names; env var
 # names follow the C identifier rule Kubernetes recommends.
@@ -50,7 +51,29 @@ class ResourceList(ResourceModel):
     memory: Quantity | None = None
 
 
+def _not_above_limit(resource: str) -> Rule:
+    """A request may not exceed the limit of the same resource (the kubelet would refuse
+    the pod; the API server now refuses the WebApp)."""
+    both = (
+        f"has(self.requests) && has(self.requests.{resource}) && "
+        f"has(self.limits) && has(self.limits.{resource})"
+    )
+    compare = f"quantity(self.requests.{resource}).compareTo(quantity(self.limits.{resource}))"
+    return Rule(
+        f"!({both}) || {compare} <= 0",
+        message_expression=(
+            f"'requests.{resource} ' + self.requests.{resource} + "
+            f"' exceeds limits.{resource} ' + self.limits.{resource}"
+        ),
+        field_path=f".requests.{resource}",
+    )
+
+
 class ResourceRequirements(ResourceModel):
+    model_config = ConfigDict(
+        json_schema_extra=validations(_not_above_limit("cpu"), _not_above_limit("memory"))
+    )
+
     requests: ResourceList | None = None
     limits: ResourceList | None = None
 
