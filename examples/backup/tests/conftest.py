@@ -2,18 +2,15 @@
 
 The project's package lives in ``src/`` (put on ``sys.path`` here, as an editable
 install would). Its integration test runs the real command against the local control
-plane of kubeweft's pytest plugin, with the process helpers of the kubeweft repository
-this example ships in (``tests.support``).
+plane of kubeweft's pytest plugin, with the helpers of ``kubeweft.testing``.
 """
 
 import sys
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
-REPOSITORY = PROJECT.parents[1]
 
-for path in (PROJECT / "src", REPOSITORY):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+if str(PROJECT / "src") not in sys.path:
+    sys.path.insert(0, str(PROJECT / "src"))
 
 pytest_plugins = ["kubeweft.localcluster.pytest_plugin"]

@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from kubeweft.localcluster import ClusterAccess
-from tests.support.process import kubeweft_run
-from tests.support.waiting import wait_until
+from kubeweft.testing import kubeweft_run, wait_until
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEADLINE = 60.0
