@@ -43,6 +43,7 @@ from kubeweft.api import CustomResource
 from kubeweft.application import App
 from kubeweft.auth.config import AuthConfigurationError, build_authenticator, build_authorizer
 from kubeweft.codegen.crd import crd_for
+from kubeweft.controllerutil import MANAGED_BY, MANAGED_BY_LABEL
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import MigrationSet, migrate, pending
 from kubeweft.db.spool import HistorySpool
@@ -65,9 +66,11 @@ from kubeweft.runtime.manager import Manager, ManagerOptions
 from kubeweft.runtime.metrics import REGISTRY
 from kubeweft.settings import Settings
 from kubeweft.startup import EXIT_CONFIG, StartupError
+from kubeweft.ui import install_dashboard
 from kubeweft.views.detail_fields import FieldSource
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
+from kubeweft.views.watches import StreamLimits, Watches
 from kubeweft.webhook.setup import webhook_runnables
 
 __all__ = [
@@ -404,7 +407,12 @@ class Process:
         informer_defaults = InformerOptions(
             namespace=settings.watch_namespace, resync_period=settings.resync_period_seconds
         )
-        self.cache = Cache(client, CacheOptions(defaults=informer_defaults))
+        # Owned kinds are cached by the label create_or_update puts on every child, so
+        # other applications' Deployments cost this process neither memory nor events.
+        owned_selector = {MANAGED_BY_LABEL: MANAGED_BY}
+        self.cache = Cache(
+            client, CacheOptions(defaults=informer_defaults, owned_label_selector=owned_selector)
+        )
         leader_election = settings.leader_election and settings.enable_controller
         # The Lease is renewed on a connection pool of its own: requests (and the
         # TokenReview each new bearer token costs) must not queue renewals behind them.
@@ -444,13 +452,14 @@ class Process:
         if settings.enable_api:
             self.context = self._api_context()
             self.api = HTTPServer(
-                create_app(settings, self.context),
+                install_dashboard(create_app(settings, self.context), settings, self.context),
                 name="api",
                 host=settings.api_host,
                 port=settings.api_port,
                 drain_timeout=settings.drain_timeout_seconds,
                 limits=server_limits(settings),
                 tls=api_certificate(settings),
+                on_drain=self.context.watches.close if self.context.watches else None,
             )
             self.manager.add(_BindErrorsNamed(self.api, "REST API", "--api-port"))
         # Admission webhooks: the server runs on every replica (started in ``run``, before
@@ -496,6 +505,15 @@ class Process:
             authorizer=build_authorizer(settings, self.client),
             tracker=tracker,
             webhooks={hook.model: hook for hook in self.app.webhooks},
+            watches=Watches(
+                {model: self.cache.informer_for(model) for model in self.app.models},
+                StreamLimits(
+                    replay=settings.stream_replay_buffer,
+                    client_buffer=settings.stream_client_buffer,
+                    max_per_user=settings.stream_max_per_user,
+                    heartbeat=settings.stream_heartbeat_seconds,
+                ),
+            ),
         )
 
     def stop(self) -> None:
@@ -587,6 +605,7 @@ def _announce(info: ProcessInfo) -> None:
         parts.append(f"API {info.api_url}/api  docs {info.api_url}/docs")
     if info.webhook_url:
         parts.append(f"webhooks {info.webhook_url}")
+        parts.append(f"dashboard {info.api_url}/ui")
     parts.append(f"probes {info.probe_url}/readyz")
     print(" | ".join(parts), flush=True)
 

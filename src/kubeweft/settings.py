@@ -103,6 +103,14 @@ class Settings(BaseSettings):
     # most a caller may ask for (more is a 422 naming query.limit).
     list_default_limit: int = Field(default=DEFAULT_LIST_LIMIT, ge=1)
     list_max_limit: int = Field(default=MAX_LIST_LIMIT, ge=1)
+    # Live updates (/api/watch/...; docs/guide/live-updates.md): changes kept per model
+    # for resuming with Last-Event-ID, changes kept per stream for a slow reader (past
+    # it the stream is cut off with a resync event), open streams per user (past it:
+    # 429), and seconds between heartbeats of an idle stream.
+    stream_replay_buffer: int = Field(default=4096, ge=1)
+    stream_client_buffer: int = Field(default=256, ge=1)
+    stream_max_per_user: int = Field(default=10, ge=1)
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
 
     # --- admission webhooks (docs/guide/webhooks.md) -------------------------------------
     # Where the webhook server's certificate comes from. local: a CA and certificate in
@@ -136,6 +144,10 @@ class Settings(BaseSettings):
     dev_user: str | None = None
     dev_groups: list[str] = Field(default_factory=lambda: ["system:masters"])
     jwt_hs256_secret: SecretStr | None = None
+    # The dashboard's session cookies (docs/guide/dashboard.md): sealed with this key, or
+    # with one made at start-up (sessions then end with the process; set it for replicas).
+    ui_session_key: SecretStr | None = None
+    ui_session_max_age_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 86400)
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None

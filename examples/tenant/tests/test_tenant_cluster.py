@@ -2,9 +2,11 @@
 
 Creating a Tenant through REST provisions its Namespace, ResourceQuota and RoleBinding
 and its key in the shared registry ConfigMap, and reports Ready; a spec change through
-REST is a second history row carrying the patch; ``kubectl delete tenant`` runs the
-finalizer, which removes the registry key, and the Tenant is gone afterwards while the
-garbage collector takes its Namespace. A cleanup that fails (the registry made
+REST is a second history row carrying the patch; the project's own table keeps each
+owner and since when (``ownersSince`` in the REST detail and list); ``kubectl delete
+tenant`` runs the finalizer, which removes the tenant's rows in that table and its
+registry key, and the Tenant is gone afterwards while the garbage collector takes its
+Namespace. A cleanup that fails (the registry made
 immutable) keeps the Tenant, with a ``CleanupFailed`` Warning Event, until a retry
 succeeds. One process serves both tests: kubeweft's pytest plugin runs it
 (``kubeweft_app``) on the session's control plane and PostgreSQL.
@@ -16,10 +18,15 @@ import json
 import uuid
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+from kubeweft.db import create_engine
 from kubeweft.localcluster import ClusterAccess
 from kubeweft.testing import wait_until
+from sqlalchemy import func, select
+
+from tenant.db.tables import tenant_owners
 
 DEADLINE = 60.0
 FINALIZER = "tenancy.example.com/registry"
@@ -34,6 +41,21 @@ def get(cluster: ClusterAccess, *args: str) -> dict[str, Any] | None:
 def registry(cluster: ClusterAccess) -> dict[str, str]:
     found = get(cluster, "configmap", "tenants", "-n", "kube-public")
     return (found or {}).get("data") or {}
+
+
+def owner_rows(database_url: str, uid: str) -> int:
+    """How many rows of the project's own table the Tenant ``uid`` has."""
+
+    async def count() -> int:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                query = select(func.count()).where(tenant_owners.c.uid == uid)
+                return int((await conn.execute(query)).scalar_one())
+        finally:
+            await engine.dispose()
+
+    return anyio.run(count)
 
 
 def create_ready_tenant(http: httpx.Client, name: str) -> dict[str, Any]:
@@ -52,7 +74,7 @@ def create_ready_tenant(http: httpx.Client, name: str) -> dict[str, Any]:
 
 @pytest.mark.localcluster
 def test_a_tenant_is_provisioned_recorded_and_cleaned_up_by_its_finalizer(
-    local_cluster: ClusterAccess, kubeweft_api: httpx.Client
+    local_cluster: ClusterAccess, kubeweft_api: httpx.Client, kubeweft_database_url: str
 ) -> None:
     name = f"team-{uuid.uuid4().hex[:8]}"
     detail = create_ready_tenant(kubeweft_api, name)
@@ -77,6 +99,14 @@ def test_a_tenant_is_provisioned_recorded_and_cleaned_up_by_its_finalizer(
     stored = get(local_cluster, "tenant", name)
     assert stored is not None
     assert stored["metadata"]["finalizers"] == [FINALIZER]
+    # The project's own rows, joined by UID into the detail and the list.
+    since = detail["ownersSince"]
+    assert set(since) == {"alice", "bob"}
+    listed = kubeweft_api.get("/api/tenants")
+    assert listed.status_code == 200, listed.text
+    (item,) = [i for i in listed.json()["items"] if i["name"] == name]
+    assert item["ownersSince"] == since
+    assert owner_rows(kubeweft_database_url, uid) == 2
 
     patched = kubeweft_api.patch(
         f"/api/tenants/{name}",
@@ -100,6 +130,7 @@ def test_a_tenant_is_provisioned_recorded_and_cleaned_up_by_its_finalizer(
     local_cluster.kubectl("delete", "tenant", name, "--timeout=60s")
     assert get(local_cluster, "tenant", name) is None
     assert name not in registry(local_cluster)
+    assert owner_rows(kubeweft_database_url, uid) == 0
 
     def collected() -> bool:
         left = get(local_cluster, "namespace", name)

@@ -9,7 +9,7 @@ default client does.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from kubeweft.runtime.objects import K
 
@@ -46,11 +46,16 @@ class Client(Reader, Writer, Protocol):
 
 
 class DelegatingClient:
-    """Reads from ``reader`` (the cache), writes through ``writer`` (the API server)."""
+    """Reads from ``reader`` (the cache), writes through ``writer`` (the API server).
+
+    ``api_reader`` reads past the cache (controller-runtime's ``GetAPIReader``): the
+    writer when it can read, as ``runtime.client.Client`` can; None otherwise.
+    """
 
     def __init__(self, reader: Reader, writer: Writer) -> None:
         self.reader = reader
         self.writer = writer
+        self.api_reader: Reader | None = cast(Reader, writer) if hasattr(writer, "get") else None
 
     async def get(self, kind: type[K], name: str, namespace: str | None = None) -> K:
         return await self.reader.get(kind, name, namespace)

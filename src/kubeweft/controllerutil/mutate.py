@@ -6,6 +6,13 @@ it and writes only if that changed anything, so an unchanged world makes no writ
 fields the API server or other tools set are kept. It also sets the controller
 reference and the managed-by label, and never takes over an object this application
 did not create (:func:`owners.check_ownership`).
+
+The label lets a process cache only its own children (``runtime.cache`` with
+``owned_label_selector``). A child missing from such a cache — someone else's object
+of that name, or ours with the label removed by hand — makes the create fail with
+AlreadyExists; the object is then read from the API server (the client's
+``api_reader``) and handled as if the cache had held it: refused if not ours,
+relabelled if ours.
 """
 
 from __future__ import annotations
@@ -58,8 +65,17 @@ async def create_or_update(
     except errors.NotFound:
         mutate(obj)
         _own(obj, owner, managed_by, key)
-        _assign(obj, await client.create(obj))
-        return OperationResult.CREATED
+        try:
+            _assign(obj, await client.create(obj))
+            return OperationResult.CREATED
+        except errors.AlreadyExists:
+            # Not in the cache but on the server: our own create not yet observed, or
+            # an object the cache does not hold (it is scoped to the managed-by label).
+            # Ask the server, so a stranger's object is reported as not ours.
+            api_reader = getattr(client, "api_reader", None)
+            if api_reader is None:
+                raise
+            live = await api_reader.get(kind, key.name, key.namespace)
     owners.check_ownership(owner, live, managed_by=managed_by)
     _assign(obj, objects.deep_copy(live))
     mutate(obj)

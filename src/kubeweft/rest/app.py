@@ -32,7 +32,7 @@ from kubeweft.rest.middleware import (
     RequestBodyTimeoutMiddleware,
 )
 from kubeweft.rest.problems import install_problem_handlers
-from kubeweft.rest.router import model_router
+from kubeweft.rest.router import model_router, watch_router
 from kubeweft.settings import Settings
 from kubeweft.views.detail_fields import DetailFields
 
@@ -92,6 +92,8 @@ def _routes(
     for model in models:
         own = [declared for declared in fields if declared.model is model]
         app.include_router(model_router(model, limits, own))
+    for model in models:
+        app.include_router(watch_router(model))
     return app
 
 

@@ -18,6 +18,7 @@ from kubeweft.settings import Settings
 from kubeweft.views.detail_fields import FieldSource
 from kubeweft.views.reader import ClusterReader, WriteTracker
 from kubeweft.views.records import RecordStore
+from kubeweft.views.watches import Watches
 
 __all__ = ["AppContext", "KubeClient"]
 
@@ -48,6 +49,8 @@ class AppContext:
     authenticator: Authenticator
     authorizer: Authorizer
     tracker: WriteTracker = field(default_factory=WriteTracker)
+    #: The watch caches behind ``/api/watch/...`` (None: live updates not served).
+    watches: Watches | None = None
     #: The project's own members of detail and list bodies (None: none declared).
     fields: FieldSource | None = None
     #: The admission rules per model, run before every write (``rest.admission``).

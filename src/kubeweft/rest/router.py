@@ -24,9 +24,10 @@ from kubeweft.rest.routes.collection import add_collection_routes
 from kubeweft.rest.routes.item import add_item_routes
 from kubeweft.rest.routes.model import ModelRoutes, problem_doc
 from kubeweft.rest.routes.records import add_record_routes
+from kubeweft.rest.routes.watch import add_watch_routes, watch_prefix
 from kubeweft.views.detail_fields import DetailFields
 
-__all__ = ["PROBLEM_RESPONSES", "model_router"]
+__all__ = ["PROBLEM_RESPONSES", "model_router", "watch_router"]
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: problem_doc(text)
@@ -57,4 +58,14 @@ def model_router(
     add_collection_routes(router, routes, limits)
     add_item_routes(router, routes)
     add_record_routes(router, routes)
+    return router
+
+
+def watch_router(model: type[CustomResource]) -> APIRouter:
+    """The router serving ``/api/watch/<plural>``: ``model``'s live updates (server-sent
+    events, docs/guide/live-updates.md)."""
+    routes = ModelRoutes.of(model)
+    plural = routes.info.plural
+    router = APIRouter(prefix=watch_prefix(plural), tags=[plural], responses=PROBLEM_RESPONSES)
+    add_watch_routes(router, routes)
     return router

@@ -16,6 +16,7 @@ certificate that follows its files.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 import anyio
 import uvicorn
@@ -57,8 +58,12 @@ class HTTPServer:
         drain_timeout: float,
         limits: ServerLimits | None = None,
         tls: ReloadingCertificate | None = None,
+        on_drain: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
+        # Called when draining begins: ends responses that never finish on their own
+        # (event streams), so the drain waits only for ordinary requests.
+        self.on_drain = on_drain
         self.name = name
         self.host = host
         self.requested_port = port
@@ -113,6 +118,8 @@ class HTTPServer:
             with anyio.CancelScope(shield=True):
                 _log.info("http server draining", server=self.name)
                 server.should_exit = True
+                if self.on_drain is not None:
+                    self.on_drain()
                 if getattr(server, "servers", None):
                     await server.shutdown(sockets=[sock])
                 sock.close()

@@ -77,8 +77,9 @@ class ControllerBuilder:
         cache.informer_for(for_kind)
         controller.watch(Kind(cache, for_kind, EnqueueRequestForObject(), *for_predicates))
         for owned, predicates in [*self._owns, *self._declared_owns(for_kind)]:
-            cache.informer_for(owned)
-            controller.watch(Kind(cache, owned, EnqueueRequestForOwner(for_kind), *predicates))
+            cache.informer_for(owned, owned=True)
+            handler = EnqueueRequestForOwner(for_kind)
+            controller.watch(Kind(cache, owned, handler, *predicates, owned=True))
         for source in self._sources:
             controller.watch(source)
         return controller

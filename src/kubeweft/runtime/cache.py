@@ -6,6 +6,14 @@ event without hammering the API server; the price is staleness right after a wri
 which ``wait_for_resource_version`` bounds for the REST layer's read-your-writes.
 Informers are created lazily, the first time a kind is asked for; a cache that is
 already running starts the new informer at once in its own task group.
+
+A kind that controllers only *own* (``informer_for(kind, owned=True)``) can be cached
+through ``CacheOptions.owned_label_selector`` — the managed-by label every child
+``controllerutil.create_or_update`` writes carries — so the Deployments of other
+applications in the cluster cost neither memory nor events. The first unscoped
+request for the kind (it is also some controller's ``For``, say) widens the informer
+back to the whole kind, as long as the cache has not started it yet; reads
+(``get``, ``list``) see what the informer holds.
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ class CacheOptions:
     sync_timeout: float = 120.0
     # Return the cached objects themselves from get/list (faster; callers must not mutate).
     unsafe_disable_deep_copy: bool = False
+    #: Label selector for kinds that are only owned (None: cache all of them).
+    owned_label_selector: Selector | None = None
 
 
 class Cache:
@@ -49,21 +59,44 @@ class Cache:
         self.client = client
         self.options = options or CacheOptions()
         self._informers: dict[type[Any], SharedInformer[Any]] = {}
+        #: Kinds whose informer is scoped to ``owned_label_selector``.
+        self._owned_only: set[type[Any]] = set()
         self._group: anyio.abc.TaskGroup | None = None
 
-    def informer_for(self, kind: type[K]) -> SharedInformer[K]:
-        """The shared informer of ``kind``, created (and started if running) on first use."""
+    def informer_for(self, kind: type[K], *, owned: bool = False) -> SharedInformer[K]:
+        """The shared informer of ``kind``, created (and started if running) on first use.
+
+        ``owned``: the caller only needs the objects a controller owns, so the informer
+        may be scoped to ``owned_label_selector`` (unless ``by_kind`` configures it).
+        """
         informer = self._informers.get(kind)
+        if informer is not None and not owned and kind in self._owned_only:
+            if self._group is not None:
+                raise ValueError(
+                    f"the cache of {objects.kind_info(kind)} holds only owned objects and "
+                    "is running: ask for the whole kind before the cache starts"
+                )
+            self._owned_only.discard(kind)
+            informer = None  # not started yet: replaced by one of the whole kind
         if informer is None:
             opts = self.options.by_kind.get(kind, self.options.defaults)
+            selector = self.options.owned_label_selector
+            if owned and selector is not None and kind not in self.options.by_kind:
+                opts = replace(opts, label_selector=selector)
+                self._owned_only.add(kind)
             informer = self._informers[kind] = SharedInformer(self.client, kind, opts)
             if self._group is not None:
                 self._group.start_soon(self._run_informer, informer)
         return informer
 
+    def _existing_or_new(self, kind: type[K]) -> SharedInformer[K]:
+        """The informer as it is (of an owned kind: the owned objects), or a new one."""
+        informer = self._informers.get(kind)
+        return informer if informer is not None else self.informer_for(kind)
+
     def add_index(self, kind: type[Any], name: str, func: IndexFunc) -> None:
         """controller-runtime's ``IndexField``: index ``kind``'s objects by ``func``."""
-        self.informer_for(kind).add_index(name, func)
+        self._existing_or_new(kind).add_index(name, func)
 
     def with_namespace(self, namespace: str) -> CacheOptions:
         """Options scoping every informer of this cache to one namespace."""
@@ -105,7 +138,8 @@ class Cache:
         timeout: float,  # noqa: ASYNC109 - returns False on timeout, by design
     ) -> bool:
         """True once ``kind``'s informer has observed ``resource_version`` (read-your-writes)."""
-        return await self.informer_for(kind).wait_for_resource_version(resource_version, timeout)
+        informer = self._existing_or_new(kind)
+        return await informer.wait_for_resource_version(resource_version, timeout)
 
     # --- sync -----------------------------------------------------------------------
     def has_synced(self) -> bool:
@@ -146,7 +180,7 @@ class Cache:
         await informer.run()
 
     async def _synced_informer(self, kind: type[K]) -> SharedInformer[K]:
-        informer = self.informer_for(kind)
+        informer = self._existing_or_new(kind)
         if not informer.has_synced():
             try:
                 with anyio.fail_after(self.options.sync_timeout):

@@ -65,17 +65,23 @@ class Kind:
         kind: type[Any],
         handler: EventHandler | None = None,
         *predicates: Predicate,
+        owned: bool = False,
     ) -> None:
         self.cache = cache
         self.kind = kind
         self.handler: EventHandler = handler or EnqueueRequestForObject()
         self.predicates = predicates
+        #: Only objects a controller owns are needed (``Cache.informer_for(owned=True)``).
+        self.owned = owned
         self._informer: Any = None
 
     async def start(self, queue: RequestQueue, task_group: TaskGroup) -> None:
         if self._informer is not None:
             raise RuntimeError(f"source {self} was already started")
-        informer = self.cache.informer_for(self.kind)
+        if self.owned:
+            informer = self.cache.informer_for(self.kind, owned=True)
+        else:
+            informer = self.cache.informer_for(self.kind)
         if inspect.isawaitable(informer):
             informer = await informer
         informer.add_event_handler(_InformerCallbacks(self.handler, self.predicates, queue))

@@ -67,6 +67,7 @@ def init_files(name: str, *, domain: str, kubeweft_requirement: str) -> list[Pla
         planned("README.md", "README.md.tmpl"),
         planned(f"src/{name}/__init__.py", "package_init.py.tmpl"),
         planned(f"src/{name}/app.py", "app.py.tmpl"),
+        planned(f"src/{name}/migrations/__init__.py", "migrations_init.py.tmpl"),
         planned("tests/conftest.py", "conftest.py.tmpl"),
         planned("config/default/kustomization.yaml", "default_kustomization.yaml.tmpl"),
         planned("config/manager/kustomization.yaml", "manager_kustomization.yaml.tmpl"),

@@ -24,7 +24,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import httpx
@@ -44,6 +44,18 @@ DEVELOPER = "developer"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(APP_INI, 'The application kubeweft_app runs ("module:attribute").')
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used the application shows the tail of its log."""
+    report = yield
+    process = getattr(item, "funcargs", {}).get("kubeweft_app")
+    if report.failed and isinstance(process, KubeweftProcess):
+        report.sections.append(("kubeweft run log", process.log_tail()))
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 One short session per call, and a fixed number of statements per call however many
 rows or UIDs are involved (the detail view: one, from ``repositories.read_model``, sent
-on the driver's connection; a list page: one). Any driver or
+on the driver's connection; a list page: one per 900 objects, as SQL text). Any driver or
 connection failure becomes :class:`DatabaseUnavailable` (the seed's "DB query fails →
 500"), one that ran out of time (the statement timeout, applied to the whole session)
 :class:`DatabaseTimeout` (503); the driver's message is chained for the log, never
@@ -97,10 +97,10 @@ class RepositorySource:
         )
 
     async def latest_metrics(self, uids: Sequence[str]) -> dict[str, dict[str, MetricPoint]]:
-        async with self._session() as session:
-            latest = await metric_rows.latest_metrics(session, uids)
+        with self._guard():
+            latest = await read_model.latest_samples(self._database, uids)
         return {
-            uid: {name: MetricPoint(s.value, s.ts) for name, s in samples.items()}
+            uid: {name: MetricPoint(value, ts) for name, (value, ts) in samples.items()}
             for uid, samples in latest.items()
         }
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+import anyio
 import pytest
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
 from kubeweft.controllerutil import (
     MANAGED_BY_LABEL,
+    DelegatingClient,
     NotOwnedError,
     OperationResult,
     create_or_update,
@@ -21,7 +23,10 @@ from kubeweft.controllerutil import (
 from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors, objects
+from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client
+from kubeweft.runtime.informer import InformerOptions
+from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster]
 
@@ -148,3 +153,43 @@ async def test_status_patch_from_a_stale_copy_does_not_conflict(
 
     assert (await client.get(WebApp, "shop", namespace)).status.replicas == 2
     assert not await patch_status(client, stale, stale)
+
+
+async def test_a_cache_scoped_to_the_managed_by_label(client: Client, namespace: str) -> None:
+    """Owned kinds cached by the managed-by label: a stranger's object is neither cached
+    nor taken over (read from the API server after AlreadyExists), ours with the label
+    removed by hand is relabelled — and so comes back into the cache."""
+    owner = await config_map(client, namespace, "owner")
+    await config_map(client, namespace, "child")  # someone else's, no label
+    options = CacheOptions(
+        defaults=InformerOptions(namespace=namespace),
+        owned_label_selector={MANAGED_BY_LABEL: "kubeweft"},
+    )
+    cache = Cache(client, options)
+    assert cache.informer_for(ConfigMap, owned=True).options.label_selector == {
+        MANAGED_BY_LABEL: "kubeweft"
+    }
+    reader = DelegatingClient(cache, client)
+
+    async def cached() -> set[str]:
+        return {cm.metadata.name for cm in await cache.list(ConfigMap, namespace)}  # type: ignore[union-attr]
+
+    async with anyio.create_task_group() as group:
+        await group.start(cache.run)
+        assert await cached() == set()  # "owner" and "child" carry no label
+        with pytest.raises(NotOwnedError, match="was not created by kubeweft"):
+            await create_or_update(reader, named(namespace), greeting("hi"), owner=owner)
+
+        mine = ConfigMap(metadata=ObjectMeta(name="mine", namespace=namespace))
+        assert await create_or_update(reader, mine, greeting("hi"), owner=owner) is (
+            OperationResult.CREATED
+        )
+        await wait_until_async(cached, what="ours cached", accept=lambda names: names == {"mine"})
+        await client.patch(ConfigMap, "mine", {"metadata": {"labels": None}}, namespace=namespace)
+        await wait_until_async(cached, what="unlabelled dropped", accept=lambda names: not names)
+        again = ConfigMap(metadata=ObjectMeta(name="mine", namespace=namespace))
+        assert await create_or_update(reader, again, greeting("hi"), owner=owner) is (
+            OperationResult.UPDATED
+        )
+        await wait_until_async(cached, what="relabelled", accept=lambda names: names == {"mine"})
+        group.cancel_scope.cancel()

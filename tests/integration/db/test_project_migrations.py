@@ -142,3 +142,14 @@ async def test_a_project_set_downgrades_alone(
     assert await set_revisions(database_url, migrations) == ()
     await migrate(database_url, projects=[migrations])
     assert "shop_orders" in await _tables(database_url)
+
+
+async def test_an_empty_set_as_a_new_project_has_it_migrates_to_nothing(
+    database_url: str, shop: tuple[Path, MigrationSet]
+) -> None:
+    package, migrations = shop
+    for revision in package.glob("2026_*.py"):
+        revision.unlink()
+    await migrate(database_url, projects=[migrations])
+    assert await pending(database_url, [migrations]) == []
+    assert await set_revisions(database_url, migrations) == ()

@@ -162,3 +162,27 @@ async def _check_orm_aggregate_plan(database: Database) -> None:
     assert searches, plan
     for search in searches:
         assert "ix_metric_samples_uid_name_ts (uid=? AND name=? AND ts>?)" in search, searches
+
+
+async def test_latest_samples_match_the_repository_read(database: Database) -> None:
+    uids = [str(uuid.uuid4()) for _ in range(3)]
+    now = utcnow()
+    async with unit_of_work(database) as session:
+        await metrics.record_samples(
+            session,
+            [
+                MetricSample(uid, name, float(n), now - timedelta(seconds=n))
+                for n, uid in enumerate(uids[:2])
+                for name in ("cpu", "ready_replicas")
+            ]
+            + [MetricSample(uids[0], "cpu", 9.0, now - timedelta(hours=1))],  # older: not latest
+        )
+        want = await metrics.latest_metrics(session, uids)
+
+    got = await read_model.latest_samples(database, uids)
+
+    assert got == {
+        uid: {name: (s.value, s.ts) for name, s in samples.items()} for uid, samples in want.items()
+    }
+    assert got[uids[0]]["cpu"] == (0.0, now)
+    assert got[uids[2]] == {}

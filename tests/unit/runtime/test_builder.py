@@ -24,9 +24,12 @@ from tests.support.models import CronTab
 class FakeCache:
     def __init__(self) -> None:
         self.kinds: list[type[Any]] = []
+        self.owned: list[type[Any]] = []
 
-    def informer_for(self, kind: type[Any]) -> object:
+    def informer_for(self, kind: type[Any], *, owned: bool = False) -> object:
         self.kinds.append(kind)
+        if owned:
+            self.owned.append(kind)
         return object()
 
 
@@ -63,6 +66,8 @@ def test_the_kinds_a_model_owns_are_watched_and_mapped_to_their_owner() -> None:
         (Service, "EnqueueRequestForOwner(WebApp)", ()),
     ]
     assert cache.kinds == [WebApp, Deployment, Service]  # the manager's cache syncs them
+    # Only the owned kinds may be cached by the managed-by label.
+    assert cache.owned == [Deployment, Service]
 
 
 def test_an_explicit_owns_replaces_the_declared_one_and_extra_watches_are_kept() -> None:

@@ -23,6 +23,7 @@ INIT_FILES = {
     "README.md",
     "src/shop/__init__.py",
     "src/shop/app.py",
+    "src/shop/migrations/__init__.py",
     "tests/conftest.py",
     "config/default/kustomization.yaml",
     "config/manager/kustomization.yaml",

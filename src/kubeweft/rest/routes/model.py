@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
@@ -18,7 +19,7 @@ from kubeweft.rest.dependencies import NamespaceParam, require
 from kubeweft.rest.problems import PROBLEM_JSON, ProblemBody
 from kubeweft.rest.schemas import ModelSchemas, schemas_for
 from kubeweft.views import DatabaseUnavailable, DetailView, ListPage, ResourceRecords
-from kubeweft.views.detail import build_detail
+from kubeweft.views.detail import build_detail, score_of
 from kubeweft.views.detail_fields import DetailFields
 from kubeweft.views.records import AuditEntry, ResourceRef
 
@@ -148,6 +149,13 @@ class ModelRoutes:
     def list_of(self, page: ListPage) -> bytes:
         """The ``<Kind>List`` body of a page."""
         return bodies.list_body(self.object_parts, page)
+
+    def item_json(self, obj: Any) -> str:
+        """``obj`` as a ``<Kind>ListItem`` from the cache alone, as live updates carry it:
+        the database fields (``latestMetrics``, a project's own) are left empty; the
+        object's part is rendered as list bodies render it (``object_parts``)."""
+        rest = orjson.dumps({"healthScore": score_of(obj, None), "latestMetrics": {}})
+        return (b"{" + self.object_parts(obj) + b"," + rest[1:]).decode()
 
     def ref_of(self, obj: Any) -> ResourceRef:
         meta = obj.metadata

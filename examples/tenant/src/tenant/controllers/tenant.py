@@ -4,8 +4,10 @@ The three objects live and die with the Tenant: each carries it as controller ow
 the garbage collector deletes them (the Namespace, and everything in it) after the
 Tenant. The registry — the ConfigMap ``kube-public/tenants``, one key per tenant, which
 other tools read to list tenants — is shared by all tenants: no single Tenant can own
-it, so the garbage collector would leave a deleted tenant's key behind. A finalizer
-keeps a deleted Tenant until its key has been removed.
+it, so the garbage collector would leave a deleted tenant's key behind. Nor would it
+touch the project's own table, ``tenant_owners`` (who owns the tenant, since when),
+which the reconciler keeps in step with the owners. A finalizer keeps a deleted Tenant
+until its rows and its key have been removed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from lightkube.resources.rbac_authorization_v1 import RoleBinding
 from lightkube.utils.quantity import parse_quantity
 
 from tenant.api.v1alpha1 import Tenant
+from tenant.db import owners
 
 FINALIZER = "tenancy.example.com/registry"
 REGISTRY = ("kube-public", "tenants")  # (namespace, name) of the shared ConfigMap
@@ -45,6 +48,7 @@ class TenantReconciler:
         self.client = controllerutil.DelegatingClient(context.cache, context.client)
         self.api = context.client  # the registry is read and written live, not cached
         self.events = context.events
+        self.database = context.database  # the project's own table, tenant_owners
 
     async def reconcile(self, request: Request) -> Result:
         try:
@@ -52,7 +56,7 @@ class TenantReconciler:
         except errors.NotFound:
             return Result()  # gone: its finalizer has run, the GC removes the rest
         done = await controllerutil.handle_finalizer(
-            self.api, tenant, FINALIZER, self.unregister, events=self.events
+            self.api, tenant, FINALIZER, self.cleanup, events=self.events
         )
         if done.deleting:
             return Result()
@@ -85,6 +89,7 @@ class TenantReconciler:
             owner=tenant,
         )
         await self.register(tenant)
+        await self.record_owners(tenant)
 
         tenant.status.namespace = name
         message = f"namespace {name} with its quota and owners"
@@ -108,6 +113,25 @@ class TenantReconciler:
         if (registry.data or {}).get(tenant.metadata.name) != entry:
             patch = {"data": {tenant.metadata.name: entry}}
             await self.api.patch(ConfigMap, name, patch, namespace=namespace)
+
+    async def record_owners(self, tenant: Tenant) -> None:
+        """Keep the tenant's rows in ``tenant_owners`` in step with its owners."""
+        if self.database is not None:
+            async with self.database.transaction() as session:
+                await owners.record_owners(
+                    session,
+                    str(tenant.metadata.uid),
+                    tenant.metadata.name or "",
+                    tenant.spec.owners,
+                )
+
+    async def cleanup(self, tenant: Tenant) -> None:
+        """The finalizer's cleanup: what the garbage collector would leave behind — the
+        tenant's rows in the project's own table, and its key in the shared registry."""
+        if self.database is not None:
+            async with self.database.transaction() as session:
+                await owners.delete_owners(session, str(tenant.metadata.uid))
+        await self.unregister(tenant)
 
     async def unregister(self, tenant: Tenant) -> None:
         """The finalizer's cleanup: remove the tenant's key (nothing to do if absent)."""

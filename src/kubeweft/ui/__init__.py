@@ -1,0 +1,38 @@
+"""The dashboard: ``/ui``, pages for people over every model the application registers.
+
+Server-rendered HTML (Jinja2 templates, package data) with a small script of our own
+and no network fetch at run time; sign-in turns an API credential into a session
+cookie (``ui.session``). Design and choices: docs/design/dashboard.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from kubeweft.rest.context import AppContext
+from kubeweft.settings import Settings
+from kubeweft.ui.pages import UI_PREFIX, dashboard_router
+from kubeweft.ui.session import SESSION_COOKIE, SessionMiddleware, Sessions
+
+__all__ = ["SESSION_COOKIE", "UI_PREFIX", "install_dashboard"]
+
+ASSETS = Path(__file__).parent / "static"
+
+
+def install_dashboard(app: FastAPI, settings: Settings, context: AppContext) -> FastAPI:
+    """Serve ``/ui`` from ``app`` (built by ``rest.create_app``) and accept its session
+    cookie on every route; returns ``app``."""
+    key = settings.ui_session_key.get_secret_value() if settings.ui_session_key else None
+    sessions = Sessions.new(
+        key,
+        max_age_seconds=settings.ui_session_max_age_seconds,
+        secure=settings.mode != "development",
+    )
+    app.mount(f"{UI_PREFIX}/assets", StaticFiles(directory=ASSETS), name="ui-assets")
+    app.include_router(dashboard_router(context.models, sessions))
+    # Outermost, so the credential it restores is seen by everything inside.
+    app.add_middleware(SessionMiddleware, sessions=sessions)
+    return app

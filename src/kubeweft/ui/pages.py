@@ -1,0 +1,314 @@
+"""The dashboard's pages: a table and a detail page per registered model, and sign-in.
+
+Nothing here names a model: each page reads the model's declaration (plural, kind,
+printer columns, scope, spec and status fields) from the models the application
+registered. Pages are rendered on the server (Jinja2) from the same views the REST
+API serves, after the REST layer's own authentication and authorization checks
+(``check_access``, and the namespace filter of an all-namespace list), so a page never
+shows what ``GET /api/...`` would refuse. The browser's writes (annotations) and live
+updates go to ``/api`` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import jinja2
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from kubeweft.api import CustomResource
+from kubeweft.auth.identity import AuthenticationError, Identity, ResourceAttributes
+from kubeweft.rest.context import AppContext
+from kubeweft.rest.dependencies import ContextDep, check_access
+from kubeweft.rest.problems import Problem
+from kubeweft.rest.routes.collection import namespace_filter
+from kubeweft.ui.session import Sessions
+from kubeweft.views import get_detail
+from kubeweft.views.errors import ResourceNotFound
+from kubeweft.views.table import TableQuery, UnknownField, field_value, query_table, table_fields
+
+__all__ = ["UI_PREFIX", "dashboard_router"]
+
+UI_PREFIX = "/ui"
+PAGE_SIZE = 50
+HISTORY_SHOWN = 50
+_MAX_FORM_BYTES = 16_384
+
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _health_word(score: int) -> str:
+    return "Healthy" if score >= 90 else "Degraded" if score >= 50 else "Failing"
+
+
+def _age(value: Any) -> str:
+    if not value:
+        return ""
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    seconds = int((datetime.now(UTC) - when).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+_templates.filters["health_word"] = _health_word
+_templates.filters["age"] = _age
+_templates.filters["yaml"] = lambda value: yaml.safe_dump(value, sort_keys=False).rstrip()
+
+
+def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions) -> APIRouter:
+    by_plural = {model.model_info.plural: model for model in models}
+    router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
+
+    async def identity_of(request: Request, ctx: ContextDep) -> Identity | None:
+        try:
+            return await ctx.authenticator.authenticate(request)
+        except AuthenticationError:
+            return None
+
+    def render(request: Request, template: str, code: int = 200, **values: Any) -> HTMLResponse:
+        cookie = getattr(request.state, "session_cookie", None)
+        page = _templates.get_template(template).render(
+            plurals=[(m.model_info.plural, m.model_info.kind) for m in models],
+            csrf=sessions.csrf_token(cookie) if cookie else "",
+            signed_in_by_cookie=cookie is not None,
+            **values,
+        )
+        return HTMLResponse(page, code, headers={"Cache-Control": "no-store"})
+
+    def missing(request: Request, user: Identity | None, what: str) -> HTMLResponse:
+        return render(
+            request, "message.html", 404, user=user, title="Not found", text=f"There is no {what}."
+        )
+
+    async def allowed(
+        request: Request, ctx: AppContext, identity: Identity, attributes: ResourceAttributes
+    ) -> HTMLResponse | None:
+        """None when the REST layer's check passes; otherwise the page saying why not."""
+        try:
+            await check_access(ctx, identity, attributes)
+        except Problem as refused:
+            title = "Not allowed" if refused.status == 403 else "Try again shortly"
+            return render(
+                request,
+                "message.html",
+                refused.status,
+                user=identity,
+                title=title,
+                text=refused.detail,
+            )
+        return None
+
+    def to_sign_in(request: Request) -> RedirectResponse:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{UI_PREFIX}/sign-in?{urlencode({'next': target})}", 303)
+
+    @router.get("", response_class=HTMLResponse)
+    async def home() -> Response:
+        first = next(iter(by_plural), None)
+        return RedirectResponse(f"{UI_PREFIX}/{first}" if first else f"{UI_PREFIX}/sign-in", 303)
+
+    @router.get("/sign-in", response_class=HTMLResponse)
+    async def sign_in_form(request: Request, next: str = UI_PREFIX) -> Response:
+        return render(request, "sign_in.html", user=None, next=_local(next), error=None)
+
+    @router.post("/sign-in", response_class=HTMLResponse)
+    async def sign_in(request: Request, ctx: ContextDep) -> Response:
+        form = await _form(request)
+        credential, target = form.get("credential", "").strip(), _local(form.get("next"))
+        scope = {
+            **request.scope,
+            "headers": [(b"authorization", b"Bearer " + credential.encode())],
+        }
+        try:
+            identity = await ctx.authenticator.authenticate(Request(scope))
+        except AuthenticationError:
+            identity = None
+        if not credential or identity is None:
+            error = "That token or API key was not accepted."
+            return render(request, "sign_in.html", 401, user=None, next=target, error=error)
+        response = RedirectResponse(target, 303)
+        sessions.set_cookie(response, credential)
+        return response
+
+    @router.post("/sign-out")
+    async def sign_out(request: Request) -> Response:
+        cookie = getattr(request.state, "session_cookie", None)
+        form = await _form(request)
+        if cookie is not None and not sessions.csrf_ok(cookie, form.get("csrf")):
+            return Response("The sign-out form is stale; reload the page.", 403)
+        response = RedirectResponse(f"{UI_PREFIX}/sign-in", 303)
+        sessions.clear_cookie(response)
+        return response
+
+    @router.get("/{plural}", response_class=HTMLResponse)
+    async def table(request: Request, plural: str, ctx: ContextDep) -> Response:
+        model = by_plural.get(plural)
+        if model is None:
+            return missing(request, None, plural)
+        identity = await identity_of(request, ctx)
+        if identity is None:
+            return to_sign_in(request)
+        info = model.model_info
+        params = request.query_params
+        namespace = (params.get("namespace") or None) if info.namespaced else None
+        only = None
+        if namespace is not None or not info.namespaced:
+            attributes = ResourceAttributes("list", info.group, plural, namespace)
+            if (refused := await allowed(request, ctx, identity, attributes)) is not None:
+                return refused
+        else:
+            only = await namespace_filter(ctx, identity, info.group, plural)
+        filters = tuple(
+            (field, value)
+            for field, _, value in (f.partition("=") for f in params.getlist("filter"))
+            if field
+        )
+        query = TableQuery(
+            sort=params.get("sort") or "metadata.name",
+            descending=params.get("order") == "desc",
+            filters=filters,
+            search=(params.get("q") or "")[:253],
+            page=_int(params.get("page"), 1),
+            size=PAGE_SIZE,
+        )
+        error = None
+        try:
+            page = await query_table(
+                model,
+                namespace,
+                query,
+                cluster=ctx.reader,
+                records=ctx.store,
+                namespace_filter=only,
+            )
+        except UnknownField as exc:
+            error, page = str(exc), None
+        columns = [(c.name, c.json_path.lstrip("."), c.type) for c in info.printer_columns]
+        metric_names = sorted(
+            {name for item in (page.items if page else []) for name in item.latest_metrics}
+        )
+        rows = [
+            {
+                "namespace": item.obj.metadata.namespace,
+                "name": item.obj.metadata.name,
+                "cells": [field_value(item.obj.to_dict(), path) for _, path, _ in columns],
+                "health": item.health_score,
+                "metrics": item.latest_metrics,
+            }
+            for item in (page.items if page else [])
+        ]
+
+        def link(**changes: Any) -> str:
+            merged = {
+                "namespace": namespace or "",
+                "q": query.search,
+                "sort": query.sort,
+                "order": "desc" if query.descending else "asc",
+                "page": str(page.page if page else 1),
+                **{k: str(v) for k, v in changes.items()},
+            }
+            pairs = [(k, v) for k, v in merged.items() if v] + [
+                ("filter", f"{f}={v}") for f, v in filters
+            ]
+            return f"{UI_PREFIX}/{plural}?{urlencode(pairs)}"
+
+        return render(
+            request,
+            "table.html",
+            400 if error else 200,
+            user=identity,
+            info=info,
+            plural=plural,
+            namespace=namespace or "",
+            query=query,
+            filters=[f"{f}={v}" for f, v in filters],
+            fields=table_fields(model),
+            columns=columns,
+            metric_names=metric_names,
+            rows=rows,
+            page=page,
+            error=error,
+            link=link,
+        )
+
+    @router.get("/{plural}/{path:path}", response_class=HTMLResponse)
+    async def detail(request: Request, plural: str, path: str, ctx: ContextDep) -> Response:
+        model = by_plural.get(plural)
+        info = model.model_info if model is not None else None
+        parts = path.split("/")
+        if model is None or info is None or len(parts) != (2 if info.namespaced else 1):
+            return missing(request, None, f"{plural}/{path}")
+        identity = await identity_of(request, ctx)
+        if identity is None:
+            return to_sign_in(request)
+        namespace, name = (parts[0], parts[1]) if info.namespaced else (None, parts[0])
+        attributes = ResourceAttributes("get", info.group, plural, namespace, name)
+        if (refused := await allowed(request, ctx, identity, attributes)) is not None:
+            return refused
+        try:
+            view = await get_detail(
+                model,
+                namespace,
+                name,
+                cluster=ctx.reader,
+                records=ctx.store,
+                history_limit=HISTORY_SHOWN,
+            )
+        except ResourceNotFound:
+            what = f"{info.kind} {namespace + '/' if namespace else ''}{name}"
+            return missing(request, identity, what)
+        wire = view.obj.to_dict()
+        status = dict(wire.get("status") or {})
+        conditions = status.pop("conditions", None) or []
+        item_path = "/".join(p for p in (namespace, name) if p)
+        return render(
+            request,
+            "detail.html",
+            user=identity,
+            info=info,
+            plural=plural,
+            namespace=namespace,
+            name=name,
+            view=view,
+            spec=wire.get("spec") or {},
+            status=status,
+            conditions=conditions,
+            labels=wire.get("metadata", {}).get("labels") or {},
+            api_path=f"/api/{plural}/{item_path}",
+            watch_path=f"/api/watch/{plural}/{item_path}",
+        )
+
+    return router
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return max(1, int(value or default))
+    except ValueError:
+        return default
+
+
+def _local(target: str | None) -> str:
+    """Only a dashboard path is a place to go after signing in (no open redirect)."""
+    if target and target.startswith(f"{UI_PREFIX}") and not target.startswith("//"):
+        return target
+    return UI_PREFIX
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    if len(body) > _MAX_FORM_BYTES:
+        return {}
+    return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=20))

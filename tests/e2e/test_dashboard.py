@@ -1,0 +1,256 @@
+"""The dashboard in a real browser: Debian's headless Chromium against ``kubeweft run``.
+
+One ``kubeweft run`` on the local control plane with real authentication (HS256 JWTs,
+no development identity) and RBAC deciding: alice may edit WebApps in team-a and has no
+access to team-b. One browser session signs in as alice with her token, then reads
+the list (team-a's WebApps only), sorts and filters it by a spec field, sees a
+``kubectl scale`` arrive in the open list without a reload (the streams API), opens a detail
+page whose history names her change, and adds an annotation. Screenshots of the list
+and the detail page are written to the directory printed at the start (set
+``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from kubeweft.localcluster.access import ClusterAccess
+from tests.integration.auth.conftest import binding, editor_role, user
+from tests.support.browser import Browser, headless_chromium
+from tests.support.crds import WEBAPP_CRD, WEBAPP_CRD_NAME, install_crd
+from tests.support.process import KubeweftProcess, kubeweft_run
+from tests.support.waiting import wait_until
+
+pytestmark = [pytest.mark.localcluster]
+
+SECRET = "e2e-dashboard-hs256-secret-" + "k" * 32
+ISSUER = "kubeweft-e2e-dashboard"
+AUDIENCE = "kubeweft-e2e"
+#: name → (image, replicas) of team-a's WebApps.
+APPS = {"web-a": ("nginx:1.27", 1), "web-b": ("nginx:1.26", 3), "web-c": ("httpd:2.4", 2)}
+OUTSIDER = "outsider"
+DEADLINE = 60.0
+
+
+def token(subject: str) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "exp": now + 3600, "nbf": now - 5}
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+def webapp(namespace: str, name: str, image: str, replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "kubeweft.dev/v1alpha1",
+        "kind": "WebApp",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"image": image, "replicas": replicas},
+    }
+
+
+@pytest.fixture(scope="module")
+def teams(local_cluster: ClusterAccess) -> Iterator[tuple[str, str]]:
+    suffix = secrets.token_hex(3)
+    team_a, team_b = f"t-ui-a-{suffix}", f"t-ui-b-{suffix}"
+    try:
+        for namespace in (team_a, team_b):
+            local_cluster.kubectl("create", "namespace", namespace)
+        install_crd(local_cluster, WEBAPP_CRD, WEBAPP_CRD_NAME)
+        local_cluster.apply(
+            [
+                editor_role(team_a),
+                binding(team_a, "alice-edit", "webapp-editor", user("alice")),
+                *(webapp(team_a, name, *spec) for name, spec in APPS.items()),
+                webapp(team_b, OUTSIDER, "nginx:1.27", 1),
+            ]
+        )
+        yield team_a, team_b
+    finally:
+        for namespace in (team_a, team_b):
+            local_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def server(
+    local_cluster: ClusterAccess,
+    teams: tuple[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[KubeweftProcess]:
+    env = {
+        "KUBEWEFT_DEV_USER": "",
+        "KUBEWEFT_JWT_HS256_SECRET": SECRET,
+        "KUBEWEFT_JWT_ISSUER": ISSUER,
+        "KUBEWEFT_JWT_AUDIENCE": AUDIENCE,
+        "KUBEWEFT_JWT_USERNAME_PREFIX": "-",
+        "KUBEWEFT_DRAIN_TIMEOUT_SECONDS": "5",
+    }
+    workdir = tmp_path_factory.mktemp("dashboard")
+    with kubeweft_run(
+        local_cluster.kubeconfig_path, workdir, "--no-leader-election", env=env, dev_user=None
+    ) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def base(server: KubeweftProcess, teams: tuple[str, str]) -> str:
+    url = f"http://127.0.0.1:{server.api_port}"
+    team_a, _ = teams
+    headers = {"Authorization": f"Bearer {token('alice')}"}
+
+    def all_listed() -> bool:
+        body = httpx.get(f"{url}/api/webapps/{team_a}", headers=headers).json()
+        return {item["name"] for item in body.get("items", [])} == set(APPS)
+
+    wait_until(all_listed, what="team-a's WebApps in the API's cache", timeout=DEADLINE)
+    return url
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("KUBEWEFT_TEST_ARTIFACTS")
+    where = Path(chosen) if chosen else tmp_path_factory.mktemp("dashboard-screenshots")
+    where.mkdir(parents=True, exist_ok=True)
+    print(f"dashboard screenshots: {where}")
+    return where
+
+
+@pytest.fixture(scope="module")
+def browser(base: str) -> Iterator[Browser]:
+    with headless_chromium() as session:
+        yield session
+
+
+def names(browser: Browser) -> list[str]:
+    return browser.texts("#table tbody td a")
+
+
+def test_sign_in_then_the_list_shows_only_readable_namespaces(
+    browser: Browser, base: str, teams: tuple[str, str], artifacts: Path
+) -> None:
+    _, team_b = teams
+    browser.get(f"{base}/ui/webapps")
+    assert "/ui/sign-in" in browser.url  # no session yet: the sign-in form
+    browser.find("#credential").type(token("alice"))
+    browser.find("form[action='/ui/sign-in'] button").click()
+    wait_until(lambda: sorted(names(browser)) == sorted(APPS), what="team-a's WebApps listed")
+    page = browser.texts("main")[0]
+    assert OUTSIDER not in page
+    assert team_b not in page
+    assert "Signed in as alice" in browser.texts("header")[0]
+    wait_until(
+        lambda: all(h != "" for h in browser.texts("#table tbody tr td:nth-child(7)")),
+        what="a health cell per row",
+    )
+    browser.screenshot(artifacts / "list.png")
+
+
+def test_sort_and_filter_by_a_spec_field(browser: Browser, base: str) -> None:
+    browser.get(f"{base}/ui/webapps")
+    browser.find("#sort").select("spec.replicas")
+    browser.find("#order").select("desc")
+    browser.find("form.query button[type=submit]").click()
+    wait_until(
+        lambda: names(browser) == ["web-b", "web-c", "web-a"], what="sorted by replicas, desc"
+    )
+    browser.find("#filter").type("spec.image=nginx:1.26")
+    browser.find("form.query button[type=submit]").click()
+    wait_until(lambda: names(browser) == ["web-b"], what="filtered by image")
+    assert "sort=spec.replicas" in browser.url
+    assert "filter=spec.image" in browser.url
+
+
+def test_a_kubectl_scale_shows_up_in_the_open_list_without_a_reload(
+    browser: Browser, base: str, teams: tuple[str, str], local_cluster: ClusterAccess
+) -> None:
+    team_a, _ = teams
+    browser.get(f"{base}/ui/webapps?sort=metadata.name")
+    wait_until(lambda: browser.texts("#live") == ["live"], what="the list's stream open")
+    browser.script("window.stillTheSamePage = true")  # a reload would forget it
+    local_cluster.kubectl("scale", "webapp/web-c", "-n", team_a, "--replicas=5")
+
+    def desired_of_web_c() -> str | None:
+        rows = browser.script(
+            "return [...document.querySelectorAll('#table tbody tr')]"
+            ".map(r => [...r.cells].map(c => c.innerText))"
+        )
+        return next((row[3] for row in rows if row[1] == "web-c"), None)
+
+    wait_until(lambda: desired_of_web_c() == "5", what="web-c's Desired 5 in the open list")
+    assert browser.script("return window.stillTheSamePage === true")
+
+
+def test_detail_history_names_who_changed_it(
+    browser: Browser, base: str, teams: tuple[str, str], artifacts: Path
+) -> None:
+    team_a, _ = teams
+    alice = {"Authorization": f"Bearer {token('alice')}"}
+    api = f"{base}/api/webapps/{team_a}/web-a"
+    patched = httpx.patch(api, headers=alice, json={"spec": {"replicas": 4}})
+    assert patched.status_code == 200, patched.text
+    wait_until(
+        lambda: any(
+            h["generation"] == 2 for h in httpx.get(f"{api}/history", headers=alice).json()
+        ),
+        what="generation 2 in the history",
+        timeout=DEADLINE,
+    )
+    browser.get(f"{base}/ui/webapps/{team_a}/web-a")
+    newest = browser.texts("#history .timeline > li")[0]
+    assert "Generation 2" in newest
+    assert "alice" in newest
+    assert re.search(r"replace\s+/replicas\s+→\s+4", newest), newest
+    assert "replicas: 4" in browser.texts("#state")[0]
+
+
+def test_add_an_annotation(
+    browser: Browser, base: str, teams: tuple[str, str], artifacts: Path
+) -> None:
+    team_a, _ = teams
+    browser.get(f"{base}/ui/webapps/{team_a}/web-a")
+    note = f"Scaled up for the launch ({secrets.token_hex(2)})"
+    browser.find("#note").type(note)
+    browser.find("#annotate button[type=submit]").click()
+    wait_until(lambda: note in " ".join(browser.texts(".notes li")), what="the annotation shown")
+    assert any(note in text and "alice" in text for text in browser.texts(".notes li"))
+    browser.screenshot(artifacts / "detail.png")
+
+
+def test_a_write_carried_by_the_cookie_needs_the_csrf_token(
+    base: str, teams: tuple[str, str]
+) -> None:
+    team_a, _ = teams
+    with httpx.Client(base_url=base) as http:
+        signed_in = http.post(
+            "/ui/sign-in", data={"credential": token("alice"), "next": "/ui/webapps"}
+        )
+        assert signed_in.status_code == 303
+        cookie = signed_in.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert "samesite=strict" in cookie
+        assert "secure" not in cookie  # development mode: plain HTTP on loopback
+        page = http.get(f"/ui/webapps/{team_a}/web-c")
+        assert page.status_code == 200
+        csrf = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.text)
+        assert csrf is not None
+        path = f"/api/webapps/{team_a}/web-c/annotations"
+        body = json.dumps({"body": "from a script"})
+        headers = {"Content-Type": "application/json"}
+        refused = http.post(path, content=body, headers=headers)
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        accepted = http.post(path, content=body, headers={**headers, "X-CSRF-Token": csrf[1]})
+        assert accepted.status_code == 201, accepted.text
+        assert accepted.json()["author"] == "alice"
+        signed_out = http.post("/ui/sign-out", data={"csrf": csrf[1]})
+        assert signed_out.status_code == 303
+        assert http.get("/ui/webapps").status_code == 303  # back to the sign-in form

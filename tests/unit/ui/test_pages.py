@@ -1,0 +1,142 @@
+"""The dashboard's pages over the REST app's in-memory fakes: what each page shows to whom."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from kubeweft.api import ObjectMeta
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.settings import Settings
+from kubeweft.ui import install_dashboard
+from tests.support.models import Zone, ZoneSpec
+from tests.unit.rest.conftest import RecordingAuthorizer, build
+
+pytestmark = pytest.mark.anyio
+
+#: (namespace, name, image, replicas)
+APPS = [
+    ("team-a", "web-a", "nginx:1.27", 1),
+    ("team-a", "web-b", "nginx:1.26", 3),
+    ("team-a", "web-c", "httpd:2.4", 2),
+    ("team-b", "outsider", "nginx:1.27", 9),
+]
+
+
+@pytest.fixture
+async def ui() -> AsyncIterator[tuple[httpx.AsyncClient, RecordingAuthorizer]]:
+    settings = Settings(dev_user="alice")
+    app, kube, _store, authorizer, context = build(settings, models=(WebApp, Zone))
+    for namespace, name, image, replicas in APPS:
+        await kube.create(
+            WebApp(
+                metadata=ObjectMeta(name=name, namespace=namespace),
+                spec=WebAppSpec(image=image, replicas=replicas),
+            )
+        )
+    await kube.create(Zone(metadata=ObjectMeta(name="eu-west"), spec=ZoneSpec(capacity=4)))
+    transport = httpx.ASGITransport(app=install_dashboard(app, settings, context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        yield http, authorizer
+
+
+def names(page: httpx.Response) -> list[str]:
+    return re.findall(
+        r'<a href="/ui/[a-z]+/(?:[a-z0-9-]+/)?[a-z0-9-]+">([a-z0-9-]+)</a>', page.text
+    )
+
+
+async def test_the_development_identity_opens_signed_in(
+    ui: tuple[httpx.AsyncClient, RecordingAuthorizer],
+) -> None:
+    http, _ = ui
+    page = await http.get("/ui/webapps")
+    assert page.status_code == 200
+    assert "Signed in as <strong>alice</strong>" in page.text
+    assert names(page) == ["outsider", "web-a", "web-b", "web-c"]
+
+
+async def test_the_list_shows_only_namespaces_the_caller_may_list_in(
+    ui: tuple[httpx.AsyncClient, RecordingAuthorizer],
+) -> None:
+    http, authorizer = ui
+    authorizer.deny |= {("list", None), ("list", "team-b")}
+    page = await http.get("/ui/webapps", params={"sort": "spec.replicas", "order": "desc"})
+    assert names(page) == ["web-b", "web-c", "web-a"]
+    assert "outsider" not in page.text
+    refused = await http.get("/ui/webapps", params={"namespace": "team-b"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")  # a page, for a person
+    assert "alice may not list webapps.kubeweft.dev in namespace team-b" in refused.text
+
+
+async def test_sort_filter_and_search_on_declared_fields(
+    ui: tuple[httpx.AsyncClient, RecordingAuthorizer],
+) -> None:
+    http, _ = ui
+    by_replicas = await http.get("/ui/webapps", params={"sort": "spec.replicas"})
+    assert names(by_replicas) == ["web-a", "web-c", "web-b", "outsider"]
+    nginx = await http.get(
+        "/ui/webapps", params={"filter": "spec.image=nginx:1.27", "sort": "metadata.name"}
+    )
+    assert names(nginx) == ["outsider", "web-a"]
+    searched = await http.get("/ui/webapps", params={"q": "TEAM-A/WEB-"})
+    assert names(searched) == ["web-a", "web-b", "web-c"]
+    unknown = await http.get("/ui/webapps", params={"sort": "spec.nonsense"})
+    assert unknown.status_code == 400
+    assert "&#39;spec.nonsense&#39; is not a field of this model" in unknown.text
+
+
+async def test_a_cluster_scoped_model_has_a_list_and_a_detail_without_namespace(
+    ui: tuple[httpx.AsyncClient, RecordingAuthorizer],
+) -> None:
+    http, authorizer = ui
+    listed = await http.get("/ui/zones")
+    assert names(listed) == ["eu-west"]
+    assert "Namespace" not in listed.text
+    detail = await http.get("/ui/zones/eu-west")
+    assert detail.status_code == 200
+    assert "capacity: 4" in detail.text
+    asked = [(a.verb, a.resource, a.namespace, a.name) for a in authorizer.asked]
+    assert ("get", "zones", None, "eu-west") in asked
+    assert (await http.get("/ui/zones/a/b")).status_code == 404
+
+
+async def test_sign_in_sets_a_strict_cookie_and_writes_need_its_csrf_token() -> None:
+    settings = Settings(dev_user="alice", mode="development")
+    app, kube, _store, _authorizer, context = build(settings)
+    await kube.create(
+        WebApp(metadata=ObjectMeta(name="w", namespace="n"), spec=WebAppSpec(image="x"))
+    )
+    transport = httpx.ASGITransport(app=install_dashboard(app, settings, context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        signed_in = await http.post("/ui/sign-in", data={"credential": "token", "next": "//evil"})
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/ui"  # never off-site
+        cookie = signed_in.headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        page = await http.get("/ui/webapps/n/w")
+        token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.text)
+        assert token is not None
+        body = {"body": "note"}
+        assert (await http.post("/api/webapps/n/w/annotations", json=body)).status_code == 403
+        wrong = {"X-CSRF-Token": "0" * 64}
+        assert (
+            await http.post("/api/webapps/n/w/annotations", json=body, headers=wrong)
+        ).status_code == 403
+        right = {"X-CSRF-Token": token[1]}
+        added = await http.post("/api/webapps/n/w/annotations", json=body, headers=right)
+        assert added.status_code == 201
+        # A request bringing its own credentials is not the cookie's: no token needed.
+        bearer = {"Authorization": "Bearer other"}
+        own = await http.post("/api/webapps/n/w/annotations", json=body, headers=bearer)
+        assert own.status_code == 201
+        stale = await http.post("/ui/sign-out", data={"csrf": "0"})
+        assert stale.status_code == 403
+        out = await http.post("/ui/sign-out", data={"csrf": token[1]})
+        assert out.status_code == 303
+        assert "Max-Age=0" in out.headers["set-cookie"]
