@@ -603,9 +603,9 @@ def _announce(info: ProcessInfo) -> None:
     parts = [f"kubeweft ready ({'+'.join(info.roles) or 'probes only'})"]
     if info.api_url:
         parts.append(f"API {info.api_url}/api  docs {info.api_url}/docs")
+        parts.append(f"dashboard {info.api_url}/ui")
     if info.webhook_url:
         parts.append(f"webhooks {info.webhook_url}")
-        parts.append(f"dashboard {info.api_url}/ui")
     parts.append(f"probes {info.probe_url}/readyz")
     print(" | ".join(parts), flush=True)
 
