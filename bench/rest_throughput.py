@@ -23,6 +23,10 @@ rest of the data stays) it prints requests/s and p50/p99 of:
 * wrk's own CPU (user + system over the run, of its one thread): well under 100% means
   the load generator is not what limits the figure.
 
+Each figure and its bare twin are measured in ``--slices`` alternating slices of
+``--duration``/``--slices`` seconds; the ratio is the median of the slices' ratios, so
+load from elsewhere on the machine weighs on both sides alike.
+
 Compare the rows of one run; figures from different machines or runs do not compare.
 """
 
@@ -34,6 +38,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -285,12 +290,39 @@ async def serving(settings: Any, database: Any, client: Any) -> AsyncIterator[tu
             process.stop()
 
 
-def _row(label: str, f: Figures, bare: Figures | None = None) -> str:
-    ratio = f"  {100 * f.rps / bare.rps:5.1f}% of bare" if bare else ""
+def _row(label: str, f: Figures, ratio_of_bare: float | None = None) -> str:
+    ratio = f"  {100 * ratio_of_bare:5.1f}% of bare" if ratio_of_bare is not None else ""
     return (
         f"    {label:<28} {f.rps:8.0f} req/s  p50 {f.p50_ms:7.1f} ms  p99 {f.p99_ms:7.1f} ms"
         f"  wrk CPU {100 * f.wrk_cpu:3.0f}%  errors {f.errors}{ratio}"
     )
+
+
+def _pooled(runs: list[Figures]) -> Figures:
+    """Slices of one figure taken as one: requests/s and CPU averaged, p50 the median
+    of the slices' p50, p99 the worst slice's."""
+    return Figures(
+        statistics.fmean(f.rps for f in runs),
+        statistics.median(f.p50_ms for f in runs),
+        max(f.p99_ms for f in runs),
+        sum(f.errors for f in runs),
+        statistics.fmean(f.wrk_cpu for f in runs),
+    )
+
+
+async def pair(
+    base: str, bare_path: str, paths: list[str], args: argparse.Namespace
+) -> tuple[Figures, Figures, float]:
+    """The bare endpoint and ``paths`` in alternating slices (so load from elsewhere on
+    the machine hits both alike); both pooled, and the median of the slices' ratios."""
+    slice_s = max(1, args.duration // args.slices)
+    bare_runs: list[Figures] = []
+    runs: list[Figures] = []
+    for _ in range(args.slices):
+        for into, what in ((bare_runs, [bare_path]), (runs, paths)):
+            into.append(await anyio.to_thread.run_sync(wrk, base, what, args.connections, slice_s))
+    ratio = statistics.median(r.rps / b.rps for r, b in zip(runs, bare_runs, strict=True))
+    return _pooled(bare_runs), _pooled(runs), ratio
 
 
 async def measure(
@@ -301,23 +333,18 @@ async def measure(
         detail_body = (await http.get(details[0])).content
         list_body = (await http.get(list_path)).content
     bare["detail"], bare["list"] = detail_body, list_body  # the same bytes, prebuilt
-    run = lambda paths: anyio.to_thread.run_sync(  # noqa: E731
-        wrk, base, paths, args.connections, args.duration
-    )
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    bare_detail = await run(["/bench/bare/detail"])
-    detail = await run(details)
-    bare_list = await run(["/bench/bare/list"])
-    listing = await run([list_path])
+    bare_detail, detail, detail_ratio = await pair(base, "/bench/bare/detail", details, args)
+    bare_list, listing, list_ratio = await pair(base, "/bench/bare/list", [list_path], args)
     after = resource.getrusage(resource.RUSAGE_SELF)
     server_cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / (
         time.perf_counter() - started
     )
     print(_row(f"bare ({len(detail_body):,} B)", bare_detail), flush=True)
-    print(_row("GET detail", detail, bare_detail), flush=True)
+    print(_row("GET detail", detail, detail_ratio), flush=True)
     print(_row(f"bare ({len(list_body):,} B)", bare_list), flush=True)
-    print(_row("GET list limit=1000", listing, bare_list), flush=True)
+    print(_row("GET list limit=1000", listing, list_ratio), flush=True)
     print(f"    server process CPU over the four: {100 * server_cpu:.0f}% of one core", flush=True)
 
 
@@ -435,7 +462,10 @@ if __name__ == "__main__":
     )
     parser.add_argument("--sample-interval", type=float, default=None, help="seconds")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per figure")
+    parser.add_argument("--duration", type=int, default=12, help="seconds per figure")
+    parser.add_argument(
+        "--slices", type=int, default=4, help="alternating slices per figure and its bare twin"
+    )
     arguments = parser.parse_args()
     if arguments.series_webapps is None:
         arguments.series_webapps = arguments.webapps

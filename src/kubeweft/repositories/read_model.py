@@ -17,7 +17,7 @@ window, never the retained history nor the number of resources
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -230,7 +230,8 @@ async def latest_samples(
     1,000 objects reads 3,000 rows, and their conversion was most of the page's cost.
     Every requested UID is a key, with an empty dict when it has no samples.
     """
-    wanted = _validate.uids(uids)
+    # The UIDs are bound parameters, taken from the cache: deduplicated, not re-parsed.
+    wanted = list(dict.fromkeys(uids))
     result: dict[str, dict[str, tuple[float, datetime]]] = {uid: {} for uid in wanted}
     postgres = database.dialect == "postgresql"
     async with database.engine.connect() as conn:
@@ -239,11 +240,12 @@ async def latest_samples(
                 marks = ", ".join(f"${n}" for n in range(1, len(batch) + 1))
             else:
                 marks = ", ".join("?" * len(batch))
-            rows = await conn.exec_driver_sql(
-                f"SELECT uid, name, value, ts FROM metric_latest WHERE uid IN ({marks})",
-                tuple(batch),
-            )
-            for row in rows:
-                uid, name, value, ts = tuple(row)
+            rows: Sequence[Any] = (
+                await conn.exec_driver_sql(
+                    f"SELECT uid, name, value, ts FROM metric_latest WHERE uid IN ({marks})",
+                    tuple(batch),
+                )
+            ).all()
+            for uid, name, value, ts in rows:
                 result[uid][name] = (float(value), _ts(ts))
     return result
