@@ -2,12 +2,13 @@
 
 One ``kubeweft run`` on the local control plane with real authentication (HS256 JWTs,
 no development identity) and RBAC deciding: alice may edit WebApps in team-a and has no
-access to team-b. One browser session signs in as alice with her token, then reads
-the list (team-a's WebApps only), sorts and filters it by a spec field, sees a
-``kubectl scale`` arrive in the open list without a reload (the streams API), opens a detail
-page whose history names her change, and adds an annotation. Screenshots of the list
-and the detail page are written to the directory printed at the start (set
-``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
+access to team-b. One browser session signs in as alice with her token, then reads the
+list (team-a's WebApps only), sorts and filters it by a spec field, sees a ``kubectl
+scale`` arrive in the open list without a reload (the streams API), opens a detail page
+whose history names her change, adds an annotation, and creates a WebApp through the
+form (the API's field error shown next to the field, then Ready arriving live).
+Screenshots of the list, the form's error and the detail page are written to the
+directory printed at the start (set ``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
 """
 
 from __future__ import annotations
@@ -223,6 +224,38 @@ def test_add_an_annotation(
     wait_until(lambda: note in " ".join(browser.texts(".notes li")), what="the annotation shown")
     assert any(note in text and "alice" in text for text in browser.texts(".notes li"))
     browser.screenshot(artifacts / "detail.png")
+
+
+def test_create_through_the_form_shows_the_field_error_then_becomes_ready_live(
+    browser: Browser, base: str, teams: tuple[str, str], artifacts: Path
+) -> None:
+    team_a, _ = teams
+    browser.get(f"{base}/ui/webapps")
+    browser.find("a.button[href^='/ui/webapps/_new']").click()
+    browser.find("#f-name").type("web-new")
+    browser.find("#f-namespace").type(team_a)
+    browser.find("[data-field='spec.replicas']").type("2")
+    browser.find("#model-form button[type=submit]").click()  # no image
+    wait_until(
+        lambda: browser.texts("[data-error='spec.image']") != [""],
+        what="a field error next to the image",
+    )
+    assert "required" in browser.texts("[data-error='spec.image']")[0].lower()
+    assert browser.script("return document.activeElement.dataset.field") == "spec.image"
+    browser.screenshot(artifacts / "form-error.png")
+    browser.find("[data-field='spec.image']").type("nginx:1.27")
+    browser.find("#model-form button[type=submit]").click()
+    wait_until(
+        lambda: browser.url.endswith(f"/ui/webapps/{team_a}/web-new"), what="the new detail page"
+    )
+    browser.script("window.stillTheSamePage = true")
+
+    def ready() -> bool:
+        rows = browser.texts("#state table tbody tr")
+        return any(row.split()[:2] == ["Ready", "True"] for row in rows)
+
+    wait_until(ready, what="Ready=True shown without a reload", timeout=DEADLINE)
+    assert browser.script("return window.stillTheSamePage === true")
 
 
 def test_a_write_carried_by_the_cookie_needs_the_csrf_token(

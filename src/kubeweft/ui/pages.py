@@ -28,6 +28,7 @@ from kubeweft.rest.context import AppContext
 from kubeweft.rest.dependencies import ContextDep, check_access
 from kubeweft.rest.problems import Problem
 from kubeweft.rest.routes.collection import namespace_filter
+from kubeweft.ui.forms import spec_form
 from kubeweft.ui.session import Sessions
 from kubeweft.views import get_detail
 from kubeweft.views.errors import ResourceNotFound
@@ -241,6 +242,58 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
             page=page,
             error=error,
             link=link,
+        )
+
+    @router.get("/{plural}/_new", response_class=HTMLResponse)
+    async def create_form(request: Request, plural: str, ctx: ContextDep) -> Response:
+        model = by_plural.get(plural)
+        if model is None:
+            return missing(request, None, plural)
+        identity = await identity_of(request, ctx)
+        if identity is None:
+            return to_sign_in(request)
+        spec_type = model.model_fields["spec"].annotation
+        return render(
+            request,
+            "form.html",
+            user=identity,
+            info=model.model_info,
+            plural=plural,
+            namespace=request.query_params.get("namespace", ""),
+            name="",
+            etag="",
+            fields=spec_form(spec_type, None),  # type: ignore[arg-type]
+        )
+
+    @router.get("/{plural}/_edit/{path:path}", response_class=HTMLResponse)
+    async def edit_form(request: Request, plural: str, path: str, ctx: ContextDep) -> Response:
+        model = by_plural.get(plural)
+        parts = path.split("/")
+        if model is None or len(parts) != (2 if model.model_info.namespaced else 1):
+            return missing(request, None, f"{plural}/{path}")
+        identity = await identity_of(request, ctx)
+        if identity is None:
+            return to_sign_in(request)
+        info = model.model_info
+        namespace, name = (parts[0], parts[1]) if info.namespaced else (None, parts[0])
+        attributes = ResourceAttributes("get", info.group, plural, namespace, name)
+        if (refused := await allowed(request, ctx, identity, attributes)) is not None:
+            return refused
+        try:
+            obj = await ctx.reader.get(model, namespace, name)
+        except ResourceNotFound:
+            return missing(request, identity, f"{info.kind} {path}")
+        spec_type = model.model_fields["spec"].annotation
+        return render(
+            request,
+            "form.html",
+            user=identity,
+            info=info,
+            plural=plural,
+            namespace=namespace or "",
+            name=name,
+            etag=f'"{obj.metadata.resourceVersion}"',
+            fields=spec_form(spec_type, obj.to_dict().get("spec") or {}),  # type: ignore[arg-type]
         )
 
     @router.get("/{plural}/{path:path}", response_class=HTMLResponse)

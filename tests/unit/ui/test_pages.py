@@ -140,3 +140,31 @@ async def test_sign_in_sets_a_strict_cookie_and_writes_need_its_csrf_token() -> 
         out = await http.post("/ui/sign-out", data={"csrf": token[1]})
         assert out.status_code == 303
         assert "Max-Age=0" in out.headers["set-cookie"]
+
+
+async def test_create_and_edit_forms_come_from_the_spec_class(
+    ui: tuple[httpx.AsyncClient, RecordingAuthorizer],
+) -> None:
+    http, _ = ui
+    new = await http.get("/ui/webapps/_new", params={"namespace": "team-a"})
+    assert new.status_code == 200
+    for path, kind in [
+        ("spec.image", "string"),
+        ("spec.replicas", "integer"),
+        ("spec.port", "integer"),
+        ("spec.env", "json"),
+    ]:
+        assert f'<label for="f-{path}">' in new.text  # every control has its label
+        assert f'data-field="{path}" data-kind="{kind}"' in new.text
+        assert f'data-error="{path}"' in new.text  # where the API's field error goes
+    assert 'value="8080"' in new.text  # the spec's defaults
+    assert 'data-method="POST" data-action="/api/webapps"' in new.text.replace("\n      ", " ")
+    edit = await http.get("/ui/webapps/_edit/team-a/web-b")
+    assert edit.status_code == 200
+    assert 'value="nginx:1.26"' in edit.text
+    assert 'data-action="/api/webapps/team-a/web-b"' in edit.text
+    assert re.search(r'data-etag="&#34;\d+&#34;"', edit.text)
+    zone = await http.get("/ui/zones/_edit/eu-west")
+    assert 'data-field="spec.capacity" data-kind="integer" value="4"' in zone.text
+    assert 'id="f-namespace"' not in zone.text
+    assert (await http.get("/ui/webapps/_edit/team-a/nope")).status_code == 404

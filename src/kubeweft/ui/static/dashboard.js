@@ -30,6 +30,63 @@
     });
   });
 
+  // Create and edit: the API validates; its field errors are shown next to their controls.
+  const form = document.getElementById("model-form");
+  if (form) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      form.querySelectorAll("[data-error]").forEach((p) => { p.hidden = true; p.textContent = ""; });
+      form.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
+      const formError = document.getElementById("form-error");
+      formError.hidden = true;
+      const show = (field, message) => {
+        const slot = form.querySelector(`[data-error="${CSS.escape(field)}"]`);
+        if (!slot) return false;
+        slot.textContent = message; slot.hidden = false;
+        const control = document.getElementById(slot.id.replace(/^e-/, "f-"));
+        if (control) control.setAttribute("aria-invalid", "true");
+        return true;
+      };
+      const spec = {};
+      let broken = false;
+      form.querySelectorAll("[data-field]").forEach((control) => {
+        const key = control.dataset.field.replace(/^spec\./, "");
+        const text = control.value.trim();
+        if (text === "") return;
+        const kind = control.dataset.kind;
+        if (kind === "integer" || kind === "number") spec[key] = Number(text);
+        else if (kind === "boolean") spec[key] = text === "true";
+        else if (kind === "json") {
+          try { spec[key] = JSON.parse(text); }
+          catch (e) { broken = show(control.dataset.field, "not valid JSON: " + e.message) || broken; }
+        } else spec[key] = text;
+      });
+      if (broken) return;
+      const editing = form.dataset.method === "PATCH";
+      const body = editing ? { spec } : { name: form.elements.name.value.trim(), spec };
+      if (!editing && form.elements.namespace) body.namespace = form.elements.namespace.value.trim();
+      const sendHeaders = { ...headers };
+      if (editing) { sendHeaders["Content-Type"] = "application/merge-patch+json"; sendHeaders["If-Match"] = form.dataset.etag; }
+      const response = await fetch(form.dataset.action, {
+        method: form.dataset.method, headers: sendHeaders, credentials: "same-origin", body: JSON.stringify(body),
+      });
+      if (response.ok) {
+        const saved = await response.json();
+        location.href = form.dataset.detail + (saved.namespace ? saved.namespace + "/" : "") + saved.name;
+        return;
+      }
+      let problemBody = {};
+      try { problemBody = await response.json(); } catch (e) { /* not JSON */ }
+      const unplaced = (problemBody.errors || []).filter((e) => !show(e.field, e.message));
+      const first = form.querySelector("[aria-invalid=true]");
+      if (first) first.focus();
+      if (unplaced.length || !(problemBody.errors || []).length) {
+        formError.textContent = [problemBody.detail || response.statusText, ...unplaced.map((e) => `${e.field}: ${e.message}`)].join(" ");
+        formError.hidden = false;
+      }
+    });
+  }
+
   // Live: any change event re-renders the region from the server (same query, same rules).
   const region = document.querySelector("[data-watch]");
   const live = document.getElementById("live");
