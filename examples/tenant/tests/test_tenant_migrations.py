@@ -3,7 +3,8 @@
 ``kubeweft run tenant.app:app --no-migrate`` on an empty database refuses to start and
 names both pending revisions; ``kubeweft db migrate tenant.app:app`` applies kubeweft's
 and the project's, each in its own version table; the migrated ``tenant_owners`` is
-exactly what ``tenant.db.tables`` declares.
+exactly what ``tenant.db.tables`` declares; ``kubeweft db downgrade base tenant.app:app``
+removes the project's table and leaves kubeweft's schema at head.
 """
 
 from __future__ import annotations
@@ -73,3 +74,10 @@ def test_run_refuses_a_database_behind_and_db_migrate_applies_both_heads(
     ) in migrated.stdout
     # Only the project's table is compared: kubeweft's are not in the project's metadata.
     assert [d for d in drift(url) if "tenant_owners" in repr(d)] == []
+
+    # The project's revisions go down alone; kubeweft's stay at head.
+    down = kubeweft("db", "downgrade", "base", "tenant.app:app", "--database-url", url)
+    assert down.returncode == 0, down.stderr
+    assert "(up to date)" in down.stdout.splitlines()[0]  # kubeweft's line
+    assert "at base, head tenant_0001 (needs `kubeweft db migrate APP`)" in down.stdout
+    assert any("tenant_owners" in repr(d) for d in drift(url))  # the table is gone
