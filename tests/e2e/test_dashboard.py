@@ -6,7 +6,8 @@ access to team-b. One browser session signs in as alice with her token, then rea
 list (team-a's WebApps only), sorts and filters it by a spec field, sees a ``kubectl
 scale`` arrive in the open list without a reload (the streams API), opens a detail page
 whose history names her change, adds an annotation, and creates a WebApp through the
-form (the API's field error shown next to the field, then Ready arriving live).
+form (the API's field error shown next to the field, then Ready and its Events arriving
+live) and deletes it after confirming.
 Screenshots of the list, the form's error and the detail page are written to the
 directory printed at the start (set ``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
 """
@@ -256,6 +257,20 @@ def test_create_through_the_form_shows_the_field_error_then_becomes_ready_live(
 
     wait_until(ready, what="Ready=True shown without a reload", timeout=DEADLINE)
     assert browser.script("return window.stillTheSamePage === true")
+    wait_until(
+        lambda: any("Created" in row for row in browser.texts("#events tbody tr")),
+        what="the controller's Created event on the page",
+        timeout=DEADLINE,
+    )
+
+
+def test_delete_asks_first(browser: Browser, base: str, teams: tuple[str, str]) -> None:
+    team_a, _ = teams
+    browser.get(f"{base}/ui/webapps/{team_a}/web-new")
+    browser.find("#delete-object").click()
+    browser.accept_dialog()
+    wait_until(lambda: browser.url.endswith("/ui/webapps"), what="back on the list")
+    wait_until(lambda: "web-new" not in names(browser), what="web-new gone from the list")
 
 
 def test_a_write_carried_by_the_cookie_needs_the_csrf_token(

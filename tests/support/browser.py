@@ -106,6 +106,15 @@ class Browser:
     def script(self, source: str, *args: Any) -> Any:
         return self.call("POST", "/execute/sync", {"script": source, "args": list(args)})
 
+    def accept_dialog(self) -> None:
+        """Answer OK to the open ``confirm()`` (waiting for it to open)."""
+
+        def accepted() -> bool:
+            response = self.http.post(f"/session/{self.session}/alert/accept", json={})
+            return response.status_code == 200
+
+        wait_until(accepted, what="a dialog to accept", timeout=10)
+
     def screenshot(self, path: Path) -> Path:
         # The whole table, not just the first screenful.
         height = int(self.script("return document.documentElement.scrollHeight"))

@@ -30,6 +30,42 @@
     });
   });
 
+  const removeButton = document.getElementById("delete-object");
+  if (removeButton) {
+    removeButton.addEventListener("click", async () => {
+      if (!confirm(`Delete ${removeButton.dataset.name}? This cannot be undone.`)) return;
+      const response = await fetch(removeButton.dataset.deleteObject, { method: "DELETE", headers, credentials: "same-origin" });
+      if (response.ok) location.href = removeButton.dataset.list;
+      else alert(await problem(response));
+    });
+  }
+
+  // Events are the API's (/events of the object), read when the page opens and on each change.
+  const events = document.getElementById("events");
+  async function loadEvents() {
+    if (!events) return;
+    const response = await fetch(events.dataset.events, { credentials: "same-origin" });
+    const body = events.querySelector("tbody");
+    body.replaceChildren();
+    const cell = (row, text, className) => {
+      const td = row.insertCell(); td.textContent = text ?? ""; if (className) td.className = className;
+    };
+    const found = response.ok ? await response.json() : [];
+    found.sort((a, b) => String(b.lastTimestamp).localeCompare(String(a.lastTimestamp)));
+    for (const e of found) {
+      const row = body.insertRow();
+      cell(row, e.type === "Warning" ? "⚠ Warning" : e.type);
+      cell(row, e.reason); cell(row, e.message); cell(row, e.count, "num");
+      cell(row, e.lastTimestamp ? new Date(e.lastTimestamp).toLocaleString() : ""); cell(row, e.source);
+    }
+    if (!found.length) {
+      const td = body.insertRow().insertCell();
+      td.colSpan = 6; td.className = "muted";
+      td.textContent = response.ok ? "No events." : "Events could not be read.";
+    }
+  }
+  loadEvents();
+
   // Create and edit: the API validates; its field errors are shown next to their controls.
   const form = document.getElementById("model-form");
   if (form) {
@@ -101,6 +137,7 @@
       const replacement = page.getElementById(element.id);
       if (replacement) element.innerHTML = replacement.innerHTML;
     });
+    loadEvents();
   }
   const stream = new EventSource(region.dataset.watch);
   stream.onopen = () => { live.textContent = "live"; live.classList.add("on"); };
