@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kubeweft.api import ObjectMeta
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec, WebAppStatus
 from kubeweft.settings import Settings
 from kubeweft.ui import install_dashboard
 from tests.support.models import Zone, ZoneSpec
@@ -168,3 +168,25 @@ async def test_create_and_edit_forms_come_from_the_spec_class(
     assert 'data-field="spec.capacity" data-kind="integer" value="4"' in zone.text
     assert 'id="f-namespace"' not in zone.text
     assert (await http.get("/ui/webapps/_edit/team-a/nope")).status_code == 404
+
+
+async def test_sort_and_filter_by_health() -> None:
+    settings = Settings(dev_user="alice")
+    app, kube, _store, _authorizer, context = build(settings)
+    for name, ready in [("half", 1), ("whole", 2), ("none", 0)]:
+        await kube.create(
+            WebApp(
+                metadata=ObjectMeta(name=name, namespace="n"),
+                spec=WebAppSpec(image="x", replicas=2),
+                status=WebAppStatus(ready_replicas=ready),
+            )
+        )
+    transport = httpx.ASGITransport(app=install_dashboard(app, settings, context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        page = await http.get("/ui/webapps", params={"sort": "health", "order": "desc"})
+        assert names(page) == ["whole", "half", "none"]
+        scores = [int(s) for s in re.findall(r'<span class="score">(\d+)</span>', page.text)]
+        assert scores == sorted(scores, reverse=True)
+        assert len(set(scores)) == 3
+        best = await http.get("/ui/webapps", params={"filter": f"health={scores[0]}"})
+        assert names(best) == ["whole"]
