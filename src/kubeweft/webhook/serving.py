@@ -36,6 +36,7 @@ from lightkube.resources.admissionregistration_v1 import (
 )
 from lightkube.types import PatchType
 
+from kubeweft import startup
 from kubeweft.api.admission import Webhook
 from kubeweft.codegen import webhooks as configurations
 from kubeweft.logging import get_logger
@@ -259,7 +260,13 @@ class WebhookServer:
             tls=ReloadingCertificate(directory / CERT_FILE, directory / KEY_FILE),
         )
         async with anyio.create_task_group() as tg:
-            await tg.start(self.server.run)
+            with startup.listening(
+                "webhook server",
+                settings.webhook_host,
+                settings.webhook_port,
+                "KUBEWEFT_WEBHOOK_PORT",
+            ):
+                await tg.start(self.server.run)
             await self.certificates.serving(self.server.url)
             task_status.started()
             await self.certificates.keep_current()
