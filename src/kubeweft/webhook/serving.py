@@ -101,17 +101,22 @@ class CertificateSource(Protocol):
 
 
 class CertificateFiles:
-    """``files``: the pair is mounted; wait until it is there."""
+    """``files``: the pair is mounted (cert-manager's Secret)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
     async def prepare(self) -> None:
-        with anyio.fail_after(60.0):
-            while True:  # the kubelet mounts the Secret when it exists: poll the files
-                if all((self.directory / f).is_file() for f in (CERT_FILE, KEY_FILE)):
-                    return
-                await anyio.sleep(0.5)
+        # The kubelet mounts a Secret volume before the container starts: missing files
+        # mean nothing was mounted, which waiting would not change.
+        missing = [f for f in (CERT_FILE, KEY_FILE) if not (self.directory / f).is_file()]
+        if missing:
+            raise startup.StartupError(
+                f"the webhook server has no certificate: {', '.join(missing)} missing in "
+                f"{self.directory}",
+                "mount the certificate's Secret there (config/cert-manager), or set "
+                "KUBEWEFT_WEBHOOK_CERTIFICATES=secret (the leader makes one) or off",
+            )
 
     async def serving(self, url: str) -> None:
         return None

@@ -58,6 +58,9 @@ def operator(
         # Only this test's namespace: WebApps other tests left behind are not ours.
         "KUBEWEFT_WATCH_NAMESPACE": namespace,
         "KUBEWEFT_DRAIN_TIMEOUT_SECONDS": "10",
+        # The manager role is under test here; the webhook's certificate and its RBAC
+        # (config/webhook) are tested in tests/integration/webhook.
+        "KUBEWEFT_WEBHOOK_CERTIFICATES": "off",
     }
     try:
         with kubeweft_run(

@@ -70,3 +70,13 @@ async def test_a_replaced_certificate_is_served_on_the_next_connection(tmp_path:
             second.decode()
         )
         tg.cancel_scope.cancel()
+
+
+@pytest.mark.anyio
+async def test_files_mode_without_a_mounted_certificate_is_a_start_up_error(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(StartupError) as refused:
+        await CertificateFiles(tmp_path / "serving-certs").prepare()
+    assert "tls.crt, tls.key missing" in refused.value.line()
+    assert "KUBEWEFT_WEBHOOK_CERTIFICATES" in refused.value.line()
