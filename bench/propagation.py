@@ -1,0 +1,211 @@
+"""Propagation: a WebApp spec change over REST until its Deployment is updated, against
+the API server's own watch latency for a Deployment write, in one run.
+
+Starts a local control plane (or uses ``--kubeconfig``) and one ``kubeweft run``
+(SQLite, no leader election, the namespace watched), creates ``--webapps`` WebApps over
+REST and waits for their Deployments. One informer on the namespace's Deployments then
+times, one sample at a time and alternating:
+
+* **watch** — this script patches an annotation of a Deployment it created itself and
+  waits for the watch to show it: the API server's write plus watch delivery, the
+  least any controller-made change can take;
+* **kubeweft** — this script PATCHes a WebApp's image over REST (merge patch) and waits
+  for the watch to show its Deployment with that image: the REST write, the informer,
+  the work queue, the reconcile and the Deployment update.
+
+Prints p50/p90/p99 of both and the difference of the p99s (the goal: ≤ 50 ms).
+
+    .venv/bin/python bench/propagation.py [--samples 200] [--webapps 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+import anyio
+import httpx
+from lightkube.models import apps_v1, core_v1, meta_v1
+from lightkube.resources.apps_v1 import Deployment
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
+
+from tests.support.process import KubeweftProcess, spawn
+
+from kubeweft.localcluster import ExternalCluster, LocalCluster, find_binaries
+from kubeweft.localcluster.access import ClusterAccess
+from kubeweft.runtime.client import Client
+from kubeweft.runtime.informer import InformerOptions, SharedInformer
+
+CRD = Path(__file__).parents[1] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
+NAMESPACE = "bench-propagation"
+BASELINE = "baseline"
+ANNOTATION = "bench.kubeweft.dev/seq"
+MERGE = {"content-type": "application/merge-patch+json"}
+
+#: The newest Deployment seen by the watch, by name.
+Seen = dict[str, Deployment]
+
+
+def image_of(deployment: Deployment) -> str | None:
+    spec = deployment.spec
+    pod = spec.template.spec if spec is not None else None
+    return pod.containers[0].image if pod is not None and pod.containers else None
+
+
+def baseline_deployment() -> Deployment:
+    labels = {"app": BASELINE}
+    return Deployment(
+        metadata=meta_v1.ObjectMeta(name=BASELINE, namespace=NAMESPACE),
+        spec=apps_v1.DeploymentSpec(
+            replicas=0,
+            selector=meta_v1.LabelSelector(matchLabels=labels),
+            template=core_v1.PodTemplateSpec(
+                metadata=meta_v1.ObjectMeta(labels=labels),
+                spec=core_v1.PodSpec(containers=[core_v1.Container(name="c", image="x")]),
+            ),
+        ),
+    )
+
+
+class Watcher:
+    """A shared informer's handler on the namespace's Deployments; ``wait`` for a state."""
+
+    def __init__(self) -> None:
+        self.seen: Seen = {}
+        self._changed = anyio.Event()
+
+    def on_add(self, obj: Deployment, is_initial_list: bool = False) -> None:
+        self._saw(obj)
+
+    def on_update(self, old: Deployment, new: Deployment) -> None:
+        self._saw(new)
+
+    def on_delete(self, obj: Deployment) -> None:
+        return None
+
+    def _saw(self, obj: Deployment) -> None:
+        assert obj.metadata is not None
+        self.seen[obj.metadata.name or ""] = obj
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def wait(self, check: Callable[[Seen], bool], within: float = 30.0) -> float:
+        """Monotonic time at which ``check(self.seen)`` first held."""
+        with anyio.fail_after(within):
+            while not check(self.seen):
+                await self._changed.wait()
+        return time.monotonic()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def bench(cluster: ClusterAccess, process: KubeweftProcess, args: argparse.Namespace) -> None:
+    names = [f"app-{i:03d}" for i in range(args.webapps)]
+    async with (
+        Client.from_kubeconfig(cluster.kubeconfig_path) as client,
+        httpx.AsyncClient(base_url=process.api_url or "", timeout=30.0) as api,
+        anyio.create_task_group() as group,
+    ):
+        watcher = Watcher()
+        informer = SharedInformer(client, Deployment, InformerOptions(namespace=NAMESPACE))
+        informer.add_event_handler(watcher)
+        group.start_soon(informer.run)
+        await client.create(baseline_deployment())
+        for name in names:
+            body = {"name": name, "namespace": NAMESPACE, "spec": {"image": "nginx:0"}}
+            response = await api.post("/api/webapps", json=body)
+            response.raise_for_status()
+        await watcher.wait(lambda seen: all(n in seen for n in [BASELINE, *names]), 120.0)
+        watch: list[float] = []
+        kubeweft: list[float] = []
+        for i in range(1, args.samples + 1):
+            started = time.monotonic()
+            await client.patch(
+                Deployment,
+                BASELINE,
+                {"metadata": {"annotations": {ANNOTATION: str(i)}}},
+                namespace=NAMESPACE,
+            )
+            seen_at = await watcher.wait(
+                lambda seen, i=i: (
+                    (seen[BASELINE].metadata.annotations or {}).get(ANNOTATION)  # type: ignore[union-attr]
+                    == str(i)
+                )
+            )
+            watch.append(seen_at - started)
+
+            name, image = names[i % len(names)], f"nginx:{i}"
+            started = time.monotonic()
+            response = await api.patch(
+                f"/api/webapps/{NAMESPACE}/{name}",
+                json={"spec": {"image": image}},
+                headers=MERGE,
+            )
+            response.raise_for_status()
+            seen_at = await watcher.wait(lambda seen, n=name, want=image: image_of(seen[n]) == want)
+            kubeweft.append(seen_at - started)
+            await anyio.sleep(args.gap)
+        group.cancel_scope.cancel()
+
+    def line(label: str, values: list[float]) -> str:
+        ms = [v * 1000 for v in values]
+        return (
+            f"{label:9s} p50 {statistics.median(ms):6.1f} ms  p90 {percentile(ms, 0.9):6.1f} ms  "
+            f"p99 {percentile(ms, 0.99):6.1f} ms  ({len(ms)} samples)"
+        )
+
+    print(line("watch", watch))
+    print(line("kubeweft", kubeweft))
+    excess = (percentile(kubeweft, 0.99) - percentile(watch, 0.99)) * 1000
+    print(f"p99 kubeweft - p99 watch: {excess:.1f} ms (goal: <= 50 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--webapps", type=int, default=20)
+    parser.add_argument("--gap", type=float, default=0.05, help="seconds between samples")
+    parser.add_argument("--nodes", type=int, default=1, help="kwok nodes")
+    parser.add_argument("--kubeconfig", type=Path, default=None, help="use this cluster")
+    args = parser.parse_args()
+
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kw-propagation-")))
+        cluster: ClusterAccess
+        if args.kubeconfig is None:
+            cluster = stack.enter_context(LocalCluster(binaries=find_binaries(), nodes=args.nodes))
+        else:
+            cluster = ExternalCluster(args.kubeconfig)
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+        cluster.kubectl("wait", "--for=condition=Established", "crd/webapps.kubeweft.dev")
+        cluster.kubectl("create", "namespace", NAMESPACE)
+        env = {
+            "KUBEWEFT_LEADER_ELECTION": "false",
+            "KUBEWEFT_INSTALL_CRDS": "false",
+            "KUBEWEFT_LOG_LEVEL": "WARNING",
+            "KUBEWEFT_WATCH_NAMESPACE": NAMESPACE,
+        }
+        process = spawn(cluster.kubeconfig_path, workdir, env=env, name="propagation")
+        stack.callback(process.stop)
+        process.wait_ready()
+        print(f"cpus: {os.cpu_count()} (shared); kubeweft run pid {process.pid}", flush=True)
+        try:
+            anyio.run(bench, cluster, process, args)
+        except BaseException:
+            print(process.log_tail(), file=sys.stderr)
+            raise
+
+
+if __name__ == "__main__":
+    main()
