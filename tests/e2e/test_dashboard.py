@@ -5,9 +5,9 @@ no development identity) and RBAC deciding: alice may edit WebApps in team-a and
 access to team-b. One browser session signs in as alice with her token, then reads the
 list (team-a's WebApps only), sorts and filters it by a spec field, sees a ``kubectl
 scale`` arrive in the open list without a reload (the streams API), opens a detail page
-whose history names her change, adds an annotation, and creates a WebApp through the
-form (the API's field error shown next to the field, then Ready and its Events arriving
-live) and deletes it after confirming.
+whose history names her change, adds an annotation, restores generation 1 from the
+history, and creates a WebApp through the form (the API's field error shown next to the
+field, then Ready and its Events arriving live) and deletes it after confirming.
 Screenshots of the list, the form's error and the detail page are written to the
 directory printed at the start (set ``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
 """
@@ -225,6 +225,29 @@ def test_add_an_annotation(
     wait_until(lambda: note in " ".join(browser.texts(".notes li")), what="the annotation shown")
     assert any(note in text and "alice" in text for text in browser.texts(".notes li"))
     browser.screenshot(artifacts / "detail.png")
+
+
+def test_restore_a_past_generation_from_the_history(
+    browser: Browser, base: str, teams: tuple[str, str]
+) -> None:
+    team_a, _ = teams
+    detail = f"{base}/ui/webapps/{team_a}/web-a"
+    browser.get(detail)
+    browser.click_live("#history a[href$='?generation=1']")
+    wait_until(lambda: "generation=1" in browser.url, what="the restore form")
+    assert browser.texts("h1") == ["Restore generation 1 of web-a"]
+    assert browser.script("return document.getElementById('f-spec.replicas').value") == "1"
+    browser.find("#model-form button[type=submit]").click()
+    wait_until(lambda: browser.url == detail, what="back on the detail page")
+
+    def third_generation() -> str | None:
+        browser.get(detail)
+        newest = browser.texts("#history .timeline > li")
+        return newest[0] if newest and "Generation 3" in newest[0] else None
+
+    newest = wait_until(third_generation, what="generation 3 in the history", timeout=DEADLINE)
+    assert "alice" in newest
+    assert re.search(r"replace\s+/replicas\s+→\s+1", newest), newest
 
 
 def test_create_through_the_form_shows_the_field_error_then_becomes_ready_live(

@@ -106,6 +106,18 @@ class Browser:
     def script(self, source: str, *args: Any) -> Any:
         return self.call("POST", "/execute/sync", {"script": source, "args": list(args)})
 
+    def click_live(self, css: str) -> None:
+        """Click the element matching ``css`` in one step: inside a region the page swaps
+        on live updates, an element found first may be replaced before a second call."""
+        wait_until(
+            lambda: self.script(
+                "const e = document.querySelector(arguments[0]); if (e) e.click(); return !!e",
+                css,
+            ),
+            what=css,
+            timeout=10,
+        )
+
     def accept_dialog(self) -> None:
         """Answer OK to the open ``confirm()`` (waiting for it to open)."""
 

@@ -262,6 +262,7 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
             namespace=request.query_params.get("namespace", ""),
             name="",
             etag="",
+            restoring=None,
             fields=spec_form(spec_type, None),  # type: ignore[arg-type]
         )
 
@@ -280,9 +281,22 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
         if (refused := await allowed(request, ctx, identity, attributes)) is not None:
             return refused
         try:
-            obj = await ctx.reader.get(model, namespace, name)
+            view = await get_detail(
+                model,
+                namespace,
+                name,
+                cluster=ctx.reader,
+                records=ctx.store,
+                history_limit=HISTORY_SHOWN,
+            )
         except ResourceNotFound:
             return missing(request, identity, f"{info.kind} {path}")
+        spec = view.obj.to_dict().get("spec") or {}
+        # ?generation=N: the form filled with that generation's spec (restoring it).
+        wanted = request.query_params.get("generation")
+        restoring = next((h for h in view.history if str(h.generation) == wanted), None)
+        if wanted is not None and restoring is None:
+            return missing(request, identity, f"generation {wanted} of {name} in its history")
         spec_type = model.model_fields["spec"].annotation
         return render(
             request,
@@ -292,8 +306,9 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
             plural=plural,
             namespace=namespace or "",
             name=name,
-            etag=f'"{obj.metadata.resourceVersion}"',
-            fields=spec_form(spec_type, obj.to_dict().get("spec") or {}),  # type: ignore[arg-type]
+            etag=f'"{view.obj.metadata.resourceVersion}"',
+            restoring=restoring.generation if restoring is not None else None,
+            fields=spec_form(spec_type, restoring.spec if restoring is not None else spec),  # type: ignore[arg-type]
         )
 
     @router.get("/{plural}/{path:path}", response_class=HTMLResponse)

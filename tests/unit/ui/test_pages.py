@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from kubeweft.api import ObjectMeta
 from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec, WebAppStatus
 from kubeweft.settings import Settings
 from kubeweft.ui import install_dashboard
+from kubeweft.views.records import HistoryEntry
 from tests.support.models import Zone, ZoneSpec
 from tests.unit.rest.conftest import RecordingAuthorizer, build
 
@@ -190,3 +192,29 @@ async def test_sort_and_filter_by_health() -> None:
         assert len(set(scores)) == 3
         best = await http.get("/ui/webapps", params={"filter": f"health={scores[0]}"})
         assert names(best) == ["whole"]
+
+
+async def test_a_past_generation_can_be_restored_through_the_edit_form() -> None:
+    settings = Settings(dev_user="alice")
+    app, kube, store, _authorizer, context = build(settings)
+    created = await kube.create(
+        WebApp(metadata=ObjectMeta(name="w", namespace="n"), spec=WebAppSpec(image="new:2"))
+    )
+    now = datetime.now(UTC)
+    store.history_rows[created.metadata.uid] = [
+        HistoryEntry(2, {"image": "new:2", "replicas": 1}, [], "bob", "reconciler", now),
+        HistoryEntry(1, {"image": "old:1", "replicas": 3}, None, "alice", "reconciler", now),
+    ]
+    transport = httpx.ASGITransport(app=install_dashboard(app, settings, context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        detail = await http.get("/ui/webapps/n/w")
+        assert detail.text.count("?generation=") == 1  # every past generation, not the current
+        assert 'href="/ui/webapps/_edit/n/w?generation=1"' in detail.text
+        form = await http.get("/ui/webapps/_edit/n/w", params={"generation": "1"})
+        assert form.status_code == 200
+        assert "<h1>Restore generation 1 of w</h1>" in form.text
+        assert 'data-field="spec.image" data-kind="string" value="old:1"' in form.text
+        assert 'data-field="spec.replicas" data-kind="integer" value="3"' in form.text
+        assert 'data-method="PATCH"' in form.text  # guarded by the current ETag
+        missing = await http.get("/ui/webapps/_edit/n/w", params={"generation": "7"})
+        assert missing.status_code == 404

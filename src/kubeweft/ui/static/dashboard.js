@@ -88,7 +88,8 @@
       form.querySelectorAll("[data-field]").forEach((control) => {
         const key = control.dataset.field.replace(/^spec\./, "");
         const text = control.value.trim();
-        if (text === "") return;
+        // An emptied control removes the field in an edit (merge patch), and is left out of a create.
+        if (text === "") { if (form.dataset.method === "PATCH") spec[key] = null; return; }
         const kind = control.dataset.kind;
         if (kind === "integer" || kind === "number") spec[key] = Number(text);
         else if (kind === "boolean") spec[key] = text === "true";
