@@ -86,3 +86,38 @@ def create_api_command(
     except files.ScaffoldError as error:
         typer.echo(f"kubeweft create api: {error}", err=True)
         raise typer.Exit(1) from error
+
+
+@create_app.command("webhook")
+def create_webhook_command(
+    version: Annotated[str, typer.Option("--version", help="The kind's API version.")],
+    kind: Annotated[str, typer.Option("--kind", help="An existing kind, e.g. Store.")],
+    defaulting: Annotated[
+        bool, typer.Option("--defaulting", help="Add a defaulter (a mutating webhook).")
+    ] = False,
+    validation: Annotated[
+        bool, typer.Option("--validation", help="Add a validator (a validating webhook).")
+    ] = False,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="The project's root (its pyproject.toml).")
+    ] = Path("."),
+    dry_run: DryRun = False,
+) -> None:
+    """Add admission rules to a kind: webhooks/<kind>.py with a defaulter and/or a
+    validator, registered in app.py (add_webhook), and config/webhook regenerated."""
+    try:
+        planned = project.webhook_files(
+            directory, version=version, kind=kind, defaulting=defaulting, validation=validation
+        )
+        files.apply(directory, planned, dry_run=dry_run, echo=typer.echo)
+        if dry_run:
+            typer.echo("would regenerate config/ (kubeweft manifests)")
+        else:
+            project.regenerate_manifests(directory, typer.echo)
+            typer.echo(
+                "config/webhook holds the webhook configurations and Service; deploy them "
+                "with a certificate (kubeweft's docs/deploy.md, Admission webhooks)"
+            )
+    except files.ScaffoldError as error:
+        typer.echo(f"kubeweft create webhook: {error}", err=True)
+        raise typer.Exit(1) from error

@@ -159,6 +159,57 @@ def api_files(
     ]
 
 
+def webhook_files(
+    root: Path, *, version: str, kind: str, defaulting: bool, validation: bool
+) -> list[PlannedFile]:
+    """Admission rules for an existing kind, and their registration in ``app.py``."""
+    package, _ = project_settings(root)
+    _check("the version", version, _VERSION, '"v1alpha1"')
+    _check("the kind", kind, _KIND, '"Store": UpperCamelCase')
+    if not (defaulting or validation):
+        raise ScaffoldError("give --defaulting, --validation or both")
+    module = kind.lower()
+    types = PurePosixPath(f"src/{package}/api/{version}/{module}_types.py")
+    if not (root / types).is_file():
+        raise ScaffoldError(f"{types} is missing; run kubeweft create api for {kind} first")
+    app_path = PurePosixPath(f"src/{package}/app.py")
+    try:
+        app_source = (root / app_path).read_text()
+    except OSError:
+        raise ScaffoldError(f"{app_path} is missing; create webhook registers there") from None
+    classes = [f"{kind}Defaulter"] * defaulting + [f"{kind}Validator"] * validation
+    names = ["AdmissionRequest"] + ["CustomValidator", "Warnings"] * validation
+    source = render(
+        "webhook/header.py.tmpl",
+        kind=kind,
+        imports=f"from kubeweft.webhook import {', '.join(sorted(names))}",
+    )
+    if defaulting:
+        source += render("webhook/defaulter.py.tmpl", kind=kind)
+    if validation:
+        source += render("webhook/validator.py.tmpl", kind=kind)
+    app_source = insert_imports(
+        app_source,
+        IMPORTS_MARKER,
+        package,
+        [f"from {package}.webhooks.{module} import {', '.join(classes)}"],
+    )
+    arguments = [f"defaulter={kind}Defaulter()"] * defaulting
+    arguments += [f"validator={kind}Validator()"] * validation
+    app_source = insert_at_marker(
+        app_source, MODELS_MARKER, [f"app.add_webhook({kind}, {', '.join(arguments)})"]
+    )
+    return [
+        PlannedFile(
+            PurePosixPath(f"src/{package}/webhooks/__init__.py"),
+            f'"""The admission rules of {package}, one module per kind."""\n',
+            Mode.KEEP,
+        ),
+        PlannedFile(PurePosixPath(f"src/{package}/webhooks/{module}.py"), source),
+        PlannedFile(app_path, app_source, Mode.REPLACE),
+    ]
+
+
 def regenerate_manifests(root: Path, echo: Callable[[str], None]) -> None:
     """Run ``kubeweft manifests <package>.app:app`` in the project, as ``make manifests``
     does; a fresh interpreter imports the project's code as the user left it."""

@@ -224,3 +224,48 @@ def test_create_api_outside_a_project_is_one_line(tmp_path: Path) -> None:
 )
 def test_plural_of(kind: str, plural: str) -> None:
     assert project.plural_of(kind) == plural
+
+
+def test_create_webhook_writes_the_rules_registers_them_and_generates_config(
+    shop: Path,
+) -> None:
+    assert kubeweft("create", "api", *STORE, "--dir", str(shop)).exit_code == 0
+    done = kubeweft(
+        "create", "webhook", "--version", "v1alpha1", "--kind", "Store",
+        "--defaulting", "--validation", "--dir", str(shop),
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    written = tree(shop)
+    rules = written["src/shop/webhooks/store.py"]
+    assert "class StoreDefaulter:" in rules
+    assert "class StoreValidator(CustomValidator):" in rules
+    app_py = written["src/shop/app.py"].splitlines()
+    models = app_py.index("# +kubeweft:scaffold:models")
+    assert app_py[models - 1] == (
+        "app.add_webhook(Store, defaulter=StoreDefaulter(), validator=StoreValidator())"
+    )
+    assert "from shop.webhooks.store import StoreDefaulter, StoreValidator" in app_py
+    configurations = list(yaml.safe_load_all(written["config/webhook/manifests.yaml"]))
+    assert [c["kind"] for c in configurations] == [
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ]
+    assert configurations[1]["webhooks"][0]["clientConfig"]["service"]["path"] == (
+        "/validate-shop-example-com-v1alpha1-store"
+    )
+    # The project still passes its own lint with the new module.
+    ruff = str(Path(sys.executable).parent / "ruff")
+    for command in ([ruff, "check", "src"], [ruff, "format", "--check", "src"]):
+        checked = subprocess.run(command, cwd=shop, capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_create_webhook_needs_a_rule_and_an_existing_kind(shop: Path) -> None:
+    webhook = ["create", "webhook", "--version", "v1alpha1", "--kind", "Store"]
+    missing = kubeweft(*webhook, "--validation", "--dir", str(shop))
+    assert missing.exit_code == 1
+    assert "run kubeweft create api for Store first" in missing.stderr
+    assert kubeweft("create", "api", *STORE, "--dir", str(shop)).exit_code == 0
+    neither = kubeweft(*webhook, "--dir", str(shop))
+    assert neither.exit_code == 1
+    assert "give --defaulting, --validation or both" in neither.stderr
