@@ -24,9 +24,10 @@ import pytest
 
 from tests.support.waiting import wait_until
 
-__all__ = ["Browser", "Element", "headless_chromium"]
+__all__ = ["ENTER", "Browser", "Element", "headless_chromium"]
 
 _ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # W3C's element key
+ENTER = "\ue007"  # W3C's key code for Enter
 
 
 def _binaries() -> tuple[str, str] | None:
@@ -116,6 +117,20 @@ class Browser:
             ),
             what=css,
             timeout=10,
+        )
+
+    def focus(self, css: str) -> bool:
+        """Move the keyboard focus to the element matching ``css`` (False: none)."""
+        found = self.script(
+            "const e = document.querySelector(arguments[0]); if (e) e.focus(); return !!e", css
+        )
+        return bool(found)
+
+    def press(self, key: str) -> None:
+        """Press and release ``key`` (e.g. ``ENTER``) where the focus is, as a person would."""
+        strokes = [{"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]
+        self.call(
+            "POST", "/actions", {"actions": [{"type": "key", "id": "kb", "actions": strokes}]}
         )
 
     def accept_dialog(self) -> None:
