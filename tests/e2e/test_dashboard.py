@@ -315,11 +315,16 @@ def test_a_write_carried_by_the_cookie_needs_the_csrf_token(
 ) -> None:
     team_a, _ = teams
     with httpx.Client(base_url=base) as http:
+        nonce = re.search(r'name="nonce" value="([^"]+)"', http.get("/ui/sign-in").text)
+        assert nonce is not None
         signed_in = http.post(
-            "/ui/sign-in", data={"credential": token("alice"), "next": "/ui/webapps"}
+            "/ui/sign-in",
+            data={"credential": token("alice"), "next": "/ui/webapps", "nonce": nonce[1]},
         )
         assert signed_in.status_code == 303
-        cookie = signed_in.headers["set-cookie"].lower()
+        cookie = next(
+            c for c in signed_in.headers.get_list("set-cookie") if "kubeweft_session" in c
+        ).lower()
         assert "httponly" in cookie
         assert "samesite=strict" in cookie
         assert "secure" not in cookie  # development mode: plain HTTP on loopback

@@ -11,6 +11,7 @@ updates go to ``/api`` itself.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,14 +121,27 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
         first = next(iter(by_plural), None)
         return RedirectResponse(f"{UI_PREFIX}/{first}" if first else f"{UI_PREFIX}/sign-in", 303)
 
+    def sign_in_page(request: Request, code: int, target: str, error: str | None) -> Response:
+        # Login CSRF: the form's nonce must come back with the cookie set beside it, which
+        # a page on another site can neither read nor (SameSite=Strict) send along.
+        nonce = secrets.token_urlsafe(24)
+        page = render(
+            request, "sign_in.html", code, user=None, next=target, error=error, nonce=nonce
+        )
+        sessions.set_sign_in_nonce(page, nonce)
+        return page
+
     @router.get("/sign-in", response_class=HTMLResponse)
     async def sign_in_form(request: Request, next: str = UI_PREFIX) -> Response:
-        return render(request, "sign_in.html", user=None, next=_local(next), error=None)
+        return sign_in_page(request, 200, _local(next), None)
 
     @router.post("/sign-in", response_class=HTMLResponse)
     async def sign_in(request: Request, ctx: ContextDep) -> Response:
         form = await _form(request)
         credential, target = form.get("credential", "").strip(), _local(form.get("next"))
+        if not sessions.sign_in_nonce_ok(request.cookies, form.get("nonce")):
+            error = "The sign-in form expired or came from elsewhere; please sign in again."
+            return sign_in_page(request, 403, target, error)
         scope = {
             **request.scope,
             "headers": [(b"authorization", b"Bearer " + credential.encode())],
@@ -138,9 +152,10 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
             identity = None
         if not credential or identity is None:
             error = "That token or API key was not accepted."
-            return render(request, "sign_in.html", 401, user=None, next=target, error=error)
+            return sign_in_page(request, 401, target, error)
         response = RedirectResponse(target, 303)
         sessions.set_cookie(response, credential)
+        sessions.clear_sign_in_nonce(response)
         return response
 
     @router.post("/sign-out")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 
@@ -29,6 +30,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 __all__ = ["SESSION_COOKIE", "SessionMiddleware", "Sessions"]
 
 SESSION_COOKIE = "kubeweft_session"
+#: The sign-in form's nonce (login CSRF), valid while the form is open.
+SIGN_IN_COOKIE = "kubeweft_sign_in"
+SIGN_IN_MAX_AGE_SECONDS = 900
 CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The dashboard's own form posts check the ``csrf`` field themselves.
@@ -82,6 +86,26 @@ class Sessions:
         response.delete_cookie(
             SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=self.secure
         )
+
+    def set_sign_in_nonce(self, response: Response, nonce: str) -> None:
+        response.set_cookie(
+            SIGN_IN_COOKIE,
+            nonce,
+            max_age=SIGN_IN_MAX_AGE_SECONDS,
+            path="/ui/sign-in",
+            httponly=True,
+            samesite="strict",
+            secure=self.secure,
+        )
+
+    def clear_sign_in_nonce(self, response: Response) -> None:
+        response.delete_cookie(
+            SIGN_IN_COOKIE, path="/ui/sign-in", httponly=True, samesite="strict", secure=self.secure
+        )
+
+    def sign_in_nonce_ok(self, cookies: Mapping[str, str], presented: str | None) -> bool:
+        expected = cookies.get(SIGN_IN_COOKIE)
+        return bool(expected and presented) and hmac.compare_digest(expected or "", presented or "")
 
 
 def session_cookie(headers: Headers) -> str | None:

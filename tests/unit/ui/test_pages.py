@@ -115,10 +115,27 @@ async def test_sign_in_sets_a_strict_cookie_and_writes_need_its_csrf_token() -> 
     )
     transport = httpx.ASGITransport(app=install_dashboard(app, settings, context))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        signed_in = await http.post("/ui/sign-in", data={"credential": "token", "next": "//evil"})
+        forged = await http.post("/ui/sign-in", data={"credential": "token", "next": "/ui"})
+        assert forged.status_code == 403  # login CSRF: no nonce from our own form
+        assert "set-cookie" not in forged.headers or "kubeweft_session" not in str(
+            forged.headers.get_list("set-cookie")
+        )
+        form = await http.get("/ui/sign-in")
+        nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
+        assert nonce is not None
+        wrong = await http.post(
+            "/ui/sign-in", data={"credential": "token", "next": "/ui", "nonce": "x" + nonce[1]}
+        )
+        assert wrong.status_code == 403
+        form = await http.get("/ui/sign-in")
+        nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
+        assert nonce is not None
+        signed_in = await http.post(
+            "/ui/sign-in", data={"credential": "token", "next": "//evil", "nonce": nonce[1]}
+        )
         assert signed_in.status_code == 303
         assert signed_in.headers["location"] == "/ui"  # never off-site
-        cookie = signed_in.headers["set-cookie"]
+        cookie = next(c for c in signed_in.headers.get_list("set-cookie") if "session" in c)
         assert "HttpOnly" in cookie
         assert "SameSite=strict" in cookie
         page = await http.get("/ui/webapps/n/w")
