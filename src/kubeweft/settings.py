@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     field_manager: str = "kubeweft"
 
     # --- controller runtime ------------------------------------------------------
-    workers: int = Field(default=4, ge=1, le=256)
+    # Reconciles wait on the API server far more than they compute; 16 overlap those
+    # waits (4 made N new objects queue behind each other: bench/converge.py).
+    workers: int = Field(default=16, ge=1, le=256)
     reconcile_timeout_seconds: float | None = Field(default=60.0, gt=0)
     resync_period_seconds: float = Field(default=36000.0, gt=0)
     leader_election: bool = False
