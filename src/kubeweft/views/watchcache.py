@@ -62,6 +62,9 @@ class Change:
     old_labels: Mapping[str, str] | None = None
     #: The object's wire form, encoded once and shared by every stream that sends it.
     payload: str | None = None
+    #: The framed event per event name (with a selector one change can be sent as
+    #: ``added``, ``modified`` or ``deleted``), framed once for every stream.
+    frames: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,14 @@ class WatchesClosed(Exception):
 class StreamLimits:
     """``replay``: changes kept per model for resuming; ``client_buffer``: changes kept
     per stream for a client that reads slowly; ``max_per_user``: open streams per user;
-    ``heartbeat``: seconds between heartbeats of an idle stream."""
+    ``heartbeat``: seconds between heartbeats of an idle stream; ``gather``: how long a
+    stream lets a burst of changes gather before writing them in one go."""
 
     replay: int = 4096
     client_buffer: int = 256
     max_per_user: int = 10
     heartbeat: float = 15.0
+    gather: float = 0.05
 
 
 class Watches:

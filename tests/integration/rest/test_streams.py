@@ -232,6 +232,18 @@ async def test_forbidden_namespace_never_appears(
     )
 
 
+async def test_malformed_last_event_id_is_a_problem_naming_it(
+    stack: Running, namespaces: Any
+) -> None:
+    visible, _ = namespaces
+    response = await stack.http.get(
+        f"/api/watch/webapps/{visible}", headers={"Last-Event-ID": "12ab"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == ["header.Last-Event-ID"]
+
+
 async def test_heartbeats_carry_the_resume_point(stack: Running, namespaces: Any) -> None:
     visible, _ = namespaces
     async with stream(stack.http, f"/api/watch/webapps/{visible}/nothing-here") as messages:

@@ -101,14 +101,20 @@ class AccessGate:
 
     async def allows(self, namespace: str | None) -> bool:
         """Raises ``ReviewUnavailable`` when it cannot be known."""
+        known = self.known(namespace)
+        if known is not None:
+            return known
         key = None if self.scoped else namespace
-        now = anyio.current_time()
-        known = self._answers.get(key)
-        if known is not None and known[1] > now:
-            return known[0]
         allowed = await self._ask(key)
-        self._answers[key] = (allowed, now + self._ttl)
+        self._answers[key] = (allowed, anyio.current_time() + self._ttl)
         return allowed
+
+    def known(self, namespace: str | None) -> bool | None:
+        """The answer while it is fresh, without a checkpoint; None: ask ``allows``."""
+        known = self._answers.get(None if self.scoped else namespace)
+        if known is not None and known[1] > anyio.current_time():
+            return known[0]
+        return None
 
     async def _ask(self, namespace: str | None) -> bool:
         authorize = self._ctx.authorizer.authorize
@@ -132,11 +138,15 @@ async def _events(
     *,
     resumed_from: int | None,
     heartbeat: float,
+    gather: float,
 ) -> AsyncGenerator[bytes, None]:
     def send(kind: str, change: Change) -> bytes:
-        if change.payload is None:
-            change.payload = routes.item_json(change.obj)
-        return _frame(kind, change.payload, change.resource_version)
+        frame = change.frames.get(kind)
+        if frame is None:
+            if change.payload is None:
+                change.payload = routes.item_json(change.obj)
+            frame = change.frames[kind] = _frame(kind, change.payload, change.resource_version)
+        return frame
 
     try:
         if start.resync:
@@ -160,7 +170,7 @@ async def _events(
             start.resource_version,
         )
         while True:
-            batch = await subscription.take(heartbeat)
+            batch = await subscription.take(heartbeat, gather)
             if batch is None:
                 if subscription.overflowed:
                     yield _resync(
@@ -173,11 +183,21 @@ async def _events(
                     return
                 yield _heartbeat(subscription.resource_version)
                 continue
+            frames, withdrawn = [], False
             for kind, change in batch.changes:
-                if await gate.allows(change.obj.metadata.namespace):
-                    yield send(kind, change)
+                namespace = change.obj.metadata.namespace
+                allowed = gate.known(namespace)
+                if allowed is None:
+                    allowed = await gate.allows(namespace)
+                if allowed:
+                    frames.append(send(kind, change))
                 elif gate.scoped:
-                    return  # access withdrawn: a reconnect gets the 403
+                    withdrawn = True  # access withdrawn: a reconnect gets the 403
+                    break
+            if frames:
+                yield b"".join(frames)  # a burst is one write
+            if withdrawn:
+                return
     except ReviewUnavailable:
         return  # never skip silently: the client resumes from its last id
 
@@ -244,7 +264,13 @@ def add_watch_routes(router: APIRouter, routes: ModelRoutes) -> None:
             ctx, identity, template, scoped=scoped, ttl=ctx.settings.authz_cache_ttl_seconds
         )
         events = _events(
-            routes, subscription, start, gate, resumed_from=since, heartbeat=limits.heartbeat
+            routes,
+            subscription,
+            start,
+            gate,
+            resumed_from=since,
+            heartbeat=limits.heartbeat,
+            gather=limits.gather,
         )
         return EventStreamResponse(events, ended=subscription.ended, cleanup=cleanup)
 
