@@ -11,7 +11,7 @@ tuples that are turned into values directly.
 The metric part bounds time, not only the UID: the names come from ``metric_latest``
 (one primary-key range) and each figure of a name is read from the range
 ``(uid, name, ts >= since)`` of the ``(uid, name, ts)`` index, so the cost follows the
-window, never the retained history nor the number of resources
+window, never the retained history
 (``metrics.metric_aggregates`` has the same shape).
 """
 
@@ -101,9 +101,10 @@ FROM (SELECT outcome FROM reconcile_log WHERE uid = {uid} AND started_at >= {sin
 """
 
 
-# Each figure of a metric is a subquery over one range of the (uid, name, ts) index; a
-# join would leave the planner free to start from the samples (PostgreSQL then took the
-# ts index and filtered every resource's recent samples by UID).
+# Each figure of a metric is a subquery over the window of one (uid, name): SQLite reads
+# it as a range of the (uid, name, ts) index. PostgreSQL may still take the ts index for
+# a window past its statistics (bounded by the window, not by retention; see
+# docs/design/performance.md).
 _OF_WINDOW = "FROM metric_samples AS i WHERE i.uid = {uid} AND i.name = l.name AND i.ts >= {since}"
 
 
