@@ -20,11 +20,13 @@ import anyio
 import httpx
 import pytest
 
+from kubeweft import App
 from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster import ClusterAccess
 from kubeweft.views.subscription import Subscription
 from tests.integration.rest.stack import DEV_USER, Running, running
 from tests.support import accounts, sse
+from tests.support.models import Zone
 from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster]
@@ -355,6 +357,43 @@ def _dechunk(body: str) -> str:
         out.append(rest[:size])
         rest = rest[size + 2 :]
     return "".join(out)
+
+
+async def test_cluster_scoped_model_streams(local_cluster: ClusterAccess, tmp_path: Path) -> None:
+    """A cluster-scoped model's streams have no namespace segment: the list and one
+    object; the object reads back with a null namespace."""
+    zones = App("zones")
+    zones.add_model(Zone)
+    name = f"zone-{secrets.token_hex(3)}"
+    async with running(
+        local_cluster,
+        f"sqlite+aiosqlite:///{tmp_path / 'kubeweft.db'}",
+        app=zones,
+        enable_controller=False,
+    ) as other:
+        http = other.http
+        paths = (await http.get("/openapi.json")).json()["paths"]
+        assert {"/api/watch/zones", "/api/watch/zones/{name}"} <= set(paths)
+        try:
+            async with (
+                stream(http, "/api/watch/zones") as every,
+                stream(http, f"/api/watch/zones/{name}") as one,
+            ):
+                await until(every, "synced")
+                assert [m.event for m in await until(one, "synced")] == ["synced"]
+                body = {"name": name, "spec": {"capacity": 3}}
+                assert (await http.post("/api/zones", json=body)).status_code == 201
+                patch = {"spec": {"capacity": 4}}
+                assert (await http.patch(f"/api/zones/{name}", json=patch)).status_code == 200
+                (added, modified) = await changes(one, 2)
+                listed: list[sse.Message] = []
+                while len(listed) < 2:  # other tests' zones may change meanwhile
+                    listed += [m for m in await changes(every, 1) if m.json()["name"] == name]
+        finally:
+            await http.delete(f"/api/zones/{name}")
+    assert (added.event, added.json()["namespace"]) == ("added", None)
+    assert (modified.event, modified.json()["spec"]["capacity"]) == ("modified", 4)
+    assert [m.event for m in listed] == ["added", "modified"]
 
 
 async def test_drain_ends_open_streams(
