@@ -68,14 +68,17 @@ async def create_or_update(
         try:
             _assign(obj, await client.create(obj))
             return OperationResult.CREATED
-        except errors.AlreadyExists:
+        except errors.AlreadyExists as exists:
             # Not in the cache but on the server: our own create not yet observed, or
             # an object the cache does not hold (it is scoped to the managed-by label).
             # Ask the server, so a stranger's object is reported as not ours.
             api_reader = getattr(client, "api_reader", None)
             if api_reader is None:
                 raise
-            live = await api_reader.get(kind, key.name, key.namespace)
+            try:
+                live = await api_reader.get(kind, key.name, key.namespace)
+            except errors.NotFound:
+                raise exists from None  # gone again meanwhile: the caller retries
     owners.check_ownership(owner, live, managed_by=managed_by)
     _assign(obj, objects.deep_copy(live))
     mutate(obj)
