@@ -83,6 +83,8 @@ class _Attempt:
     actions: list[str] = field(default_factory=lambda: current_attempt().actions)
     #: ``readyReplicas`` as last computed (the cached status until then).
     ready_replicas: int | None = None
+    #: The children created, announced in one Event (each Event is an API write).
+    created: list[str] = field(default_factory=list)
 
 
 class _CacheBehind(Exception):
@@ -172,6 +174,10 @@ class WebAppReconciler:
             # until the WebApp changes, so say so on it instead of failing every attempt.
             not_owned = f"The API server refused a child object: {err.message or err}"
             reason = webapp_status.REASON_REJECTED
+        finally:
+            if attempt.created:
+                created = " and ".join(attempt.created)
+                self.events.event(webapp, "Normal", "Created", f"Created {created}")
         if not_owned is not None:
             attempt.actions.append(f"blocked: {not_owned}")
             current_attempt().requeue(not_owned)
@@ -187,12 +193,9 @@ class WebAppReconciler:
         )
         if result is OperationResult.CREATED:
             attempt.actions.append("created Deployment")
-            self.events.event(
-                webapp,
-                "Normal",
-                "Created",
-                f"Created Deployment {_name(deployment)} with image {webapp.spec.image} "
-                f"and {webapp.spec.replicas} replicas",
+            attempt.created.append(
+                f"Deployment {_name(deployment)} (image {webapp.spec.image}, "
+                f"{webapp.spec.replicas} replicas)"
             )
         elif result is OperationResult.UPDATED:
             self._updated(webapp, deployment, change.changed, attempt, change.live_replicas)
@@ -209,7 +212,7 @@ class WebAppReconciler:
         result = await controllerutil.create_or_update(self.client, service, mutate, owner=webapp)
         if result is OperationResult.CREATED:
             attempt.actions.append("created Service")
-            self.events.event(webapp, "Normal", "Created", f"Created Service {_name(service)}")
+            attempt.created.append(f"Service {_name(service)}")
         elif result is OperationResult.UPDATED:
             self._updated(webapp, service, changed, attempt)
         return service

@@ -120,7 +120,10 @@ async def test_first_reconcile_creates_owned_objects_status_and_records(
         "Progressing": "True",
         "Degraded": "False",
     }
-    assert [e[1] for e in sink.events] == ["Created", "Created"]
+    # One Event for both children: each Event is a write to the API server.
+    assert [e[1:] for e in sink.events] == [
+        ("Created", "Created Deployment shop (image nginx:1, 3 replicas) and Service shop")
+    ]
     assert list(history(sink)) == [(1, "nginx:1", 3)]
     (log,) = of(sink, ReconcileRecord)
     assert log.outcome == "success"
