@@ -248,8 +248,10 @@ def test_restore_a_past_generation_from_the_history(
     detail = f"{base}/ui/webapps/{team_a}/web-a"
     browser.get(detail)
     browser.click_live("#history a[href$='?generation=1']")
-    wait_until(lambda: "generation=1" in browser.url, what="the restore form")
-    assert browser.texts("h1") == ["Restore generation 1 of web-a"]
+    # A click made by script does not wait for the next page to load: wait for its heading.
+    wait_until(
+        lambda: browser.texts("h1") == ["Restore generation 1 of web-a"], what="the restore form"
+    )
     assert browser.script("return document.getElementById('f-spec.replicas').value") == "1"
     browser.find("#model-form button[type=submit]").click()
     wait_until(lambda: browser.url == detail, what="back on the detail page")
@@ -283,8 +285,14 @@ def test_create_through_the_form_shows_the_field_error_then_becomes_ready_live(
     browser.screenshot(artifacts / "form-error.png")
     browser.find("[data-field='spec.image']").type("nginx:1.27")
     browser.find("#model-form button[type=submit]").click()
+    # The script navigates after its request: wait for the detail page itself to be loaded.
     wait_until(
-        lambda: browser.url.endswith(f"/ui/webapps/{team_a}/web-new"), what="the new detail page"
+        lambda: (
+            browser.url.endswith(f"/ui/webapps/{team_a}/web-new")
+            and browser.texts("main h1") == ["web-new"]
+            and browser.script("return document.readyState") == "complete"
+        ),
+        what="the new detail page",
     )
     browser.script("window.stillTheSamePage = true")
 

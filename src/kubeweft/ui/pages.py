@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import jinja2
+import jsonpatch
 import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -324,6 +325,50 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
             etag=f'"{view.obj.metadata.resourceVersion}"',
             restoring=restoring.generation if restoring is not None else None,
             fields=spec_form(spec_type, restoring.spec if restoring is not None else spec),  # type: ignore[arg-type]
+        )
+
+    @router.get("/{plural}/_compare/{path:path}", response_class=HTMLResponse)
+    async def compare(request: Request, plural: str, path: str, ctx: ContextDep) -> Response:
+        """Any two generations of the history side by side, with the JSON patch between."""
+        model = by_plural.get(plural)
+        parts = path.split("/")
+        if model is None or len(parts) != (2 if model.model_info.namespaced else 1):
+            return missing(request, None, f"{plural}/{path}")
+        identity = await identity_of(request, ctx)
+        if identity is None:
+            return to_sign_in(request)
+        info = model.model_info
+        namespace, name = (parts[0], parts[1]) if info.namespaced else (None, parts[0])
+        attributes = ResourceAttributes("get", info.group, plural, namespace, name)
+        if (refused := await allowed(request, ctx, identity, attributes)) is not None:
+            return refused
+        try:
+            view = await get_detail(
+                model,
+                namespace,
+                name,
+                cluster=ctx.reader,
+                records=ctx.store,
+                history_limit=HISTORY_SHOWN,
+            )
+        except ResourceNotFound:
+            return missing(request, identity, f"{info.kind} {path}")
+        by_generation = {str(h.generation): h for h in view.history}
+        old = by_generation.get(request.query_params.get("from", ""))
+        new = by_generation.get(request.query_params.get("to", ""))
+        if old is None or new is None:
+            return missing(request, identity, f"such a pair of generations of {name}")
+        return render(
+            request,
+            "compare.html",
+            user=identity,
+            info=info,
+            plural=plural,
+            name=name,
+            detail=f"{UI_PREFIX}/{plural}/{path}",
+            old=old,
+            new=new,
+            ops=list(jsonpatch.make_patch(old.spec, new.spec)),
         )
 
     @router.get("/{plural}/{path:path}", response_class=HTMLResponse)

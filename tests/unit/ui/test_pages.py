@@ -211,7 +211,7 @@ async def test_sort_and_filter_by_health() -> None:
         assert names(best) == ["whole"]
 
 
-async def test_a_past_generation_can_be_restored_through_the_edit_form() -> None:
+async def test_a_past_generation_can_be_restored_and_any_two_compared() -> None:
     settings = Settings(dev_user="alice")
     app, kube, store, _authorizer, context = build(settings)
     created = await kube.create(
@@ -235,3 +235,15 @@ async def test_a_past_generation_can_be_restored_through_the_edit_form() -> None
         assert 'data-method="PATCH"' in form.text  # guarded by the current ETag
         missing = await http.get("/ui/webapps/_edit/n/w", params={"generation": "7"})
         assert missing.status_code == 404
+        # Any two generations compare; the patch between them is computed on the way.
+        assert '<label for="compare-from">' in detail.text
+        compared = await http.get("/ui/webapps/_compare/n/w", params={"from": "1", "to": "2"})
+        assert compared.status_code == 200
+        ops = re.findall(
+            r'<code class="op op-(\w+)">\w+</code> <code>([^<]+)</code>', compared.text
+        )
+        assert sorted(ops) == [("replace", "/image"), ("replace", "/replicas")]
+        assert "by alice" in compared.text
+        assert "by bob" in compared.text
+        unknown = await http.get("/ui/webapps/_compare/n/w", params={"from": "1", "to": "9"})
+        assert unknown.status_code == 404
