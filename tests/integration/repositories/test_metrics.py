@@ -117,7 +117,12 @@ async def test_prune_and_retention_job(database: Database) -> None:
             ],
         )
     policy = RetentionPolicy(
-        metric_samples=timedelta(days=7), reconcile_log=None, audit=None, history=None
+        metric_samples=timedelta(days=7),
+        reconcile_log=None,
+        audit=None,
+        history=None,
+        annotations=None,
+        api_keys=None,
     )
     deleted = await RetentionJob(database, policy).prune_once()
     assert deleted == {"metric_latest": 1, "metric_samples": 2}
