@@ -1,7 +1,7 @@
 """Metric samples that record changes, not a fixed stream.
 
 A reconciler reports the values it saw on every reconcile (``current_attempt().sample``),
-and most reconciles see what the previous one saw: a WebApp at three ready replicas
+and most reconciles see what the previous one saw: a workload at three ready replicas
 stays at three for days. Writing every report would grow the samples table with the
 reconcile rate, not with what happened. :class:`ChangeSampler` keeps, per (UID, metric),
 the last value written and when, and lets a report through only when the value differs

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 import jinja2
@@ -32,7 +32,7 @@ from kubeweft.rest.problems import Problem
 from kubeweft.rest.routes.collection import namespace_filter
 from kubeweft.ui.forms import spec_form
 from kubeweft.ui.session import Sessions
-from kubeweft.views import get_detail
+from kubeweft.views import DetailView, get_detail
 from kubeweft.views.errors import ResourceNotFound
 from kubeweft.views.table import TableQuery, UnknownField, field_value, query_table, table_fields
 
@@ -68,6 +68,16 @@ def _age(value: Any) -> str:
 _templates.filters["health_word"] = _health_word
 _templates.filters["age"] = _age
 _templates.filters["yaml"] = lambda value: yaml.safe_dump(value, sort_keys=False).rstrip()
+
+
+class _Shown(NamedTuple):
+    """One object's page, ready to render (``object_page``)."""
+
+    model: type[CustomResource]
+    identity: Identity
+    namespace: str | None
+    name: str
+    view: DetailView
 
 
 def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions) -> APIRouter:
@@ -112,6 +122,37 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
                 text=refused.detail,
             )
         return None
+
+    async def object_page(
+        request: Request, plural: str, path: str, ctx: AppContext
+    ) -> _Shown | Response:
+        """What every page of one object starts with: the model and name from the path,
+        the signed-in caller, the REST layer's ``get`` check and the detail view; or the
+        page (not found, sign in, not allowed) to answer instead."""
+        model = by_plural.get(plural)
+        parts = path.split("/")
+        if model is None or len(parts) != (2 if model.model_info.namespaced else 1):
+            return missing(request, None, f"{plural}/{path}")
+        identity = await identity_of(request, ctx)
+        if identity is None:
+            return to_sign_in(request)
+        info = model.model_info
+        namespace, name = (parts[0], parts[1]) if info.namespaced else (None, parts[0])
+        attributes = ResourceAttributes("get", info.group, plural, namespace, name)
+        if (refused := await allowed(request, ctx, identity, attributes)) is not None:
+            return refused
+        try:
+            view = await get_detail(
+                model,
+                namespace,
+                name,
+                cluster=ctx.reader,
+                records=ctx.store,
+                history_limit=HISTORY_SHOWN,
+            )
+        except ResourceNotFound:
+            return missing(request, identity, f"{info.kind} {path}")
+        return _Shown(model, identity, namespace, name, view)
 
     def to_sign_in(request: Request) -> RedirectResponse:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -284,29 +325,11 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
 
     @router.get("/{plural}/_edit/{path:path}", response_class=HTMLResponse)
     async def edit_form(request: Request, plural: str, path: str, ctx: ContextDep) -> Response:
-        model = by_plural.get(plural)
-        parts = path.split("/")
-        if model is None or len(parts) != (2 if model.model_info.namespaced else 1):
-            return missing(request, None, f"{plural}/{path}")
-        identity = await identity_of(request, ctx)
-        if identity is None:
-            return to_sign_in(request)
+        shown = await object_page(request, plural, path, ctx)
+        if isinstance(shown, Response):
+            return shown
+        model, identity, namespace, name, view = shown
         info = model.model_info
-        namespace, name = (parts[0], parts[1]) if info.namespaced else (None, parts[0])
-        attributes = ResourceAttributes("get", info.group, plural, namespace, name)
-        if (refused := await allowed(request, ctx, identity, attributes)) is not None:
-            return refused
-        try:
-            view = await get_detail(
-                model,
-                namespace,
-                name,
-                cluster=ctx.reader,
-                records=ctx.store,
-                history_limit=HISTORY_SHOWN,
-            )
-        except ResourceNotFound:
-            return missing(request, identity, f"{info.kind} {path}")
         spec = view.obj.to_dict().get("spec") or {}
         # ?generation=N: the form filled with that generation's spec (restoring it).
         wanted = request.query_params.get("generation")
@@ -330,29 +353,11 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
     @router.get("/{plural}/_compare/{path:path}", response_class=HTMLResponse)
     async def compare(request: Request, plural: str, path: str, ctx: ContextDep) -> Response:
         """Any two generations of the history side by side, with the JSON patch between."""
-        model = by_plural.get(plural)
-        parts = path.split("/")
-        if model is None or len(parts) != (2 if model.model_info.namespaced else 1):
-            return missing(request, None, f"{plural}/{path}")
-        identity = await identity_of(request, ctx)
-        if identity is None:
-            return to_sign_in(request)
+        shown = await object_page(request, plural, path, ctx)
+        if isinstance(shown, Response):
+            return shown
+        model, identity, _, name, view = shown
         info = model.model_info
-        namespace, name = (parts[0], parts[1]) if info.namespaced else (None, parts[0])
-        attributes = ResourceAttributes("get", info.group, plural, namespace, name)
-        if (refused := await allowed(request, ctx, identity, attributes)) is not None:
-            return refused
-        try:
-            view = await get_detail(
-                model,
-                namespace,
-                name,
-                cluster=ctx.reader,
-                records=ctx.store,
-                history_limit=HISTORY_SHOWN,
-            )
-        except ResourceNotFound:
-            return missing(request, identity, f"{info.kind} {path}")
         by_generation = {str(h.generation): h for h in view.history}
         old = by_generation.get(request.query_params.get("from", ""))
         new = by_generation.get(request.query_params.get("to", ""))
@@ -373,30 +378,11 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
 
     @router.get("/{plural}/{path:path}", response_class=HTMLResponse)
     async def detail(request: Request, plural: str, path: str, ctx: ContextDep) -> Response:
-        model = by_plural.get(plural)
-        info = model.model_info if model is not None else None
-        parts = path.split("/")
-        if model is None or info is None or len(parts) != (2 if info.namespaced else 1):
-            return missing(request, None, f"{plural}/{path}")
-        identity = await identity_of(request, ctx)
-        if identity is None:
-            return to_sign_in(request)
-        namespace, name = (parts[0], parts[1]) if info.namespaced else (None, parts[0])
-        attributes = ResourceAttributes("get", info.group, plural, namespace, name)
-        if (refused := await allowed(request, ctx, identity, attributes)) is not None:
-            return refused
-        try:
-            view = await get_detail(
-                model,
-                namespace,
-                name,
-                cluster=ctx.reader,
-                records=ctx.store,
-                history_limit=HISTORY_SHOWN,
-            )
-        except ResourceNotFound:
-            what = f"{info.kind} {namespace + '/' if namespace else ''}{name}"
-            return missing(request, identity, what)
+        shown = await object_page(request, plural, path, ctx)
+        if isinstance(shown, Response):
+            return shown
+        model, identity, namespace, name, view = shown
+        info = model.model_info
         wire = view.obj.to_dict()
         status = dict(wire.get("status") or {})
         conditions = status.pop("conditions", None) or []
