@@ -111,10 +111,6 @@ _OF_WINDOW = "FROM metric_samples AS i WHERE i.uid = {uid} AND i.name = l.name A
 def _statement(dialect: str) -> str:
     if dialect == "postgresql":
         return _format(
-            h=_HISTORY,
-            m=_METRIC,
-            a=_ANNOTATION,
-            r=_ATTEMPTS,
             uid="$1",
             since="$2",
             history_limit="$3",
@@ -125,10 +121,6 @@ def _statement(dialect: str) -> str:
             real="double precision",
         )
     return _format(
-        h=_HISTORY,
-        m=_METRIC,
-        a=_ANNOTATION,
-        r=_ATTEMPTS,
         uid=":uid",
         since=":since",
         history_limit=":history_limit",
@@ -140,9 +132,12 @@ def _statement(dialect: str) -> str:
     )
 
 
-def _format(**parts: Any) -> str:
-    of_window = _OF_WINDOW.format(uid=parts["uid"], since=parts["since"])
-    return _TEMPLATE.format(of_window=of_window, **parts)
+def _format(**dialect_parts: str) -> str:
+    """The statement with one dialect's parameter markers, casts and real type."""
+    of_window = _OF_WINDOW.format(uid=dialect_parts["uid"], since=dialect_parts["since"])
+    return _TEMPLATE.format(
+        h=_HISTORY, m=_METRIC, a=_ANNOTATION, r=_ATTEMPTS, of_window=of_window, **dialect_parts
+    )
 
 
 STATEMENTS = {dialect: _statement(dialect) for dialect in ("postgresql", "sqlite")}
