@@ -15,7 +15,6 @@ current generation from the object.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import httpx
 import pytest
 
 from kubeweft.localcluster.access import ClusterAccess
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import POSTGRESQL_ONLY, PostgresServer
 from tests.support.process import kubeweft_run, metric
 from tests.support.waiting import wait_until
 
@@ -31,15 +30,6 @@ pytestmark = [pytest.mark.localcluster, pytest.mark.postgres, pytest.mark.usefix
 
 ACTOR = "e2e-user"  # the process's development identity (tests.support.process)
 DEADLINE = 120.0
-
-
-@pytest.fixture
-def database(postgres_server: PostgresServer) -> Iterator[str]:
-    url = postgres_server.create_database("kill9")
-    yield url
-    if not postgres_server.running:
-        postgres_server.start()
-    postgres_server.drop_database(url)
 
 
 def history(server: PostgresServer, url: str, uid: str) -> list[dict[str, Any]]:
@@ -52,15 +42,16 @@ def history(server: PostgresServer, url: str, uid: str) -> list[dict[str, Any]]:
     return rows
 
 
+@POSTGRESQL_ONLY  # a new database, dropped after the server is started again
 def test_a_kill_during_an_outage_loses_no_generation(
     local_cluster: ClusterAccess,
     namespace: str,
     postgres_server: PostgresServer,
-    database: str,
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     env = {
-        "KUBEWEFT_DATABASE_URL": database,
+        "KUBEWEFT_DATABASE_URL": database_url,
         "KUBEWEFT_WATCH_NAMESPACE": namespace,
         "KUBEWEFT_LEADER_ELECTION": "false",
     }
@@ -104,7 +95,7 @@ def test_a_kill_during_an_outage_loses_no_generation(
     uid = field(".metadata.uid")
     with kubeweft_run(local_cluster.kubeconfig_path, tmp_path, "--no-api", env=env):
         rows = wait_until(
-            lambda: history(postgres_server, database, uid),
+            lambda: history(postgres_server, database_url, uid),
             accept=lambda rows: any(row["generation"] == 4 for row in rows),
             what="the current generation's history row",
             timeout=DEADLINE,

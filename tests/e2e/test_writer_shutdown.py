@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kubeweft.localcluster.access import ClusterAccess
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import POSTGRESQL_ONLY, PostgresServer
 from tests.support.process import kubeweft_run, metric
 from tests.support.waiting import wait_until
 
@@ -28,29 +27,21 @@ pytestmark = [pytest.mark.localcluster, pytest.mark.postgres, pytest.mark.usefix
 DRAIN_S = 60.0
 
 
-@pytest.fixture
-def database(postgres_server: PostgresServer) -> Iterator[str]:
-    url = postgres_server.create_database("sigterm")
-    yield url
-    if not postgres_server.running:
-        postgres_server.start()
-    postgres_server.drop_database(url)
-
-
 def rows(server: PostgresServer, url: str, table: str, uid: str) -> int:
     name = url.rsplit("/", 1)[1]
     return int(server.psql(f"SELECT count(*) FROM {table} WHERE uid = '{uid}'", name).strip())
 
 
+@POSTGRESQL_ONLY  # a new database, dropped after the server is started again
 def test_records_pending_at_sigterm_are_written_before_exit(
     local_cluster: ClusterAccess,
     namespace: str,
     postgres_server: PostgresServer,
-    database: str,
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     env = {
-        "KUBEWEFT_DATABASE_URL": database,
+        "KUBEWEFT_DATABASE_URL": database_url,
         "KUBEWEFT_WATCH_NAMESPACE": namespace,
         "KUBEWEFT_LEADER_ELECTION": "false",
         "KUBEWEFT_DRAIN_TIMEOUT_SECONDS": str(DRAIN_S),
@@ -85,6 +76,6 @@ def test_records_pending_at_sigterm_are_written_before_exit(
         assert code == 0, process.log_tail()
 
     assert "records not written before the drain timeout" not in process.log()
-    assert rows(postgres_server, database, "change_history", uid) == 1
-    assert rows(postgres_server, database, "reconcile_log", uid) >= 1
+    assert rows(postgres_server, database_url, "change_history", uid) == 1
+    assert rows(postgres_server, database_url, "reconcile_log", uid) >= 1
     print(f"\n{pending:.0f} records were pending at SIGTERM")
