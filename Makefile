@@ -33,9 +33,11 @@ integration: system-deps venv localcluster
 e2e: system-deps venv localcluster
 	$(BIN)/python -m pytest tests/e2e
 
-# Debian packages the tests need: PostgreSQL (started per test session in a temp dir).
+# Debian packages the tests need: PostgreSQL (started per test session in a temp dir),
+# Go (the local control plane's build) and headless Chromium with its driver (the
+# dashboard's browser tests). hack/system-deps.sh is the script `kubeweft init` writes.
 system-deps:
-	@bash hack/system-deps.sh
+	@bash hack/system-deps.sh chromium chromium-driver:chromedriver
 
 venv: $(STAMP)
 

@@ -76,6 +76,32 @@ def test_init_writes_the_project(shop: Path) -> None:
     assert "make test" in written["README.md"]
 
 
+def test_the_generated_system_deps_script_is_kubeweft_s_own(shop: Path) -> None:
+    # One script: kubeweft's make test runs the file every new project gets.
+    own = Path(__file__).resolve().parents[3] / "hack" / "system-deps.sh"
+    assert (shop / "hack" / "system-deps.sh").read_text() == own.read_text()
+
+
+def test_system_deps_installs_only_the_missing_packages_and_the_extra_ones(
+    shop: Path, tmp_path: Path
+) -> None:
+    fakes = tmp_path / "bin"
+    fakes.mkdir()
+    calls = tmp_path / "calls"
+    for name in ("apt-get", "sudo", "service"):
+        body = '"$@"' if name == "sudo" else f'echo {name} "$@" >> {calls}'
+        (fakes / name).write_text(f"#!/bin/sh\n{body}\n")
+        (fakes / name).chmod(0o755)
+    env = {"PATH": f"{fakes}:/usr/bin:/bin"}
+    script = ["bash", "hack/system-deps.sh", "no-such-tool-pkg:no-such-tool", "sh"]
+    done = subprocess.run(script, cwd=shop, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    (install,) = [line for line in calls.read_text().splitlines() if " install " in line]
+    packages = install.split("--no-install-recommends")[1].split()
+    assert "no-such-tool-pkg" in packages  # its command is missing
+    assert "sh" not in packages  # present already
+
+
 def test_init_takes_a_kubeweft_requirement(tmp_path: Path) -> None:
     done = kubeweft(
         "init", "shop", "--domain", "example.com", "--dir", str(tmp_path),
