@@ -10,8 +10,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint unit integration e2e manifests system-deps venv localcluster bench bench-deps clean
 
+# The dashboard it prints (/ui) and the API act as the development identity for requests
+# without credentials (refused in production mode).
 run: venv localcluster
-	$(BIN)/kubeweft run
+	$(BIN)/kubeweft run --dev-user developer
 
 test: system-deps venv localcluster lint
 	$(BIN)/python -m pytest -p no:cacheprovider tests examples/tenant/tests examples/backup/tests

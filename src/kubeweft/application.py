@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from kubeweft.api import CustomResource
 from kubeweft.api.admission import CustomDefaulter, CustomValidator, FailurePolicy, Webhook
+from kubeweft.api.conversion import Conversion
 from kubeweft.controllerutil.reconcile_log import (
     Attempt,
     LoggedReconciler,
@@ -40,13 +41,15 @@ from kubeweft.controllerutil.reconcile_log import (
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import MigrationSet
 from kubeweft.db.writer import RecordWriter
+from kubeweft.rest.routes.watch import WATCH_SEGMENT
 from kubeweft.runtime import predicate
-from kubeweft.runtime.builder import ControllerBuilder
+from kubeweft.runtime.builder import ControllerBuilder, owned_kind
 from kubeweft.runtime.controller import Controller, ControllerOptions
 from kubeweft.runtime.manager import Manager
 from kubeweft.runtime.reconcile import Reconciler
 from kubeweft.runtime.recorder import EventRecorder
 from kubeweft.settings import Settings
+from kubeweft.ui.pages import RESERVED_SEGMENTS
 from kubeweft.views.detail_fields import DetailFields, FieldLoader
 
 __all__ = ["App", "ControllerContext", "ReconcilerFactory"]
@@ -85,6 +88,11 @@ class ControllerContext:
 ReconcilerFactory = Callable[[ControllerContext], Reconciler]
 
 
+#: Plurals a model may not take: ``/api/<plural>`` and ``/ui/<plural>`` would shadow
+#: (or be shadowed by) the live-update streams and the dashboard's own pages.
+_RESERVED_PLURALS = frozenset({WATCH_SEGMENT, *RESERVED_SEGMENTS})
+
+
 @dataclass(frozen=True)
 class _ControllerSpec:
     model: type[CustomResource]
@@ -104,6 +112,7 @@ class App:
         self._models: list[type[CustomResource]] = []
         self._controllers: list[_ControllerSpec] = []
         self._webhooks: list[Webhook] = []
+        self._conversions: list[Conversion] = []
         self._migrations: list[MigrationSet] = []
         self._detail_fields: list[DetailFields] = []
 
@@ -120,12 +129,35 @@ class App:
     def controller_names(self) -> tuple[str, ...]:
         return tuple(spec.name for spec in self._controllers)
 
-    def add_model(self, model: type[CustomResource]) -> type[CustomResource]:
+    def owned_kinds(self, model: type[CustomResource]) -> tuple[type[Any], ...]:
+        """The kinds ``model``'s objects own: its ``ModelInfo.owns`` and the ``owns=``
+        of its controllers (the dashboard and ``GET …/owned`` show their objects)."""
+        kinds = [owned_kind(api_version, plural) for api_version, plural in model.model_info.owns]
+        for spec in self._controllers:
+            if spec.model is model:
+                kinds.extend(kind for kind in spec.owns if kind not in kinds)
+        return tuple(kinds)
+
+    def add_model(
+        self, model: type[CustomResource], *, spokes: Sequence[type[CustomResource]] = ()
+    ) -> type[CustomResource]:
         """Serve ``model``: its CRD is verified (or installed) at start-up, it gets the
         REST routes and the OpenAPI, its informer is started and the readiness probe
-        lists it. A model is added once; a CRD holds one model."""
+        lists it. A model is added once; a CRD holds one model.
+
+        ``spokes``: further served versions of the same kind, each with
+        ``convert_to``/``convert_from`` (``kubeweft.api.conversion``). ``model`` is then
+        the hub: the stored version, the one the controller and the REST layer use, and
+        the API server converts the others through the webhook server's ``/convert``."""
         if not (isinstance(model, type) and issubclass(model, CustomResource)):
             raise TypeError(f"add_model() takes a CustomResource subclass, not {model!r}")
+        plural = model.model_info.plural
+        if plural in _RESERVED_PLURALS:
+            raise ValueError(
+                f"{model.__qualname__}'s plural {plural!r} is a reserved path segment "
+                f"(/api/{WATCH_SEGMENT}/… streams, /ui's own pages); reserved: "
+                f"{', '.join(sorted(_RESERVED_PLURALS))}. Give the model another plural"
+            )
         crd = model.model_info.crd_name
         for known in self._models:
             if known.model_info.crd_name == crd:
@@ -133,8 +165,16 @@ class App:
                     f"App {self.name!r} already has the model {known.__module__}."
                     f"{known.__qualname__} for the CRD {crd}; add each model once"
                 )
+        conversion = Conversion(model, tuple(spokes)) if spokes else None
         self._models.append(model)
+        if conversion is not None:
+            self._conversions.append(conversion)
         return model
+
+    @property
+    def conversions(self) -> tuple[Conversion, ...]:
+        """The models with several versions: each hub and its spokes (``add_model``)."""
+        return tuple(self._conversions)
 
     @property
     def migrations(self) -> tuple[MigrationSet, ...]:

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import ConfigMap, Service
 from pydantic import Field
 
 import kubeweft
@@ -67,6 +69,28 @@ def test_a_model_is_added_once() -> None:
     with pytest.raises(ValueError, match=r"gadgets\.test\.kubeweft\.dev"):
         app.add_model(OtherGadget)  # another class, the same CRD
     assert app.models == (Gadget,)
+
+
+@pytest.mark.parametrize("plural", ["watch", "assets", "sign-in", "sign-out"])
+def test_a_plural_that_is_a_reserved_path_segment_is_refused(plural: str) -> None:
+    """``/api/watch/…`` are the streams and ``/ui/assets``, ``/ui/sign-in`` and
+    ``/ui/sign-out`` the dashboard's own paths: a model there would shadow or be shadowed."""
+
+    class Reserved(CustomResource):
+        model_info = ModelInfo(group="test.kubeweft.dev", version="v1", kind="R", plural=plural)
+        spec: GadgetSpec = Field(default_factory=GadgetSpec)
+
+    app = kubeweft.App("shop")
+    with pytest.raises(ValueError, match=f"plural '{plural}' is a reserved path segment"):
+        app.add_model(Reserved)
+    assert app.models == ()
+
+
+def test_owned_kinds_are_the_declared_and_the_controllers() -> None:
+    app = kubeweft.App("shop")
+    app.add_model(WebApp)
+    app.add_controller(WebApp, GadgetReconciler, owns=[ConfigMap, Deployment])
+    assert app.owned_kinds(WebApp) == (Deployment, Service, ConfigMap)
 
 
 def test_only_custom_resources_are_models() -> None:

@@ -54,8 +54,14 @@ def test_render_fills_every_placeholder_and_leaves_make_variables() -> None:
     makefile = files.render(
         "init/Makefile.tmpl", name="shop", domain="example.com", kubeweft_requirement="k"
     )
-    assert "$(BIN)/kubeweft run shop.app:app" in makefile
+    assert "$(BIN)/kubeweft run shop.app:app --dev-user developer" in makefile
     assert "{{" not in makefile
+
+
+def test_the_readme_opens_the_dashboard() -> None:
+    readme = files.render("init/README.md.tmpl", name="shop", domain="example.com")
+    assert "http://localhost:8080/ui" in readme
+    assert "--dev-user developer" in readme
 
 
 def test_render_refuses_a_missing_value() -> None:

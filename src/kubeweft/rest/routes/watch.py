@@ -44,7 +44,7 @@ from kubeweft.views.subscription import Subscription, WatchFilter
 from kubeweft.views.watchcache import Change, Start, WatchCache
 from kubeweft.views.watches import TooManyStreams, Watches, WatchesClosed
 
-__all__ = ["LAST_EVENT_ID_MAX_LENGTH", "add_watch_routes", "watch_prefix"]
+__all__ = ["LAST_EVENT_ID_MAX_LENGTH", "WATCH_SEGMENT", "add_watch_routes", "watch_prefix"]
 
 LAST_EVENT_ID_MAX_LENGTH = 20  # a resourceVersion: etcd's revision, a 64-bit integer
 
@@ -60,8 +60,12 @@ LastEventId = Annotated[
 ]
 
 
+#: The path segment of the streams under ``/api``: no model may take it as its plural.
+WATCH_SEGMENT = "watch"
+
+
 def watch_prefix(plural: str) -> str:
-    return f"/api/watch/{plural}"
+    return f"/api/{WATCH_SEGMENT}/{plural}"
 
 
 def _frame(event: str | None = None, data: str | None = None, id: int | None = None) -> bytes:
