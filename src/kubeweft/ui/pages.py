@@ -31,7 +31,6 @@ from kubeweft.rest.dependencies import ContextDep, check_access
 from kubeweft.rest.problems import Problem
 from kubeweft.rest.routes.collection import namespace_filter
 from kubeweft.ui.forms import spec_form
-from kubeweft.ui.oidc import OidcSignIn, oidc_router
 from kubeweft.ui.session import Sessions
 from kubeweft.views import DetailView, get_detail
 from kubeweft.views.errors import ResourceNotFound
@@ -83,9 +82,7 @@ class _Shown(NamedTuple):
     view: DetailView
 
 
-def dashboard_router(
-    models: Sequence[type[CustomResource]], sessions: Sessions, oidc: OidcSignIn | None = None
-) -> APIRouter:
+def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions) -> APIRouter:
     by_plural = {model.model_info.plural: model for model in models}
     router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
 
@@ -173,14 +170,7 @@ def dashboard_router(
         # a page on another site can neither read nor (SameSite=Strict) send along.
         nonce = secrets.token_urlsafe(24)
         page = render(
-            request,
-            "sign_in.html",
-            code,
-            user=None,
-            next=target,
-            error=error,
-            nonce=nonce,
-            oidc=oidc.client.display_name if oidc else None,
+            request, "sign_in.html", code, user=None, next=target, error=error, nonce=nonce
         )
         sessions.set_sign_in_nonce(page, nonce)
         return page
@@ -211,9 +201,6 @@ def dashboard_router(
         sessions.set_cookie(response, credential)
         sessions.clear_sign_in_nonce(response)
         return response
-
-    if oidc is not None:  # before /{plural}/{path}, which would take /sign-in/oidc
-        router.include_router(oidc_router(oidc, sessions, sign_in_page, local=_local))
 
     @router.post("/sign-out")
     async def sign_out(request: Request) -> Response:
