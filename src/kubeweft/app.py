@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 
 from kubeweft import _importing, startup
 from kubeweft.api import CustomResource
+from kubeweft.api.conversion import Conversion
 from kubeweft.application import App
 from kubeweft.auth.config import AuthConfigurationError, build_authenticator, build_authorizer
 from kubeweft.codegen.crd import crd_for
@@ -171,12 +172,20 @@ async def kubernetes_settings(settings: Settings) -> AsyncIterator[Settings]:
 
 
 async def ensure_crds(
-    client: Client, models: tuple[type[CustomResource], ...], *, install: bool, manager: str
+    client: Client,
+    models: tuple[type[CustomResource], ...],
+    *,
+    install: bool,
+    manager: str,
+    conversions: Sequence[Conversion] = (),
 ) -> None:
-    """Verify every model's CRD can be listed; apply the generated CRDs first if asked."""
+    """Verify every model's CRD can be listed; apply the generated CRDs first if asked
+    (with every version of a model that has ``conversions``)."""
+    by_hub = {conversion.hub: conversion for conversion in conversions}
     for model in models:
         if install:
-            crd = objects.from_dict(CustomResourceDefinition, crd_for(model))
+            generated = crd_for(model, by_hub.get(model))
+            crd = objects.from_dict(CustomResourceDefinition, generated)
             await client.apply(crd, field_manager=manager, force=True)
             await _wait_established(client, model.model_info.crd_name)
         try:
@@ -279,7 +288,7 @@ async def run_process(
             settings = await stack.enter_async_context(kubernetes_settings(settings))
             client, server = _client(settings)
             stack.push_async_callback(client.aclose)
-            await _verify_kubernetes(client, settings, server, app.models)
+            await _verify_kubernetes(client, settings, server, app.models, app.conversions)
             await _serve(app, settings, database, client, on_ready)
     finally:
         with anyio.CancelScope(shield=True):
@@ -336,12 +345,20 @@ def _client(settings: Settings) -> tuple[Client, str]:
 
 
 async def _verify_kubernetes(
-    client: Client, settings: Settings, server: str, models: tuple[type[CustomResource], ...]
+    client: Client,
+    settings: Settings,
+    server: str,
+    models: tuple[type[CustomResource], ...],
+    conversions: Sequence[Conversion] = (),
 ) -> None:
     """Reach the API server and verify (or install) the CRDs, naming what failed."""
     try:
         await ensure_crds(
-            client, models, install=settings.install_crds, manager=settings.field_manager
+            client,
+            models,
+            install=settings.install_crds,
+            manager=settings.field_manager,
+            conversions=conversions,
         )
     except StartupError:
         raise
@@ -464,7 +481,9 @@ class Process:
             self.manager.add(_BindErrorsNamed(self.api, "REST API", "--api-port"))
         # Admission webhooks: the server runs on every replica (started in ``run``, before
         # the manager); without cert-manager the leader keeps its certificate.
-        self.webhooks, rotator = webhook_runnables(app.name, app.webhooks, settings, client)
+        self.webhooks, rotator = webhook_runnables(
+            app.name, app.webhooks, settings, client, app.conversions
+        )
         if rotator is not None:
             self.manager.add(rotator)
         liveness, readiness = _probe_checks(client, database, self.manager, app.models)

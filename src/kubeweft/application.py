@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from kubeweft.api import CustomResource
 from kubeweft.api.admission import CustomDefaulter, CustomValidator, FailurePolicy, Webhook
+from kubeweft.api.conversion import Conversion
 from kubeweft.controllerutil.reconcile_log import (
     Attempt,
     LoggedReconciler,
@@ -111,6 +112,7 @@ class App:
         self._models: list[type[CustomResource]] = []
         self._controllers: list[_ControllerSpec] = []
         self._webhooks: list[Webhook] = []
+        self._conversions: list[Conversion] = []
         self._migrations: list[MigrationSet] = []
         self._detail_fields: list[DetailFields] = []
 
@@ -136,10 +138,17 @@ class App:
                 kinds.extend(kind for kind in spec.owns if kind not in kinds)
         return tuple(kinds)
 
-    def add_model(self, model: type[CustomResource]) -> type[CustomResource]:
+    def add_model(
+        self, model: type[CustomResource], *, spokes: Sequence[type[CustomResource]] = ()
+    ) -> type[CustomResource]:
         """Serve ``model``: its CRD is verified (or installed) at start-up, it gets the
         REST routes and the OpenAPI, its informer is started and the readiness probe
-        lists it. A model is added once; a CRD holds one model."""
+        lists it. A model is added once; a CRD holds one model.
+
+        ``spokes``: further served versions of the same kind, each with
+        ``convert_to``/``convert_from`` (``kubeweft.api.conversion``). ``model`` is then
+        the hub: the stored version, the one the controller and the REST layer use, and
+        the API server converts the others through the webhook server's ``/convert``."""
         if not (isinstance(model, type) and issubclass(model, CustomResource)):
             raise TypeError(f"add_model() takes a CustomResource subclass, not {model!r}")
         plural = model.model_info.plural
@@ -156,8 +165,16 @@ class App:
                     f"App {self.name!r} already has the model {known.__module__}."
                     f"{known.__qualname__} for the CRD {crd}; add each model once"
                 )
+        conversion = Conversion(model, tuple(spokes)) if spokes else None
         self._models.append(model)
+        if conversion is not None:
+            self._conversions.append(conversion)
         return model
+
+    @property
+    def conversions(self) -> tuple[Conversion, ...]:
+        """The models with several versions: each hub and its spokes (``add_model``)."""
+        return tuple(self._conversions)
 
     @property
     def migrations(self) -> tuple[MigrationSet, ...]:

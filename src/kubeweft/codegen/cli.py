@@ -16,6 +16,7 @@ import typer
 from kubeweft import _importing
 from kubeweft.api import CustomResource
 from kubeweft.api.admission import Webhook
+from kubeweft.api.conversion import Conversion
 from kubeweft.codegen import manifests
 
 # The application whose models are generated when none is named: the shipped example,
@@ -62,6 +63,7 @@ def manifests_command(
         typer.echo("kubeweft manifests: give an APP or --model, not both", err=True)
         raise typer.Exit(2)
     webhooks: tuple[Webhook, ...] = ()
+    conversions: tuple[Conversion, ...] = ()
     app_name = "kubeweft"
     try:
         if model:
@@ -69,10 +71,13 @@ def manifests_command(
         else:
             models = load_app_models(app or DEFAULT_APP)
             app_name, webhooks = load_app_webhooks(app or DEFAULT_APP)
+            conversions = load_app_conversions(app or DEFAULT_APP)
     except (_importing.ImportFromStringError, ImportError, TypeError) as error:
         typer.echo(f"kubeweft manifests: {error}", err=True)
         raise typer.Exit(2) from error
-    files = manifests.generated_files(models, api=api, webhooks=webhooks, app_name=app_name)
+    files = manifests.generated_files(
+        models, api=api, webhooks=webhooks, app_name=app_name, conversions=conversions
+    )
     if check:
         diff = manifests.drift(files, output)
         if diff:
@@ -112,6 +117,15 @@ def load_app_webhooks(spec: str) -> tuple[str, tuple[Webhook, ...]]:
     if not all(isinstance(hook, Webhook) for hook in webhooks):
         raise TypeError(f"{spec}.webhooks holds something that is no Webhook")
     return str(getattr(candidate, "name", "kubeweft")), tuple(webhooks)
+
+
+def load_app_conversions(spec: str) -> tuple[Conversion, ...]:
+    """The versions of the application's models (``App.add_model(..., spokes=...)``)."""
+    candidate = _importing.import_from_string(spec)
+    conversions = getattr(candidate, "conversions", ())
+    if not all(isinstance(conversion, Conversion) for conversion in conversions):
+        raise TypeError(f"{spec}.conversions holds something that is no Conversion")
+    return tuple(conversions)
 
 
 def load_model(spec: str) -> type[CustomResource]:

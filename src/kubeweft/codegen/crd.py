@@ -7,10 +7,13 @@ rejects the same invalid objects the Python code would, before any controller se
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from kubeweft.api import CustomResource, names
+from kubeweft.api.conversion import CONVERT_PATH, Conversion
 from kubeweft.codegen.schema import Schema, structural_schema
+from kubeweft.codegen.webhooks import ClientConfig, default_client_config
 
 # Top-level fields every object has; the API server validates metadata itself, and a
 # CRD may only say ``type: object`` for it.
@@ -29,8 +32,18 @@ _ENVELOPE: dict[str, Schema] = {
 }
 
 
-def crd_for(model: type[CustomResource]) -> dict[str, Any]:
-    """The ``apiextensions.k8s.io/v1`` CustomResourceDefinition serving ``model``."""
+def crd_for(
+    model: type[CustomResource],
+    conversion: Conversion | None = None,
+    *,
+    client_config: ClientConfig | None = None,
+    ca_bundle: bytes | None = None,
+) -> dict[str, Any]:
+    """The ``apiextensions.k8s.io/v1`` CustomResourceDefinition serving ``model``.
+
+    With a ``conversion`` (``model`` is its hub) every version is served, the hub is
+    stored, and the API server converts through the webhook at ``/convert``, reached
+    by ``client_config`` (by default the webhook Service of ``config/webhook``)."""
     info = model.model_info
     names: dict[str, Any] = {
         "kind": info.kind,
@@ -42,11 +55,35 @@ def crd_for(model: type[CustomResource]) -> dict[str, Any]:
         names["shortNames"] = list(info.short_names)
     if info.categories:
         names["categories"] = list(info.categories)
+    versions = conversion.versions if conversion is not None else (model,)
+    spec: dict[str, Any] = {
+        "group": info.group,
+        "names": names,
+        "scope": "Namespaced" if info.namespaced else "Cluster",
+        "versions": [_version(each, storage=each is model) for each in versions],
+    }
+    if conversion is not None and conversion.spokes:
+        config = (client_config or default_client_config)(CONVERT_PATH)
+        if ca_bundle is not None:
+            config["caBundle"] = base64.b64encode(ca_bundle).decode()
+        spec["conversion"] = {
+            "strategy": "Webhook",
+            "webhook": {"clientConfig": config, "conversionReviewVersions": ["v1"]},
+        }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": info.crd_name},
+        "spec": spec,
+    }
 
+
+def _version(model: type[CustomResource], *, storage: bool) -> dict[str, Any]:
+    info = model.model_info
     version: dict[str, Any] = {
         "name": info.version,
         "served": True,
-        "storage": True,
+        "storage": storage,
         "schema": {"openAPIV3Schema": openapi_schema(model)},
     }
     subresources: dict[str, Any] = {}
@@ -73,18 +110,7 @@ def crd_for(model: type[CustomResource]) -> dict[str, Any]:
             }
             for column in info.printer_columns
         ]
-
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": info.crd_name},
-        "spec": {
-            "group": info.group,
-            "names": names,
-            "scope": "Namespaced" if info.namespaced else "Cluster",
-            "versions": [version],
-        },
-    }
+    return version
 
 
 def openapi_schema(model: type[CustomResource]) -> Schema:

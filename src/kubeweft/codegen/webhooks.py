@@ -26,11 +26,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kubeweft.api.admission import Operation, Webhook
+from kubeweft.api.conversion import Conversion
 
 __all__ = [
     "MUTATING",
     "NAMESPACE_NAME_LABEL",
     "VALIDATING",
+    "cainjection_component",
+    "default_client_config",
     "service_client_config",
     "url_client_config",
     "webhook_configurations",
@@ -56,6 +59,12 @@ def service_client_config(name: str, namespace: str, port: int = 443) -> ClientC
     return lambda path: {
         "service": {"name": name, "namespace": namespace, "path": path, "port": port}
     }
+
+
+def default_client_config(path: str) -> dict[str, Any]:
+    """The webhook Service of ``config/webhook`` (kustomize renames and re-namespaces it,
+    in the webhook configurations and in a CRD's conversion alike)."""
+    return service_client_config(SERVICE_NAME, NAMESPACE)(path)
 
 
 def configuration_name(prefix: str, kind: str) -> str:
@@ -163,11 +172,15 @@ WEBHOOK_PORT = 9443
 CERTIFICATE_SECRET = "webhook-server-cert"
 
 
-def webhook_files(app_name: str, webhooks: Sequence[Webhook]) -> dict[str, list[dict[str, Any]]]:
+def webhook_files(
+    app_name: str, webhooks: Sequence[Webhook], conversions: Sequence[Conversion] = ()
+) -> dict[str, list[dict[str, Any]]]:
     """``config/webhook/``: the configurations (Service client config, no caBundle: the
     leader or cert-manager's CA injector fills it in), the Service in front of port 9443
-    of every replica, and what the leader needs to keep its own certificate."""
-    if not webhooks:
+    of every replica, and what the leader needs to keep its own certificate. A CRD with
+    a conversion webhook (``conversions``) needs the same Service and certificate."""
+    converted = [c for c in conversions if c.spokes]
+    if not webhooks and not converted:
         return {}
     labels = {"app.kubernetes.io/name": app_name, "control-plane": "controller-manager"}
     service = {
@@ -186,14 +199,46 @@ def webhook_files(app_name: str, webhooks: Sequence[Webhook]) -> dict[str, list[
         client_config=service_client_config(SERVICE_NAME, NAMESPACE),
         excluded_namespaces=("kube-system", NAMESPACE),
     )
-    return {
-        "manifests.yaml": configs,
-        "service.yaml": [service],
-        "certificate_rbac.yaml": _certificate_rbac(app_name, configs),
-    }
+    files = {"manifests.yaml": configs} if configs else {}
+    crds = [c.hub.model_info.crd_name for c in converted]
+    files["service.yaml"] = [service]
+    files["certificate_rbac.yaml"] = _certificate_rbac(app_name, configs, crds)
+    return files
 
 
-def _certificate_rbac(app_name: str, configs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def cainjection_component(app_name: str, conversions: Sequence[Conversion]) -> list[dict[str, Any]]:
+    """``config/crd/patches/``: with cert-manager, its CA injector fills in the caBundle
+    of each converted CRD (kubebuilder's ``cainjection_in_<plural>.yaml``). A kustomize
+    Component, so ``config/cert-manager`` can take it while ``config/default`` (the
+    leader patches the caBundle itself) does not."""
+    certificate = f"{app_name}-system/{app_name}-serving-cert"
+    return [
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+            "kind": "Component",
+            "patches": [
+                {
+                    "target": {
+                        "kind": "CustomResourceDefinition",
+                        "name": conversion.hub.model_info.crd_name,
+                    },
+                    "patch": (
+                        "- op: add\n"
+                        "  path: /metadata/annotations\n"
+                        "  value:\n"
+                        f"    cert-manager.io/inject-ca-from: {certificate}\n"
+                    ),
+                }
+                for conversion in conversions
+                if conversion.spokes
+            ],
+        }
+    ]
+
+
+def _certificate_rbac(
+    app_name: str, configs: Sequence[dict[str, Any]], crds: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """Without cert-manager the leader creates and rotates the Secret and patches the
     caBundles of these configurations, and nothing else. Kustomize does not rename
     ``resourceNames``: they carry the names the process uses, ``<app name>-...``, which
@@ -213,6 +258,16 @@ def _certificate_rbac(app_name: str, configs: Sequence[dict[str, Any]]) -> list[
         }
         for c in configs
     ]
+    if crds:
+        # The conversion caBundle of each CRD with several versions.
+        cluster_rules.append(
+            {
+                "apiGroups": ["apiextensions.k8s.io"],
+                "resources": ["customresourcedefinitions"],
+                "resourceNames": sorted(crds),
+                "verbs": ["get", "patch"],
+            }
+        )
     return [
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",

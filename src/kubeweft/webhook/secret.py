@@ -4,7 +4,8 @@ The leader (:class:`CertificateRotator`) makes sure the Secret ``webhook_secret_
 holds a CA and a serving certificate for the webhook Service that is valid for longer
 than ``webhook_certificate_rotate_before_seconds``, replaces the serving pair when it is
 not (signed by the same CA, so the ``caBundle`` does not change), and keeps the
-``caBundle`` of this App's webhook configurations equal to the CAs in the Secret. Every
+``caBundle`` of this App's webhook configurations (and the conversion of its CRDs with
+several versions) equal to the CAs in the Secret. Every
 replica (:class:`SecretCertificates`) copies the pair into ``webhook_cert_dir`` when
 the Secret changes; the server picks the new files up on the next handshake.
 
@@ -26,6 +27,7 @@ from lightkube.resources.admissionregistration_v1 import (
     MutatingWebhookConfiguration,
     ValidatingWebhookConfiguration,
 )
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Secret
 
 from kubeweft.codegen import webhooks as configurations
@@ -115,10 +117,18 @@ class CertificateRotator:
 
     need_leader_election = True
 
-    def __init__(self, client: Client, names: WebhookNames, settings: Settings) -> None:
+    def __init__(
+        self,
+        client: Client,
+        names: WebhookNames,
+        settings: Settings,
+        *,
+        crds: tuple[str, ...] = (),
+    ) -> None:
         self.client = client
         self.names = names
         self.settings = settings
+        self.crds = crds
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
@@ -206,3 +216,20 @@ class CertificateRotator:
                 webhook.clientConfig.caBundle = encoded
             await self.client.update(found)
             _log.info("webhook caBundle updated", configuration=name)
+        for crd in self.crds:
+            await self._patch_conversion_bundle(crd, encoded)
+
+    async def _patch_conversion_bundle(self, name: str, encoded: str) -> None:
+        try:
+            found = await self.client.get(CustomResourceDefinition, name)
+        except kube_errors.NotFound:
+            return
+        conversion = found.spec.conversion
+        webhook = conversion.webhook if conversion is not None else None
+        if webhook is None or webhook.clientConfig is None:
+            return  # not converted by a webhook (yet): nothing to trust
+        if webhook.clientConfig.caBundle == encoded:
+            return
+        patch = {"spec": {"conversion": {"webhook": {"clientConfig": {"caBundle": encoded}}}}}
+        await self.client.patch(CustomResourceDefinition, name, patch)
+        _log.info("crd conversion caBundle updated", crd=name)

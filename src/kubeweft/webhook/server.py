@@ -5,8 +5,8 @@ One route per declared rule set, at kubebuilder's paths (``/mutate-<group>-<vers
 the same. The app is separate from the REST API's: it has no authentication of its own
 (the API server is its only caller, reaching it over TLS on its own port), no problem
 documents (the API server reads an AdmissionReview, never a 4xx body) and no database.
-Further endpoints (a CRD conversion review at ``/convert``) are further routes on the
-same app, served by the same server with the same certificate.
+The CRD conversion review (``/convert``, :mod:`kubeweft.webhook.conversion`) is one more
+route on the same app, served by the same server with the same certificate.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kubeweft.api.admission import AdmissionRequest, Denied, Operation, Webhook
+from kubeweft.api.conversion import Conversion
 from kubeweft.logging import get_logger
+from kubeweft.webhook.conversion import CONVERT_PATH, conversion_endpoint
 
 __all__ = ["admission_app", "review_response"]
 
@@ -34,10 +36,12 @@ _OPERATIONS: frozenset[str] = frozenset({"CREATE", "UPDATE", "DELETE"})
 Handler = Callable[[AdmissionRequest, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-def admission_app(webhooks: Sequence[Webhook]) -> Starlette:
+def admission_app(webhooks: Sequence[Webhook], conversions: Sequence[Conversion] = ()) -> Starlette:
     """The routes for ``webhooks``: a mutating one per defaulter, a validating one per
-    validator."""
+    validator; and ``/convert`` when a model has several versions."""
     routes: list[Route] = []
+    if conversions:
+        routes.append(Route(CONVERT_PATH, conversion_endpoint(conversions), methods=["POST"]))
     for hook in webhooks:
         if hook.defaulter is not None:
             routes.append(Route(hook.mutate_path, _endpoint(_mutate(hook)), methods=["POST"]))

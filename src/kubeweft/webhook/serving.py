@@ -12,7 +12,8 @@ The certificate has three sources (``Settings.webhook_certificates``):
 * ``local`` — a CA and serving certificate for ``127.0.0.1`` in the state directory
   (made once, replaced when near expiry), and the webhook configurations applied with
   this process's loopback URL and that CA, re-applied every check period so an edit or
-  a deletion does not last;
+  a deletion does not last; the same for the conversion of every CRD with several
+  versions (``spec.conversion.webhook.clientConfig``);
 * ``files`` — ``tls.crt``/``tls.key`` in ``webhook_cert_dir`` as a Secret volume mounts
   them (cert-manager writes the Secret, cert-manager's CA injector the caBundle);
 * ``secret`` — the Secret ``webhook_secret_name`` holds a CA and a serving certificate
@@ -22,6 +23,7 @@ The certificate has three sources (``Settings.webhook_certificates``):
 
 from __future__ import annotations
 
+import base64
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,10 +36,12 @@ from lightkube.resources.admissionregistration_v1 import (
     MutatingWebhookConfiguration,
     ValidatingWebhookConfiguration,
 )
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.types import PatchType
 
 from kubeweft import startup
 from kubeweft.api.admission import Webhook
+from kubeweft.api.conversion import CONVERT_PATH, Conversion
 from kubeweft.codegen import webhooks as configurations
 from kubeweft.logging import get_logger
 from kubeweft.rest.server import HTTPServer, server_limits
@@ -149,9 +153,11 @@ class LocalRegistration:
         names: WebhookNames,
         *,
         field_manager: str,
+        conversions: Sequence[Conversion] = (),
     ) -> None:
         self.client = client
         self.webhooks = webhooks
+        self.conversions = [c for c in conversions if c.spokes]
         self.settings = settings
         self.names = names
         self.field_manager = field_manager
@@ -208,7 +214,37 @@ class LocalRegistration:
         )
         for document in documents:
             await apply_configuration(self.client, document, field_manager=self.field_manager)
-        _log.info("webhook configurations applied", url=self._url, count=len(documents))
+        if documents:
+            _log.info("webhook configurations applied", url=self._url, count=len(documents))
+        for conversion in self.conversions:
+            await point_conversion(
+                self.client,
+                conversion.hub.model_info.crd_name,
+                {"url": self._url.rstrip("/") + CONVERT_PATH},
+                ca,
+            )
+
+
+async def point_conversion(
+    client: Client, crd: str, client_config: dict[str, Any], ca_bundle: bytes
+) -> None:
+    """Point the CRD's conversion webhook at ``client_config`` with ``ca_bundle``.
+
+    A merge patch, not an apply: the CRD itself is applied by whoever installs it
+    (``kubectl apply``, ``--install-crds``) with the Service of ``config/webhook``, and
+    only a patch can replace that ``service`` by a ``url`` (or back)."""
+    config: dict[str, Any] = {"url": None, "service": None, **client_config}
+    config["caBundle"] = base64.b64encode(ca_bundle).decode()
+    patch = {
+        "spec": {
+            "conversion": {
+                "strategy": "Webhook",
+                "webhook": {"clientConfig": config, "conversionReviewVersions": ["v1"]},
+            }
+        }
+    }
+    await client.patch(CustomResourceDefinition, crd, patch)
+    _log.info("crd conversion pointed at the webhook server", crd=crd)
 
 
 async def apply_configuration(
@@ -240,9 +276,14 @@ class WebhookServer:
     need_leader_election = False
 
     def __init__(
-        self, webhooks: Sequence[Webhook], settings: Settings, certificates: CertificateSource
+        self,
+        webhooks: Sequence[Webhook],
+        settings: Settings,
+        certificates: CertificateSource,
+        conversions: Sequence[Conversion] = (),
     ) -> None:
         self.webhooks = webhooks
+        self.conversions = conversions
         self.settings = settings
         self.certificates = certificates
         self.server: HTTPServer | None = None
@@ -256,7 +297,7 @@ class WebhookServer:
         await self.certificates.prepare()
         directory = self.certificates.directory
         self.server = HTTPServer(
-            admission_app(self.webhooks),
+            admission_app(self.webhooks, self.conversions),
             name="webhook",
             host=settings.webhook_host,
             port=settings.webhook_port,

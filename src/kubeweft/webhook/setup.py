@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from kubeweft.api.admission import Webhook
+from kubeweft.api.conversion import Conversion
 from kubeweft.runtime.client import Client
 from kubeweft.settings import Settings
 from kubeweft.webhook.secret import CertificateRotator, SecretCertificates
@@ -41,22 +42,35 @@ def certificate_mode(settings: Settings) -> CertificateMode:
 
 
 def webhook_runnables(
-    app_name: str, webhooks: Sequence[Webhook], settings: Settings, client: Client
+    app_name: str,
+    webhooks: Sequence[Webhook],
+    settings: Settings,
+    client: Client,
+    conversions: Sequence[Conversion] = (),
 ) -> tuple[WebhookServer | None, CertificateRotator | None]:
-    """The server (every replica) and, without cert-manager, the leader's rotator."""
+    """The server (every replica) and, without cert-manager, the leader's rotator.
+    Needed when the App declares admission webhooks or a model with several versions
+    (``conversions``: the API server calls ``/convert``)."""
     mode = certificate_mode(settings)
-    if not webhooks or mode == "off":
+    converted = [c for c in conversions if c.spokes]
+    if not (webhooks or converted) or mode == "off":
         return None, None
     names = WebhookNames.of(app_name, settings)
     source: CertificateSource
     rotator = None
     if mode == "local":
         source = LocalRegistration(
-            client, webhooks, settings, names, field_manager=settings.field_manager
+            client,
+            webhooks,
+            settings,
+            names,
+            field_manager=settings.field_manager,
+            conversions=converted,
         )
     elif mode == "secret":
         source = SecretCertificates(client, names, settings)
-        rotator = CertificateRotator(client, names, settings)
+        crds = tuple(c.hub.model_info.crd_name for c in converted)
+        rotator = CertificateRotator(client, names, settings, crds=crds)
     else:
         source = CertificateFiles(settings.webhook_cert_dir)
-    return WebhookServer(webhooks, settings, source), rotator
+    return WebhookServer(webhooks, settings, source, converted), rotator

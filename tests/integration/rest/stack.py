@@ -58,7 +58,13 @@ async def running(
     database = Database(database_url).connect()
     client = Client.from_settings(settings)
     try:
-        await ensure_crds(client, app.models, install=True, manager="kubeweft-tests")
+        await ensure_crds(
+            client,
+            app.models,
+            install=True,
+            manager="kubeweft-tests",
+            conversions=app.conversions,
+        )
         process = Process(app, settings, database, client)
         async with anyio.create_task_group() as tg:
             await tg.start(process.run)

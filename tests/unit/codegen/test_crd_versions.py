@@ -1,0 +1,98 @@
+"""A model with several versions: every version served, the hub stored, conversion by
+the webhook; ``kubeweft manifests`` writes the Service, RBAC and cert-manager patch."""
+
+from pathlib import PurePosixPath
+
+import yaml
+
+from kubeweft.api.conversion import Conversion
+from kubeweft.application import App
+from kubeweft.codegen import manifests
+from kubeweft.codegen.crd import crd_for
+from kubeweft.codegen.webhooks import url_client_config
+from tests.support.versioned import GaugeV1, GaugeV2
+
+CONVERSION = Conversion(GaugeV2, (GaugeV1,))
+
+
+def test_every_version_is_served_the_hub_stored_and_converted_by_the_webhook() -> None:
+    crd = crd_for(GaugeV2, CONVERSION)
+    versions = {v["name"]: v for v in crd["spec"]["versions"]}
+    assert [(v["name"], v["served"], v["storage"]) for v in crd["spec"]["versions"]] == [
+        ("v2", True, True),
+        ("v1", True, False),
+    ]
+    assert (
+        "thresholds"
+        in versions["v2"]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    )
+    assert (
+        "threshold"
+        in versions["v1"]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    )
+    assert crd["spec"]["scope"] == "Cluster"
+    assert crd["spec"]["conversion"] == {
+        "strategy": "Webhook",
+        "webhook": {
+            "conversionReviewVersions": ["v1"],
+            "clientConfig": {
+                "service": {
+                    "name": "webhook-service",
+                    "namespace": "system",
+                    "path": "/convert",
+                    "port": 443,
+                }
+            },
+        },
+    }
+
+
+def test_a_url_and_ca_bundle_can_be_given_and_one_version_has_no_conversion() -> None:
+    crd = crd_for(
+        GaugeV2,
+        CONVERSION,
+        client_config=url_client_config("https://127.0.0.1:9443"),
+        ca_bundle=b"CA",
+    )
+    assert crd["spec"]["conversion"]["webhook"]["clientConfig"] == {
+        "url": "https://127.0.0.1:9443/convert",
+        "caBundle": "Q0E=",
+    }
+    assert "conversion" not in crd_for(GaugeV2)["spec"]
+    assert len(crd_for(GaugeV2)["spec"]["versions"]) == 1
+
+
+def test_manifests_add_the_webhook_service_crd_rbac_and_the_cert_manager_component() -> None:
+    app = App("gauges")
+    app.add_model(GaugeV2, spokes=(GaugeV1,))
+    assert app.conversions == (CONVERSION,)
+    files = {
+        f.path: f.text
+        for f in manifests.generated_files(
+            app.models, app_name=app.name, conversions=app.conversions
+        )
+    }
+    (crd,) = yaml.safe_load_all(
+        files[PurePosixPath("crd/bases/versioned.kubeweft.test_gauges.yaml")]
+    )
+    assert crd["spec"]["conversion"]["strategy"] == "Webhook"
+    assert PurePosixPath("webhook/service.yaml") in files
+    assert PurePosixPath("webhook/manifests.yaml") not in files  # no admission webhook
+    rbac = list(yaml.safe_load_all(files[PurePosixPath("webhook/certificate_rbac.yaml")]))
+    (cluster_role,) = [d for d in rbac if d["kind"] == "ClusterRole"]
+    assert cluster_role["rules"] == [
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "resourceNames": ["gauges.versioned.kubeweft.test"],
+            "verbs": ["get", "patch"],
+        }
+    ]
+    (component,) = yaml.safe_load_all(files[PurePosixPath("crd/patches/kustomization.yaml")])
+    assert component["kind"] == "Component"
+    (patch,) = component["patches"]
+    assert patch["target"] == {
+        "kind": "CustomResourceDefinition",
+        "name": "gauges.versioned.kubeweft.test",
+    }
+    assert "cert-manager.io/inject-ca-from: gauges-system/gauges-serving-cert" in patch["patch"]
