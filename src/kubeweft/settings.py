@@ -160,6 +160,24 @@ class Settings(BaseSettings):
     # get "<jwt_issuer>#"; "-" means no prefix. Groups are prefixed only when set.
     jwt_username_prefix: str | None = None
     jwt_groups_prefix: str = ""
+    # OpenID Connect (docs/guide/dashboard.md): with an issuer, the dashboard offers
+    # "Sign in with <issuer>" and the API accepts the issuer's ID tokens. Names and
+    # meanings as kube-apiserver's --oidc-* flags; the client id is the audience; the
+    # secret (none: a public client, PKCE only) inline or in a file read at each use.
+    oidc_issuer_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_client_secret_file: Path | None = None
+    oidc_scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+    oidc_username_claim: str = "sub"
+    oidc_username_prefix: str | None = None
+    oidc_groups_claim: str | None = None
+    oidc_groups_prefix: str = ""
+    oidc_required_claims: dict[str, str] = Field(default_factory=dict)
+    oidc_signing_algs: list[str] = Field(default_factory=lambda: ["RS256"])
+    oidc_ca_file: Path | None = None
+    # The callback registered at the issuer; unset: the origin + /ui/sign-in/oidc/callback.
+    oidc_redirect_url: str | None = None
     kubernetes_token_auth: bool = True
     # TokenReview audiences (JSON list): only tokens minted for one of them are accepted
     # (`kubectl create token SA --audience kubeweft`); empty: the API server's own.

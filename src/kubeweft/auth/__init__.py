@@ -1,5 +1,6 @@
-"""Who is calling and what they may do: API keys, JWTs and Kubernetes tokens for
-authentication; Kubernetes RBAC through SubjectAccessReview for authorization.
+"""Who is calling and what they may do: API keys, JWTs, OpenID Connect ID tokens and
+Kubernetes tokens for authentication; Kubernetes RBAC through SubjectAccessReview for
+authorization.
 
 The REST layer holds one :class:`Authenticator` and one :class:`Authorizer`, built from
 settings by :func:`build_authenticator` and :func:`build_authorizer`; it maps

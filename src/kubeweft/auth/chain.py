@@ -5,8 +5,9 @@ A credential is routed by its shape, and the first method that recognises it dec
 method for a second opinion):
 
 1. ``X-API-Key: …`` or ``Authorization: Bearer kw_<id>_<secret>`` → API keys;
-2. another bearer token that the JWT method claims (our issuer, or an algorithm we are
-   configured for) → JWT;
+2. another bearer token that the OpenID Connect issuer's authenticator claims (a JWT
+   naming that issuer) → OIDC; else one that the JWT method claims (our issuer, or an
+   algorithm we are configured for) → JWT;
 3. any other bearer token → Kubernetes TokenReview;
 4. no credentials at all → the development identity, when one is configured.
 
@@ -53,9 +54,11 @@ class ChainAuthenticator:
         jwt: JwtAuthenticator | None = None,
         kubernetes: KubernetesTokenAuthenticator | None = None,
         development: DevelopmentAuthenticator | None = None,
+        oidc: JwtAuthenticator | None = None,
     ) -> None:
         self.api_keys = api_keys
         self.jwt = jwt
+        self.oidc = oidc
         self.kubernetes = kubernetes
         self.development = development
 
@@ -103,8 +106,9 @@ class ChainAuthenticator:
             )
         if looks_like_api_key(token):
             return await self._api_key(token)
-        if self.jwt is not None and self.jwt.claims(token):
-            return await self.jwt.verify(token)
+        for bearer in (self.oidc, self.jwt):
+            if bearer is not None and bearer.claims(token):
+                return await bearer.verify(token)
         if self.kubernetes is not None:
             return await self.kubernetes.verify(token)
         raise AuthenticationError("bearer token not recognised by any method", challenge=_INVALID)

@@ -7,12 +7,17 @@ production) fail here, before any port opens, with one line naming the setting.
 
 from __future__ import annotations
 
+import ssl
+
+import httpx
+
 from kubeweft.auth._client import ReviewClient
 from kubeweft.auth.apikeys import ApiKeyAuthenticator
 from kubeweft.auth.chain import ChainAuthenticator
 from kubeweft.auth.development import DevelopmentAuthenticator
 from kubeweft.auth.jwks import KeySetCache
 from kubeweft.auth.jwtbearer import JwtAuthenticator
+from kubeweft.auth.oidc import OidcClient, url_problem
 from kubeweft.auth.reviewbudget import ReviewBudget
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
 from kubeweft.auth.tokenreview import KubernetesTokenAuthenticator
@@ -20,7 +25,12 @@ from kubeweft.db.engine import Database
 from kubeweft.runtime.clock import Clock
 from kubeweft.settings import Settings
 
-__all__ = ["AuthConfigurationError", "build_authenticator", "build_authorizer"]
+__all__ = [
+    "AuthConfigurationError",
+    "build_authenticator",
+    "build_authorizer",
+    "build_oidc_client",
+]
 
 # kube-apiserver's spelling for "no prefix" (``--oidc-username-prefix=-``).
 NO_PREFIX = "-"
@@ -91,7 +101,80 @@ def build_authenticator(
         jwt=jwt,
         kubernetes=kubernetes,
         development=development,
+        oidc=_oidc_authenticator(settings, clock),
     )
+
+
+def build_oidc_client(settings: Settings) -> OidcClient | None:
+    """The dashboard's relying party, when an OpenID Connect issuer is configured."""
+    if not _check_oidc(settings):
+        return None
+    assert settings.oidc_issuer_url is not None
+    assert settings.oidc_client_id is not None
+    secret = settings.oidc_client_secret
+    return OidcClient(
+        issuer=settings.oidc_issuer_url,
+        client_id=settings.oidc_client_id,
+        client_secret=secret.get_secret_value() if secret else None,
+        client_secret_file=settings.oidc_client_secret_file,
+        scopes=tuple(settings.oidc_scopes),
+        ca_file=settings.oidc_ca_file,
+    )
+
+
+def _oidc_authenticator(settings: Settings, clock: Clock | None) -> JwtAuthenticator | None:
+    """The issuer's ID tokens as bearer tokens, audience = the client id."""
+    if not _check_oidc(settings):
+        return None
+    transport = (
+        httpx.AsyncHTTPTransport(verify=ssl.create_default_context(cafile=str(ca_file)))
+        if (ca_file := settings.oidc_ca_file)
+        else None
+    )
+    return JwtAuthenticator(
+        key_set=KeySetCache(issuer=settings.oidc_issuer_url, clock=clock, transport=transport),
+        algorithms=settings.oidc_signing_algs,
+        issuer=settings.oidc_issuer_url,
+        audience=settings.oidc_client_id,
+        user_claim=settings.oidc_username_claim,
+        groups_claim=settings.oidc_groups_claim,
+        username_prefix=_prefix(settings.oidc_username_prefix),
+        groups_prefix=_prefix(settings.oidc_groups_prefix) or "",
+        required_claims=settings.oidc_required_claims,
+        method="oidc",
+    )
+
+
+def _check_oidc(settings: Settings) -> bool:
+    """Whether OpenID Connect is configured; raises naming the setting that is wrong."""
+    issuer = settings.oidc_issuer_url
+    if issuer is None:
+        return False
+    if (problem := url_problem(issuer)) is not None:
+        raise AuthConfigurationError(f"KUBEWEFT_OIDC_ISSUER_URL (oidc_issuer_url): {problem}")
+    if not settings.oidc_client_id:
+        raise AuthConfigurationError(
+            "KUBEWEFT_OIDC_CLIENT_ID (oidc_client_id) must be set with"
+            " KUBEWEFT_OIDC_ISSUER_URL: it is the audience ID tokens must be issued for"
+        )
+    if settings.oidc_client_secret is not None and settings.oidc_client_secret_file is not None:
+        raise AuthConfigurationError(
+            "KUBEWEFT_OIDC_CLIENT_SECRET and KUBEWEFT_OIDC_CLIENT_SECRET_FILE are both set; set one"
+        )
+    for name, path in (
+        ("KUBEWEFT_OIDC_CLIENT_SECRET_FILE", settings.oidc_client_secret_file),
+        ("KUBEWEFT_OIDC_CA_FILE", settings.oidc_ca_file),
+    ):
+        if path is not None and not path.is_file():
+            raise AuthConfigurationError(f"{name}: {path} is not a readable file")
+    if settings.oidc_redirect_url and (problem := url_problem(settings.oidc_redirect_url)):
+        raise AuthConfigurationError(f"KUBEWEFT_OIDC_REDIRECT_URL (oidc_redirect_url): {problem}")
+    if settings.jwt_issuer == issuer:
+        raise AuthConfigurationError(
+            "KUBEWEFT_JWT_ISSUER and KUBEWEFT_OIDC_ISSUER_URL name the same issuer;"
+            " configure it once, as KUBEWEFT_OIDC_ISSUER_URL"
+        )
+    return True
 
 
 def build_authorizer(

@@ -27,7 +27,7 @@ __all__ = [
 class Identity:
     user: str
     groups: tuple[str, ...] = ()
-    # How the caller proved it: "apikey", "jwt", "kubernetes", "development".
+    # How the caller proved it: "apikey", "jwt", "oidc", "kubernetes", "development".
     method: str = "development"
     extra: dict[str, tuple[str, ...]] = field(default_factory=dict)
 

@@ -76,13 +76,17 @@ class JwtAuthenticator:
         issuer: str | None = None,
         audience: str | None = None,
         user_claim: str = "sub",
-        groups_claim: str = "groups",
+        groups_claim: str | None = "groups",
         username_prefix: str | None = None,
         groups_prefix: str = "",
+        required_claims: Mapping[str, str] | None = None,
+        method: str = METHOD,
         leeway: float = 30.0,
     ) -> None:
         """``username_prefix=None`` applies kube-apiserver's default (see the module);
-        ``""`` maps names unprefixed."""
+        ``""`` maps names unprefixed. ``groups_claim=None``: no groups from the token.
+        ``required_claims``: claims the token must carry with exactly these values
+        (``--oidc-required-claim``). ``method`` names the way in on the identity."""
         if hs256_secret is not None and len(hs256_secret.encode()) < 32:
             raise ValueError("the HS256 secret must be at least 32 bytes")
         self._secret = hs256_secret
@@ -98,6 +102,8 @@ class JwtAuthenticator:
             else default_username_prefix(user_claim, issuer)
         )
         self.groups_prefix = groups_prefix
+        self._required_claims = dict(required_claims or {})
+        self._method = method
         self._leeway = leeway
 
     @property
@@ -175,7 +181,10 @@ class JwtAuthenticator:
         user = claims.get(self._user_claim)
         if not isinstance(user, str) or not user:
             raise _invalid(f"JWT has no string claim {self._user_claim!r}")
-        raw_groups = claims.get(self._groups_claim, [])
+        for claim, value in self._required_claims.items():
+            if claims.get(claim) != value:
+                raise _invalid(f"JWT claim {claim!r} is not {value!r}")
+        raw_groups = claims.get(self._groups_claim, []) if self._groups_claim else []
         if isinstance(raw_groups, str):
             raw_groups = [raw_groups]
         if not isinstance(raw_groups, list) or not all(isinstance(g, str) for g in raw_groups):
@@ -186,7 +195,7 @@ class JwtAuthenticator:
         groups = tuple(self.groups_prefix + group for group in raw_groups)
         if any(name.startswith(_RESERVED_PREFIX) for name in (user, *groups)):
             raise _invalid("JWT asserts a reserved system: user or group")
-        return Identity(user=user, groups=groups, method=METHOD)
+        return Identity(user=user, groups=groups, method=self._method)
 
 
 def default_username_prefix(user_claim: str, issuer: str | None) -> str:

@@ -12,8 +12,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from kubeweft.auth.chain import ChainAuthenticator
+from kubeweft.auth.config import build_oidc_client
 from kubeweft.rest.context import AppContext
 from kubeweft.settings import Settings
+from kubeweft.ui.oidc import OidcSignIn
 from kubeweft.ui.pages import UI_PREFIX, dashboard_router
 from kubeweft.ui.session import SESSION_COOKIE, SessionMiddleware, Sessions
 
@@ -32,7 +35,17 @@ def install_dashboard(app: FastAPI, settings: Settings, context: AppContext) -> 
         secure=settings.mode != "development",
     )
     app.mount(f"{UI_PREFIX}/assets", StaticFiles(directory=ASSETS), name="ui-assets")
-    app.include_router(dashboard_router(context.models, sessions))
+    app.include_router(dashboard_router(context.models, sessions, _oidc_sign_in(settings, context)))
     # Outermost, so the credential it restores is seen by everything inside.
     app.add_middleware(SessionMiddleware, sessions=sessions)
     return app
+
+
+def _oidc_sign_in(settings: Settings, context: AppContext) -> OidcSignIn | None:
+    """ "Sign in with <issuer>", when an issuer is configured: its ID tokens are then
+    verified by the API's own OIDC authenticator (``auth.config``)."""
+    client = build_oidc_client(settings)
+    chain = context.authenticator
+    if client is None or not isinstance(chain, ChainAuthenticator) or chain.oidc is None:
+        return None
+    return OidcSignIn(client, chain.oidc, settings.oidc_redirect_url)

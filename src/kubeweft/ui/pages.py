@@ -30,7 +30,10 @@ from kubeweft.rest.context import AppContext
 from kubeweft.rest.dependencies import ContextDep, check_access
 from kubeweft.rest.problems import Problem
 from kubeweft.rest.routes.collection import namespace_filter
+from kubeweft.rest.routes.owned import visible_owned
+from kubeweft.ui.charts import DEFAULT_WINDOW, SLICES, WINDOWS, charts
 from kubeweft.ui.forms import spec_form
+from kubeweft.ui.oidc import OidcSignIn, oidc_router
 from kubeweft.ui.session import Sessions
 from kubeweft.views import DetailView, get_detail
 from kubeweft.views.errors import ResourceNotFound
@@ -82,7 +85,9 @@ class _Shown(NamedTuple):
     view: DetailView
 
 
-def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions) -> APIRouter:
+def dashboard_router(
+    models: Sequence[type[CustomResource]], sessions: Sessions, oidc: OidcSignIn | None = None
+) -> APIRouter:
     by_plural = {model.model_info.plural: model for model in models}
     router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
 
@@ -170,7 +175,14 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
         # a page on another site can neither read nor (SameSite=Strict) send along.
         nonce = secrets.token_urlsafe(24)
         page = render(
-            request, "sign_in.html", code, user=None, next=target, error=error, nonce=nonce
+            request,
+            "sign_in.html",
+            code,
+            user=None,
+            next=target,
+            error=error,
+            nonce=nonce,
+            oidc=oidc.client.display_name if oidc else None,
         )
         sessions.set_sign_in_nonce(page, nonce)
         return page
@@ -201,6 +213,9 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
         sessions.set_cookie(response, credential)
         sessions.clear_sign_in_nonce(response)
         return response
+
+    if oidc is not None:  # before /{plural}/{path}, which would take /sign-in/oidc
+        router.include_router(oidc_router(oidc, sessions, sign_in_page, local=_local))
 
     @router.post("/sign-out")
     async def sign_out(request: Request) -> Response:
@@ -385,6 +400,14 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
             return shown
         model, identity, namespace, name, view = shown
         info = model.model_info
+        window = request.query_params.get("window") or DEFAULT_WINDOW
+        window = window if window in WINDOWS else DEFAULT_WINDOW
+        until = datetime.now(UTC)
+        since = until - WINDOWS[window]
+        slices = await ctx.store.metric_buckets(
+            view.obj.metadata.uid, since=since, until=until, buckets=SLICES
+        )
+        owned, hidden_kinds = await visible_owned(ctx, identity, view.obj)
         wire = view.obj.to_dict()
         status = dict(wire.get("status") or {})
         conditions = status.pop("conditions", None) or []
@@ -404,6 +427,12 @@ def dashboard_router(models: Sequence[type[CustomResource]], sessions: Sessions)
             labels=wire.get("metadata", {}).get("labels") or {},
             api_path=f"/api/{plural}/{item_path}",
             watch_path=f"/api/watch/{plural}/{item_path}",
+            owned=owned,
+            hidden_kinds=hidden_kinds,
+            model_plurals=set(by_plural),
+            windows=list(WINDOWS),
+            window=window,
+            charts=charts(slices, since, until),
         )
 
     return router

@@ -57,10 +57,12 @@ class Sessions:
     def seal(self, credential: str) -> str:
         return Fernet(self.key).encrypt(credential.encode()).decode()
 
-    def open(self, cookie: str) -> str | None:
-        """The credential in ``cookie``; None when it is forged, foreign or expired."""
+    def open(self, cookie: str, *, ttl: int | None = None) -> str | None:
+        """The credential in ``cookie``; None when it is forged, foreign or older than
+        ``ttl`` seconds (default: the session's maximum age)."""
         try:
-            return Fernet(self.key).decrypt(cookie.encode(), ttl=self.max_age_seconds).decode()
+            ttl = ttl if ttl is not None else self.max_age_seconds
+            return Fernet(self.key).decrypt(cookie.encode(), ttl=ttl).decode()
         except (InvalidToken, ValueError):
             return None
 
@@ -71,11 +73,14 @@ class Sessions:
     def csrf_ok(self, cookie: str, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(self.csrf_token(cookie), presented)
 
-    def set_cookie(self, response: Response, credential: str) -> None:
+    def set_cookie(
+        self, response: Response, credential: str, *, max_age: int | None = None
+    ) -> None:
+        """Keep ``credential`` for the session's maximum age, or less (``max_age``)."""
         response.set_cookie(
             SESSION_COOKIE,
             self.seal(credential),
-            max_age=self.max_age_seconds,
+            max_age=min(max_age, self.max_age_seconds) if max_age else self.max_age_seconds,
             path="/",
             httponly=True,
             samesite="strict",
