@@ -97,16 +97,17 @@ def load_app_models(spec: str) -> list[type[CustomResource]]:
     """``package.module:app`` → the models of that application.
 
     Code generation sits below the application layer, so an application is recognised
-    by what it offers (``models``, a tuple of models), as ``kubeweft.App`` does.
+    by what it offers (``models``, a tuple of models), as ``kubeweft.App`` does. A new
+    project's application has no models yet: its manifests are those ``kubeweft init``
+    wrote (no CRD, the manager's own RBAC), so the drift check holds from the start.
     """
     candidate = _importing.import_from_string(spec)
     models = getattr(candidate, "models", None)
     if not (
         isinstance(models, tuple)
-        and models
         and all(isinstance(m, type) and issubclass(m, CustomResource) for m in models)
     ):
-        raise TypeError(f"{spec} is not a kubeweft.App with models")
+        raise TypeError(f"{spec} is not a kubeweft.App")
     return list(models)
 
 

@@ -69,6 +69,7 @@ def init_files(name: str, *, domain: str, kubeweft_requirement: str) -> list[Pla
         planned(f"src/{name}/app.py", "app.py.tmpl"),
         planned(f"src/{name}/migrations/__init__.py", "migrations_init.py.tmpl"),
         planned("tests/conftest.py", "conftest.py.tmpl"),
+        planned("tests/test_manifests.py", "test_manifests.py.tmpl"),
         planned("config/default/kustomization.yaml", "default_kustomization.yaml.tmpl"),
         planned("config/manager/kustomization.yaml", "manager_kustomization.yaml.tmpl"),
         planned("config/manager/manager.yaml", "manager.yaml.tmpl"),

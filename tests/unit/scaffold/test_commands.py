@@ -25,6 +25,7 @@ INIT_FILES = {
     "src/shop/app.py",
     "src/shop/migrations/__init__.py",
     "tests/conftest.py",
+    "tests/test_manifests.py",
     "config/default/kustomization.yaml",
     "config/manager/kustomization.yaml",
     "config/manager/manager.yaml",
@@ -100,6 +101,22 @@ def test_system_deps_installs_only_the_missing_packages_and_the_extra_ones(
     packages = install.split("--no-install-recommends")[1].split()
     assert "no-such-tool-pkg" in packages  # its command is missing
     assert "sh" not in packages  # present already
+
+
+def test_a_project_without_models_passes_its_own_tests_until_config_drifts(shop: Path) -> None:
+    # `make test` before `create api`: the drift check of config/ is the one test.
+    def own_tests() -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+        return subprocess.run(command, cwd=shop, capture_output=True, text=True, check=False)
+
+    fresh = own_tests()
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "1 passed" in fresh.stdout
+    role = shop / "config" / "rbac" / "role.yaml"
+    role.write_text(role.read_text().replace("tokenreviews", "tokenreviewz"))
+    stale = own_tests()
+    assert stale.returncode == 1
+    assert "config is out of date" in stale.stdout
 
 
 def test_init_takes_a_kubeweft_requirement(tmp_path: Path) -> None:
