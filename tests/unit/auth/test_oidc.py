@@ -187,3 +187,20 @@ async def test_the_secret_file_is_read_at_each_exchange(issuer: TestIssuer, tmp_
         await signed_in_code(issuer, url), redirect_uri=REDIRECT, verifier=verifier
     )
     assert token.count(".") == 2
+
+
+async def test_a_secret_with_reserved_characters_is_form_encoded_for_basic_auth() -> None:
+    secret = "p+a:ss/w%rd"
+    issuer = TestIssuer(ISSUER, "kube:weft", secret, users={"alice": {}})
+    relying = OidcClient(
+        issuer=ISSUER,
+        client_id="kube:weft",
+        client_secret=secret,
+        transport=httpx.ASGITransport(app=issuer.app),
+    )
+    verifier = new_code_verifier()
+    url = relying.authorization_url(
+        await relying.metadata(), redirect_uri=REDIRECT, state="s", nonce="n", verifier=verifier
+    )
+    code = await signed_in_code(issuer, url)
+    assert await relying.exchange(code, redirect_uri=REDIRECT, verifier=verifier)

@@ -179,3 +179,14 @@ async def test_an_unreachable_issuer_is_named(
     failed = await browser.get("/ui/sign-in/oidc")
     assert failed.status_code == 502
     assert "idp.example could not be reached" in failed.text
+
+
+async def test_an_id_token_too_large_for_a_cookie_is_refused_with_a_reason(
+    browser: httpx.AsyncClient, issuer: TestIssuer
+) -> None:
+    issuer.users["alice"]["groups"] = [f"group-{n:04}" for n in range(400)]
+    asked = await start(browser)
+    refused = await browser.get(await at_the_issuer(issuer, asked, username="alice"))
+    assert refused.status_code == 502
+    assert "too large to keep in a cookie" in refused.text
+    assert SESSION_COOKIE not in browser.cookies
