@@ -139,6 +139,23 @@ def names(browser: Browser) -> list[str]:
     return browser.texts("#table tbody td a")
 
 
+def test_an_issuer_down_is_named_on_the_sign_in_page(base: str, issuer: TestIssuer) -> None:
+    # First in the module: the process has not asked for discovery yet (and started
+    # without it); its ID-token keys were fetched by ``base`` and stay cached.
+    issuer.down = True
+    try:
+        page = httpx.get(f"{base}/ui/sign-in/oidc", params={"next": "/ui/webapps"})
+    finally:
+        issuer.down = False
+    assert page.status_code == 502
+    assert f"could not be reached: {issuer.url}/.well-known/openid-configuration" in page.text
+    assert 'id="credential"' in page.text  # the other ways in still work
+    # Failures are not remembered: with the issuer back, the sign-in starts.
+    again = httpx.get(f"{base}/ui/sign-in/oidc")
+    assert again.status_code == 303
+    assert again.headers["location"].startswith(f"{issuer.url}/authorize?")
+
+
 def test_sign_in_with_the_issuer_then_the_list_shows_only_readable_namespaces(
     base: str, teams: tuple[str, str], issuer: TestIssuer, artifacts: Path
 ) -> None:

@@ -218,3 +218,16 @@ def test_unsafe_authentication_setting_is_a_configuration_error(
     exited.assert_clean()
     assert exited.code == 2
     assert "invalid configuration: KUBEWEFT_JWT_AUDIENCE" in exited.line
+
+
+@pytest.mark.localcluster
+def test_a_plain_http_oidc_issuer_is_a_configuration_error(
+    local_cluster: ClusterAccess, tmp_path: Path
+) -> None:
+    env = {"KUBEWEFT_OIDC_ISSUER_URL": "http://idp.example", "KUBEWEFT_OIDC_CLIENT_ID": "kw"}
+    process = spawn(local_cluster.kubeconfig_path, tmp_path, env=env, dev_user=None)
+    exited = Exited(process.popen.wait(timeout=EXIT_TIMEOUT), process.log())
+    exited.assert_clean()
+    assert exited.code == 2
+    assert "invalid configuration: KUBEWEFT_OIDC_ISSUER_URL" in exited.line
+    assert "must use https" in exited.line

@@ -30,6 +30,8 @@ import jwt
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -62,6 +64,8 @@ class TestIssuer:
     #: place of the one asked for, the token endpoint's auth methods to advertise.
     lifetime: int = 3600
     nonce_override: str | None = None
+    #: Answer every request 503, as an issuer in an outage.
+    down: bool = False
     auth_methods: tuple[str, ...] = ("client_secret_basic", "client_secret_post")
     #: What came to the token endpoint, newest last (for tests of client authentication).
     token_requests: list[dict[str, str]] = field(default_factory=list)
@@ -169,13 +173,17 @@ class TestIssuer:
 
     @property
     def app(self) -> Starlette:
+        async def outage(request: Request, call_next: Any) -> Response:
+            return Response("down", 503) if self.down else await call_next(request)
+
         return Starlette(
+            middleware=[Middleware(BaseHTTPMiddleware, dispatch=outage)],
             routes=[
                 Route("/.well-known/openid-configuration", self.discovery),
                 Route("/keys", self.keys),
                 Route("/authorize", self.authorize, methods=["GET", "POST"]),
                 Route("/token", self.token, methods=["POST"]),
-            ]
+            ],
         )
 
 
