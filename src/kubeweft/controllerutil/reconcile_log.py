@@ -3,16 +3,16 @@
 ``kubeweft.App`` wraps each reconciler it builds in a :class:`LoggedReconciler`: every
 reconcile of an object that exists becomes one ``ReconcileRecord`` (outcome, duration,
 error, generation and resourceVersion), and the first successful reconcile of each
-generation one ``HistoryRecord`` (the spec of that generation and the user who set it,
-``kubeweft.api.changes``), both submitted to the database's record sink. The history row
-is exactly once per (uid, generation) because the database ignores a repeat, so a
-retry, a restart or another replica taking over cannot duplicate it; the in-memory
-"already recorded" mark only saves the sink the work. With a writer that has a spool
-(``db.spool``) the record of a generation not yet recorded is kept on disk *before* the
-reconciler runs — so before it can advance ``observedGeneration`` — and dropped again
-when the attempt fails: a kill -9 while the database is down loses no generation that
-was acted on. A reconciler therefore contains no
-database code of its own; it only *reports* into the attempt under way, through
+generation one ``HistoryRecord`` (the spec of that generation, the user who set it and,
+for a rollback, the generation it rolled back to: ``kubeweft.api.changes``), both
+submitted to the database's record sink. The history row is exactly once per (uid,
+generation) because the database ignores a repeat, so a retry, a restart or another
+replica taking over cannot duplicate it; the in-memory "already recorded" mark only
+saves the sink the work. With a writer that has a spool (``db.spool``) the record of a
+generation not yet recorded is kept on disk *before* the reconciler runs — so before it
+can advance ``observedGeneration`` — and dropped again when the attempt fails: a kill -9
+while the database is down loses no generation that was acted on. A reconciler therefore
+contains no database code of its own; it only *reports* into the attempt under way, through
 :func:`current_attempt` (also ``ControllerContext.attempt()``):
 
     current_attempt().action("created Deployment")
@@ -42,7 +42,7 @@ from typing import Any, Protocol
 import anyio
 
 from kubeweft.api import CustomResource
-from kubeweft.api.changes import changed_by
+from kubeweft.api.changes import change_of
 from kubeweft.controllerutil.client import Reader
 from kubeweft.controllerutil.sampling import DEFAULT_HEARTBEAT, ChangeSampler
 from kubeweft.db.records import HistoryRecord, Outcome, ReconcileRecord, Record
@@ -176,6 +176,7 @@ class LoggedReconciler:
             return None
         body = getattr(obj, "spec", None)
         spec = body.model_dump(mode="json", by_alias=True, exclude_none=True) if body else {}
+        change = change_of(meta.annotations, spec)
         return HistoryRecord(
             uid=meta.uid,
             namespace=meta.namespace or "",
@@ -183,7 +184,8 @@ class LoggedReconciler:
             kind=self.model.model_info.kind,
             generation=generation,
             spec=spec,
-            actor=changed_by(meta.annotations, spec),
+            actor=change.user if change is not None else None,
+            rolled_back_to=change.rolled_back_to if change is not None else None,
         )
 
     async def _hold(self, obj: Any) -> HistoryRecord | None:

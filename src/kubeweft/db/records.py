@@ -62,6 +62,8 @@ class HistoryRecord:
     actor: str | None = None
     source: Source = "reconciler"
     created_at: datetime = field(default_factory=utcnow)
+    #: Set when this generation was a rollback: the generation whose spec it wrote back.
+    rolled_back_to: int | None = None
 
     def __post_init__(self) -> None:
         _require(bool(self.uid), "HistoryRecord.uid must not be empty")

@@ -93,6 +93,8 @@ class ChangeHistory(Base):
     actor: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The generation whose spec a rollback wrote back (``POST .../rollback``), else None.
+    rolled_back_to: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ReconcileLog(Base):

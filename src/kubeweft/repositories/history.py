@@ -58,6 +58,15 @@ async def history_by_uid(
     return list((await session.scalars(stmt)).all())
 
 
+async def history_at(session: AsyncSession, uid: str, generation: int) -> ChangeHistory | None:
+    """The row of one generation of a resource, or None when it was not recorded."""
+    stmt = select(ChangeHistory).where(
+        ChangeHistory.uid == _validate.uid(uid), ChangeHistory.generation == generation
+    )
+    row: ChangeHistory | None = (await session.scalars(stmt)).one_or_none()
+    return row
+
+
 async def history_for(
     session: AsyncSession, uids: Iterable[str], *, limit_per_uid: int = 10
 ) -> dict[str, list[ChangeHistory]]:

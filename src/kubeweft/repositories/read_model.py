@@ -38,6 +38,7 @@ class HistoryRow:
     actor: str | None
     source: str
     created_at: datetime
+    rolled_back_to: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +71,17 @@ class DetailRows:
 _HISTORY, _METRIC, _ANNOTATION, _ATTEMPTS = 0, 1, 2, 3
 
 # Columns of every branch: part, number, text1, text2, text3, text4, f1..f4, ts.
-#   history:    generation, actor, source, spec, patch,            created_at
+#   history:    generation, actor, source, spec, patch, rolled_back_to, created_at
 #   metric:     count, name,            latest, min, max, avg,     max(ts)
 #   annotation: id, author, body,                                  created_at
 #   attempts:   count(*),               failures
 _TEMPLATE = """
 SELECT {h} AS part, h.generation AS num, h.actor AS t1, h.source AS t2,
        {spec} AS t3, {patch} AS t4,
-       CAST(NULL AS {real}) AS f1, CAST(NULL AS {real}) AS f2,
+       CAST(h.rolled_back_to AS {real}) AS f1, CAST(NULL AS {real}) AS f2,
        CAST(NULL AS {real}) AS f3, CAST(NULL AS {real}) AS f4, h.created_at AS ts
-FROM (SELECT generation, actor, source, spec, patch, created_at FROM change_history
+FROM (SELECT generation, actor, source, spec, patch, rolled_back_to, created_at
+      FROM change_history
       WHERE uid = {uid} ORDER BY generation DESC LIMIT {history_limit}) AS h
 UNION ALL
 SELECT {m}, (SELECT count(*) {of_window}), l.name, NULL, NULL, NULL,
@@ -199,7 +201,8 @@ def _assemble(rows: Any) -> DetailRows:
     attempts = failures = 0
     for part, num, t1, t2, t3, t4, f1, f2, f3, f4, ts in rows:
         if part == _HISTORY:
-            history.append(HistoryRow(int(num), _json(t3), _json(t4), t1, t2, _ts(ts)))
+            target = int(f1) if f1 is not None else None
+            history.append(HistoryRow(int(num), _json(t3), _json(t4), t1, t2, _ts(ts), target))
         elif part == _METRIC:
             if not num:  # its samples were pruned meanwhile
                 continue

@@ -1,10 +1,11 @@
 """One router per model, generated from the model's declaration.
 
 ``model_router(Store)`` serves SPEC §6's endpoint table under ``/api/stores``: list,
-detail, create, merge patch, delete, and the annotations/history/metrics/events
-sub-resources. Everything model-specific — the plural, the API group used for
-authorization, the spec class that validates requests — is read from the model, so a
-second model gets its endpoints by being listed in ``AppContext.models``.
+detail, create, merge patch, delete, the annotations/history/metrics/events
+sub-resources, and rollback to a past generation's spec. Everything model-specific — the
+plural, the API group used for authorization, the spec class that validates requests —
+is read from the model, so a second model gets its endpoints by being listed in
+``AppContext.models``.
 
 Writes go to the API server (never to the cache); reads come from the cache through
 ``views`` with read-your-writes. The handlers live in ``rest.routes``, by what they
@@ -24,6 +25,7 @@ from kubeweft.rest.routes.collection import add_collection_routes
 from kubeweft.rest.routes.item import add_item_routes
 from kubeweft.rest.routes.model import ModelRoutes, problem_doc
 from kubeweft.rest.routes.records import add_record_routes
+from kubeweft.rest.routes.rollback import add_rollback_route
 from kubeweft.rest.routes.watch import add_watch_routes, watch_prefix
 from kubeweft.views.detail_fields import DetailFields
 
@@ -58,6 +60,7 @@ def model_router(
     add_collection_routes(router, routes, limits)
     add_item_routes(router, routes)
     add_record_routes(router, routes)
+    add_rollback_route(router, routes)
     return router
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "MetricPointRead",
     "MetricSeriesRead",
     "ModelSchemas",
+    "RollbackCreate",
     "merge_patch_of",
     "schemas_for",
 ]
@@ -100,6 +101,11 @@ class HistoryRead(_Out):
     actor: str | None = Field(description="Who made the change through the API, if known.")
     source: str
     created_at: datetime
+    rolled_back_to: int | None = Field(
+        default=None,
+        description="Set when this generation was a rollback: the generation whose spec "
+        "it wrote back (`POST .../rollback`).",
+    )
 
 
 class MetricAggregateRead(_Out):
@@ -120,6 +126,16 @@ class MetricSeriesRead(_Out):
     name: str
     value: float
     ts: datetime
+
+
+class RollbackCreate(_In):
+    """``POST .../rollback``: write a past generation's spec back."""
+
+    generation: int = Field(
+        ge=1,
+        le=2**62,
+        description="The generation whose recorded spec is written back (from `/history`).",
+    )
 
 
 class AnnotationCreate(_In):

@@ -36,6 +36,8 @@ class HistoryEntry:
     actor: str | None
     source: str
     created_at: datetime
+    #: Set when this generation was a rollback: the generation whose spec it wrote back.
+    rolled_back_to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,10 @@ class RecordStore(RecordSource, Protocol):
     """
 
     async def history(self, uid: str, *, limit: int) -> list[HistoryEntry]: ...
+
+    async def history_entry(self, uid: str, generation: int) -> HistoryEntry | None:
+        """One generation of ``uid``'s history, or None when it is not recorded."""
+        ...
 
     async def metric_series(
         self, uid: str, *, since: datetime, name: str | None

@@ -83,7 +83,9 @@ class RepositorySource:
         # The read model's rows have the views' shapes field for field.
         return ResourceRecords(
             history=[
-                HistoryEntry(h.generation, h.spec, h.patch, h.actor, h.source, h.created_at)
+                HistoryEntry(
+                    h.generation, h.spec, h.patch, h.actor, h.source, h.created_at, h.rolled_back_to
+                )
                 for h in rows.history
             ],
             metrics={
@@ -108,6 +110,11 @@ class RepositorySource:
         async with self._session() as session:
             rows = await history_rows.history_by_uid(session, uid, limit=limit)
         return [_history(row) for row in rows]
+
+    async def history_entry(self, uid: str, generation: int) -> HistoryEntry | None:
+        async with self._session() as session:
+            row = await history_rows.history_at(session, uid, generation)
+        return _history(row) if row is not None else None
 
     async def metric_series(
         self, uid: str, *, since: datetime, name: str | None
@@ -173,6 +180,7 @@ def _history(row: tables.ChangeHistory) -> HistoryEntry:
         actor=row.actor,
         source=row.source,
         created_at=row.created_at,
+        rolled_back_to=row.rolled_back_to,
     )
 
 

@@ -231,7 +231,24 @@ async def test_the_actor_is_the_user_whose_stamp_matches_the_spec(cluster: FakeC
     cluster.edit("CronTab", "nightly", stamp)
     await reconciler.reconcile(REQUEST)
 
-    assert [r.actor for r in changes(sink)] == ["alice"]
+    assert [(r.actor, r.rolled_back_to) for r in changes(sink)] == [("alice", None)]
+
+
+async def test_a_rollback_stamp_is_recorded_with_its_target_generation(
+    cluster: FakeClient,
+) -> None:
+    reconciler, _, sink = logged(cluster)
+    obj = await cluster.get(CronTab, "nightly", "default")
+    wire = obj.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    value = changed_by_value("alice", wire, rolled_back_to=1)
+    cluster.edit(
+        "CronTab",
+        "nightly",
+        lambda data: data["metadata"].update(annotations={CHANGED_BY_ANNOTATION: value}),
+    )
+    await reconciler.reconcile(REQUEST)
+
+    assert [(r.generation, r.actor, r.rolled_back_to) for r in changes(sink)] == [(3, "alice", 1)]
 
 
 async def test_a_failed_reconcile_records_no_history(cluster: FakeClient) -> None:

@@ -150,6 +150,10 @@ class FakeStore:
         self._check()
         return self.history_rows.get(uid, [])[:limit]
 
+    async def history_entry(self, uid: str, generation: int) -> HistoryEntry | None:
+        self._check()
+        return next((h for h in self.history_rows.get(uid, []) if h.generation == generation), None)
+
     async def metric_series(
         self, uid: str, *, since: datetime, name: str | None
     ) -> list[MetricSeriesPoint]:
