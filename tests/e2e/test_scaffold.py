@@ -137,7 +137,7 @@ def test_a_project_scaffolded_from_the_wheel_tests_itself_and_serves_its_kind(
     }
     out = run("make", "test", cwd=root, env=tests_env)
     assert f"\n{cached}\n" in out  # what the wheel's `kubeweft cluster build` printed
-    assert "1 passed" in out
+    assert "2 passed" in out  # the Store test and the drift check of config/
 
     with (
         kubeweft_run(

@@ -114,10 +114,12 @@ def create_webhook_command(
             typer.echo("would regenerate config/ (kubeweft manifests)")
         else:
             project.regenerate_manifests(directory, typer.echo)
-            typer.echo(
-                "config/webhook holds the webhook configurations and Service; deploy them "
-                "with a certificate (kubeweft's docs/deploy.md, Admission webhooks)"
-            )
+            if not project.webhooks_deployed(directory):
+                typer.echo(
+                    "config/default does not take in ../webhook (it has no "
+                    f"{project.WEBHOOK_MARKER} lines): add it, the manager's webhook port "
+                    "and certificate as config/default/manager_webhook_patch.yaml says"
+                )
     except files.ScaffoldError as error:
         typer.echo(f"kubeweft create webhook: {error}", err=True)
         raise typer.Exit(1) from error

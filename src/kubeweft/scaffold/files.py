@@ -89,6 +89,22 @@ def insert_imports(source: str, marker: str, package: str, lines: Sequence[str])
     return "".join(rows[:start] + merged + gap + rows[at:])
 
 
+def uncomment_at_markers(source: str, marker: str) -> str:
+    """``source`` with the block below each line holding ``marker`` (up to a blank line
+    or the next marker) enabled: lines ``kubeweft init`` wrote commented out, as
+    kubebuilder's ``[WEBHOOK]`` lines are, lose one ``#`` (``##`` stays a comment). Only
+    a block of comment lines alone is changed, so doing it twice is a no-op."""
+    rows = source.splitlines(keepends=True)
+    at = [i for i, row in enumerate(rows) if marker in row]
+    for start, stop in zip(at, [*at[1:], len(rows)], strict=True):
+        block = range(start + 1, stop)
+        end = next((i for i in block if not rows[i].strip()), stop)
+        if all(rows[i].startswith("#") for i in range(start + 1, end)):
+            for i in range(start + 1, end):
+                rows[i] = rows[i][1:]
+    return "".join(rows)
+
+
 def _import_order(line: str) -> list[int | str]:
     module = line.split()[1]
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", module)]

@@ -26,10 +26,13 @@ from kubeweft.scaffold.files import (
     insert_at_marker,
     insert_imports,
     render,
+    uncomment_at_markers,
 )
 
 IMPORTS_MARKER = "+kubeweft:scaffold:imports"
 MODELS_MARKER = "+kubeweft:scaffold:models"
+WEBHOOK_MARKER = "+kubeweft:scaffold:webhook"
+DEFAULT_KUSTOMIZATION = PurePosixPath("config/default/kustomization.yaml")
 
 _PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -208,7 +211,49 @@ def webhook_files(
         ),
         PlannedFile(PurePosixPath(f"src/{package}/webhooks/{module}.py"), source),
         PlannedFile(app_path, app_source, Mode.REPLACE),
+        *webhook_deployment_files(root, package),
     ]
+
+
+def webhook_deployment_files(root: Path, package: str) -> list[PlannedFile]:
+    """What deploys the webhooks, so that ``kubectl apply -k config/default`` serves them
+    with no edit by hand: ``config/default`` takes in ``config/webhook``, the manager's
+    webhook port and Secret-kept certificate (the lines ``init`` left commented out at the
+    ``+kubeweft:scaffold:webhook`` markers, and their patch), and ``config/cert-manager``
+    is the variant with a certificate issued by cert-manager, as kubebuilder's. A
+    ``config/default`` without the markers (changed by hand) is left alone:
+    :func:`webhooks_deployed` tells."""
+    values = {"name": package}
+    files = [
+        PlannedFile(PurePosixPath(path), render(f"webhook/{template}", **values), Mode.KEEP)
+        for path, template in (
+            ("config/default/manager_webhook_patch.yaml", "default_manager_patch.yaml.tmpl"),
+            ("config/cert-manager/kustomization.yaml", "cert_manager_kustomization.yaml.tmpl"),
+            ("config/cert-manager/issuer.yaml", "cert_manager_issuer.yaml.tmpl"),
+            ("config/cert-manager/certificate.yaml", "cert_manager_certificate.yaml.tmpl"),
+            (
+                "config/cert-manager/manager_webhook_patch.yaml",
+                "cert_manager_manager_patch.yaml.tmpl",
+            ),
+        )
+    ]
+    try:
+        default = (root / DEFAULT_KUSTOMIZATION).read_text()
+    except OSError:
+        return files
+    if WEBHOOK_MARKER in default:
+        wired = uncomment_at_markers(default, WEBHOOK_MARKER)
+        files.append(PlannedFile(DEFAULT_KUSTOMIZATION, wired, Mode.REPLACE))
+    return files
+
+
+def webhooks_deployed(root: Path) -> bool:
+    """Whether ``config/default`` takes in ``config/webhook``."""
+    try:
+        default = (root / DEFAULT_KUSTOMIZATION).read_text()
+    except OSError:
+        return False
+    return "- ../webhook" in default.splitlines()
 
 
 def regenerate_manifests(root: Path, echo: Callable[[str], None]) -> None:

@@ -97,3 +97,10 @@ def test_a_package_init_is_kept_and_a_replacement_changes_the_file(tmp_path: Pat
     assert said == ["changed app.py"]
     assert (tmp_path / "__init__.py").read_text() == '"""mine"""\n'
     assert (tmp_path / "app.py").read_text() == "new app.py\n"
+
+
+def test_the_block_below_each_marker_is_uncommented_once() -> None:
+    disabled = "a: 1\n# +m\n#- b\n## why\n#c: 2\n\n# note\n# +m\n#d: 3\n# +m\n#e: 5\nf: 6\n"
+    enabled = "a: 1\n# +m\n- b\n# why\nc: 2\n\n# note\n# +m\nd: 3\n# +m\n#e: 5\nf: 6\n"
+    assert files.uncomment_at_markers(disabled, "+m") == enabled
+    assert files.uncomment_at_markers(enabled, "+m") == enabled
