@@ -23,6 +23,7 @@ could not be recorded under its name, and a request that cannot be audited is no
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import structlog
 from starlette.requests import HTTPConnection
@@ -30,9 +31,11 @@ from starlette.requests import HTTPConnection
 from kubeweft.auth.apikeys import ApiKeyAuthenticator, looks_like_api_key
 from kubeweft.auth.development import DevelopmentAuthenticator
 from kubeweft.auth.identity import AuthenticationError, Identity
-from kubeweft.auth.jwtbearer import JwtAuthenticator
 from kubeweft.auth.tokenreview import KubernetesTokenAuthenticator
 from kubeweft.db.tables import ACTOR_LENGTH
+
+if TYPE_CHECKING:  # PyJWT and cryptography load only when JWT or OIDC is configured
+    from kubeweft.auth.jwtbearer import JwtAuthenticator
 
 __all__ = ["ChainAuthenticator"]
 

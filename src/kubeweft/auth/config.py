@@ -3,11 +3,14 @@
 The app context builds both once at start-up; configuration mistakes (a development
 identity in production, a too-short HS256 secret, JWTs without an audience in
 production) fail here, before any port opens, with one line naming the setting.
+The JWT verifier (PyJWT, cryptography: ≈ 8 MiB of a process's memory) is imported only
+when a setting asks for it.
 """
 
 from __future__ import annotations
 
 import ssl
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -15,8 +18,6 @@ from kubeweft.auth._client import ReviewClient
 from kubeweft.auth.apikeys import ApiKeyAuthenticator
 from kubeweft.auth.chain import ChainAuthenticator
 from kubeweft.auth.development import DevelopmentAuthenticator
-from kubeweft.auth.jwks import KeySetCache
-from kubeweft.auth.jwtbearer import JwtAuthenticator
 from kubeweft.auth.oidc import OidcClient, url_problem
 from kubeweft.auth.reviewbudget import ReviewBudget
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
@@ -24,6 +25,9 @@ from kubeweft.auth.tokenreview import KubernetesTokenAuthenticator
 from kubeweft.db.engine import Database
 from kubeweft.runtime.clock import Clock
 from kubeweft.settings import Settings
+
+if TYPE_CHECKING:
+    from kubeweft.auth.jwtbearer import JwtAuthenticator
 
 __all__ = [
     "AuthConfigurationError",
@@ -52,6 +56,9 @@ def build_authenticator(
     secret = settings.jwt_hs256_secret.get_secret_value() if settings.jwt_hs256_secret else None
     asymmetric = bool(settings.jwt_jwks_url or settings.jwt_issuer)
     if secret or asymmetric:
+        from kubeweft.auth.jwks import KeySetCache
+        from kubeweft.auth.jwtbearer import JwtAuthenticator
+
         if settings.mode == "production" and not settings.jwt_audience:
             raise AuthConfigurationError(
                 "KUBEWEFT_JWT_AUDIENCE (jwt_audience) must be set in production mode when"
@@ -126,6 +133,9 @@ def _oidc_authenticator(settings: Settings, clock: Clock | None) -> JwtAuthentic
     """The issuer's ID tokens as bearer tokens, audience = the client id."""
     if not _check_oidc(settings):
         return None
+    from kubeweft.auth.jwks import KeySetCache
+    from kubeweft.auth.jwtbearer import JwtAuthenticator
+
     transport = (
         httpx.AsyncHTTPTransport(verify=ssl.create_default_context(cafile=str(ca_file)))
         if (ca_file := settings.oidc_ca_file)

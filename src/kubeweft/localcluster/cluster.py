@@ -24,16 +24,19 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 import httpx
 
-from kubeweft.localcluster import kubeconfig, kwok, pki
+from kubeweft.localcluster import kubeconfig, kwok
 from kubeweft.localcluster.access import NON_ADMIN_USERS, ClusterAccess
 from kubeweft.localcluster.build import Binaries, find_binaries
 from kubeweft.localcluster.process import Component, free_port
 from kubeweft.localcluster.state import STATE_FILE, running_pids
+
+if TYPE_CHECKING:  # cryptography loads when a cluster starts, not with every `kubeweft`
+    from kubeweft.localcluster import pki
 
 ADMIN_USER = "admin"
 # A /16 leaves room for thousands of Services (a controller may own one per object).
@@ -209,6 +212,8 @@ class LocalCluster(ClusterAccess):
             "kube-scheduler": free_port(),
         }
         self.server = f"https://127.0.0.1:{self.ports['kube-apiserver']}"
+        from kubeweft.localcluster import pki
+
         paths = pki.generate(self.data_dir / "pki")
         milestone("certificates")
         self.ca_path = paths.ca_cert

@@ -34,18 +34,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-import jwt
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kubeweft.auth.identity import AuthenticationError
-from kubeweft.auth.jwtbearer import JwtAuthenticator
 from kubeweft.auth.oidc import OidcClient, OidcError, new_code_verifier
 from kubeweft.ui.session import Sessions
+
+if TYPE_CHECKING:  # PyJWT and cryptography load with the first sign-in, not at start
+    from kubeweft.auth.jwtbearer import JwtAuthenticator
 
 __all__ = ["CALLBACK_PATH", "FLOW_COOKIE_PREFIX", "OidcSignIn", "ShowSignIn", "oidc_router"]
 
@@ -167,6 +168,8 @@ def oidc_router(
         except OidcError as error:
             log.warning("oidc code exchange failed", issuer=oidc.client.issuer, error=str(error))
             return refused(502, f"The identity provider {issuer} could not be asked: {error}")
+        import jwt
+
         try:
             claims: dict[str, Any] = jwt.decode(id_token, options={"verify_signature": False})
             identity = await oidc.verifier.verify(id_token)
@@ -209,6 +212,8 @@ def oidc_router(
 
 
 def _expired(id_token: str) -> bool:
+    import jwt
+
     claims = jwt.decode(id_token, options={"verify_signature": False})
     exp = claims.get("exp")
     return isinstance(exp, int | float) and exp < time.time()

@@ -18,11 +18,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 
-from cryptography.fernet import Fernet, InvalidToken
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -49,17 +49,21 @@ class Sessions:
 
     @classmethod
     def new(cls, key: str | None, *, max_age_seconds: int, secure: bool) -> Sessions:
-        material = key.encode() if key else Fernet.generate_key()
+        material = key.encode() if key else os.urandom(32)
         # Any configured string becomes a Fernet key (32 bytes, url-safe base64).
         derived = base64.urlsafe_b64encode(hashlib.sha256(material).digest())
         return cls(derived, max_age_seconds, secure)
 
     def seal(self, credential: str) -> str:
+        from cryptography.fernet import Fernet  # loaded by the first sign-in, not at start
+
         return Fernet(self.key).encrypt(credential.encode()).decode()
 
     def open(self, cookie: str, *, ttl: int | None = None) -> str | None:
         """The credential in ``cookie``; None when it is forged, foreign or older than
         ``ttl`` seconds (default: the session's maximum age)."""
+        from cryptography.fernet import Fernet, InvalidToken
+
         try:
             ttl = ttl if ttl is not None else self.max_age_seconds
             return Fernet(self.key).decrypt(cookie.encode(), ttl=ttl).decode()

@@ -1,23 +1,22 @@
-"""Which webhook runnables a process needs, from its settings and where it runs."""
+"""Which webhook runnables a process needs, from its settings and where it runs.
+
+The serving and certificate modules (cryptography: ≈ 8 MiB of a process's memory) are
+imported only when a webhook is served."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from kubeweft.api.admission import Webhook
 from kubeweft.api.conversion import Conversion
 from kubeweft.runtime.client import Client
 from kubeweft.settings import Settings
-from kubeweft.webhook.secret import CertificateRotator, SecretCertificates
-from kubeweft.webhook.serving import (
-    CertificateFiles,
-    CertificateSource,
-    LocalRegistration,
-    WebhookNames,
-    WebhookServer,
-)
+
+if TYPE_CHECKING:
+    from kubeweft.webhook.secret import CertificateRotator
+    from kubeweft.webhook.serving import CertificateSource, WebhookServer
 
 __all__ = ["CertificateMode", "certificate_mode", "webhook_runnables"]
 
@@ -55,6 +54,14 @@ def webhook_runnables(
     converted = [c for c in conversions if c.spokes]
     if not (webhooks or converted) or mode == "off":
         return None, None
+    from kubeweft.webhook.secret import CertificateRotator, SecretCertificates
+    from kubeweft.webhook.serving import (
+        CertificateFiles,
+        LocalRegistration,
+        WebhookNames,
+        WebhookServer,
+    )
+
     names = WebhookNames.of(app_name, settings)
     source: CertificateSource
     rotator = None
