@@ -22,7 +22,7 @@ Each reconciler is wrapped so that every reconcile lands in the reconcile log
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -100,6 +100,7 @@ class _ControllerSpec:
     name: str
     predicates: tuple[predicate.Predicate, ...]
     owns: tuple[type[Any], ...]
+    owned_predicates: Mapping[type[Any], tuple[predicate.Predicate, ...]]
 
 
 class App:
@@ -272,6 +273,7 @@ class App:
         name: str | None = None,
         predicates: Sequence[predicate.Predicate] = (predicate.GenerationChanged(),),
         owns: Sequence[type[Any]] = (),
+        owned_predicates: Mapping[type[Any], Sequence[predicate.Predicate]] | None = None,
     ) -> None:
         """Reconcile ``model`` with the reconciler ``reconciler(context)`` builds.
 
@@ -279,6 +281,8 @@ class App:
         so the reconciler's own status writes do not wake it), the kinds of its
         ``ModelInfo.owns`` and ``owns`` (their events enqueue the owner), and runs with
         the process's workers and reconcile timeout, on the leader only.
+        ``owned_predicates`` filters an owned kind's events, e.g.
+        ``{Deployment: [predicate.Changed(what_the_status_reads)]}``.
         """
         if model not in self._models:
             raise ValueError(
@@ -292,7 +296,14 @@ class App:
                 "pass name= to tell them apart"
             )
         self._controllers.append(
-            _ControllerSpec(model, reconciler, controller_name, tuple(predicates), tuple(owns))
+            _ControllerSpec(
+                model,
+                reconciler,
+                controller_name,
+                tuple(predicates),
+                tuple(owns),
+                {kind: tuple(preds) for kind, preds in (owned_predicates or {}).items()},
+            )
         )
 
     def setup_controllers(
@@ -329,8 +340,8 @@ class App:
                 .for_(spec.model, *spec.predicates)
                 .with_options(options)
             )
-            for kind in spec.owns:
-                builder.owns(kind)
+            for kind in dict.fromkeys([*spec.owns, *spec.owned_predicates]):
+                builder.owns(kind, *spec.owned_predicates.get(kind, ()))
             # The framework, not the reconciler, writes the reconcile log.
             reconciler = LoggedReconciler(
                 spec.factory(context), spec.model, context.cache, records, logging

@@ -4,7 +4,10 @@ Every write a reconciler makes (status, annotations) comes back as an update eve
 the object it reconciled. Predicates drop the events that cannot change the outcome —
 ``GenerationChanged`` passes only spec changes, since the API server bumps
 ``metadata.generation`` for spec writes and not for status writes — so a controller
-does not chase its own tail. They are pure functions of the event; they never block.
+does not chase its own tail. ``Changed(key)`` is the same idea for an owned kind: its
+update passes only when ``key`` — what the owner's reconcile reads of it — differs, so
+the status churn of a Deployment's rollout wakes the owner only when a figure it
+reports moved. They are pure functions of the event; they never block.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, Protocol
 __all__ = [
     "And",
     "AnnotationChanged",
+    "Changed",
     "Funcs",
     "GenerationChanged",
     "LabelChanged",
@@ -61,6 +65,23 @@ class ResourceVersionChanged(_UpdateOnly):
 
     def update(self, old: Any, new: Any) -> bool:
         return bool(old.metadata.resourceVersion != new.metadata.resourceVersion)
+
+
+class Changed(_UpdateOnly):
+    """Updates pass only when ``key(old) != key(new)``.
+
+    ``key`` returns what the reconciler reads of the object — for an owned Deployment,
+    its generation (spec edits to revert), the labels and annotations the owner
+    writes, its owner references and the status figures the owner's status copies —
+    so writes to anything else (a condition's ``lastUpdateTime``, an annotation of
+    Kubernetes' own controllers) cost no reconcile. Creates and deletes always pass.
+    """
+
+    def __init__(self, key: Callable[[Any], object]) -> None:
+        self.key = key
+
+    def update(self, old: Any, new: Any) -> bool:
+        return bool(self.key(old) != self.key(new))
 
 
 class LabelChanged(_UpdateOnly):

@@ -10,6 +10,7 @@ from lightkube.resources.core_v1 import ConfigMap
 from kubeweft.runtime.predicate import (
     And,
     AnnotationChanged,
+    Changed,
     Funcs,
     GenerationChanged,
     LabelChanged,
@@ -50,6 +51,18 @@ def test_resource_version_changed_drops_resyncs() -> None:
     p = ResourceVersionChanged()
     assert not p.update(obj(rv="5"), obj(rv="5"))
     assert p.update(obj(rv="5"), obj(rv="6"))
+
+
+def test_changed_passes_only_updates_that_move_the_key() -> None:
+    def ours(o: Any) -> object:
+        return {k: v for k, v in (o.metadata.annotations or {}).items() if k.startswith("ours/")}
+
+    p = Changed(ours)
+    assert not p.update(obj(annotations={"theirs/rev": "1"}), obj(annotations={"theirs/rev": "2"}))
+    assert p.update(obj(annotations={"ours/a": "1"}), obj(annotations={"ours/a": "2"}))
+    assert p.create(obj())
+    assert p.delete(obj())
+    assert p.generic(obj())
 
 
 def test_label_and_annotation_changed() -> None:
