@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
 from kubeweft.runtime import errors as kube_errors
 from kubeweft.runtime.objects import kind_info
 from kubeweft.views.errors import ResourceNotFound
+
+if TYPE_CHECKING:
+    from kubeweft.views.tableindex import TableIndex
 
 __all__ = [
     "CacheReader",
@@ -147,6 +150,11 @@ class CacheReader:
         self._client = client
         self._tracker = tracker
         self._timeout = timeout
+        # Imported here: the table index reads objects through views.table, which (like
+        # every view) imports this module.
+        from kubeweft.views.tableindex import TableIndexes
+
+        self._tables = TableIndexes()
 
     async def _cached(self, kind: type[Any], namespace: str | None, name: str) -> Any | None:
         # Views never mutate what they read, so the informer's own objects are served
@@ -200,13 +208,23 @@ class CacheReader:
             raise ResourceNotFound(kind_info(kind).plural, namespace, name)
         return obj
 
-    async def list(
-        self, kind: type[Any], namespace: str | None, label_selector: str | None
-    ) -> list[Any]:
+    async def _caught_up(self, kind: type[Any]) -> None:
+        """Wait (bounded) until the cache has this process's latest write to ``kind``."""
         newest = self._tracker.newest(kind)
         if newest is not None:
             with anyio.move_on_after(self._timeout):
                 await self._reached(kind, newest)
+
+    async def table_index(self, kind: type[Any]) -> TableIndex | None:
+        """``kind``'s dashboard table index (``views.tableindex``), as fresh as ``list``;
+        None until the informer has synced."""
+        await self._caught_up(kind)
+        return self._tables.of(kind, self._cache.informer_for(kind))
+
+    async def list(
+        self, kind: type[Any], namespace: str | None, label_selector: str | None
+    ) -> list[Any]:
+        await self._caught_up(kind)
         informer = self._cache.informer_for(kind)
         if informer.has_synced():
             return informer.list(namespace, label_selector)

@@ -17,7 +17,7 @@ import types
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Protocol, Union, get_args, get_origin, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -26,19 +26,34 @@ from kubeweft.views.listing import ListItem
 from kubeweft.views.reader import ClusterReader
 from kubeweft.views.records import RecordSource
 
+if TYPE_CHECKING:
+    from kubeweft.views.tableindex import TableIndex
+
 __all__ = [
     "HEALTH",
+    "IndexedReader",
+    "SortKey",
     "TablePage",
     "TableQuery",
     "field_value",
     "object_value",
     "query_table",
+    "sort_key",
+    "table_cells",
     "table_fields",
+    "value_text",
 ]
 
 #: The pseudo-field sorting and filtering by health score.
 HEALTH = "health"
 _SCALARS = (str, int, float, bool)
+
+
+@runtime_checkable
+class IndexedReader(Protocol):
+    """A cluster reader that also offers each model's table index (``CacheReader``)."""
+
+    async def table_index(self, kind: type[Any]) -> TableIndex | None: ...
 
 
 @dataclass(frozen=True)
@@ -93,6 +108,13 @@ def _scalar_fields(prefix: str, cls: Any) -> list[str]:
 
 def table_fields(model: type[Any]) -> list[str]:
     """Every field a table of ``model`` can sort and filter by, in wire (camelCase) paths."""
+    found = _FIELDS.get(model)
+    if found is None:
+        found = _FIELDS[model] = _declared_fields(model)
+    return list(found)
+
+
+def _declared_fields(model: type[Any]) -> list[str]:
     info = model.model_info
     declared = ["metadata.name"] + (["metadata.namespace"] if info.namespaced else [])
     declared += [column.json_path.lstrip(".") for column in info.printer_columns]
@@ -102,6 +124,9 @@ def table_fields(model: type[Any]) -> list[str]:
             declared += _scalar_fields(part, fields[part].annotation)
     declared.append(HEALTH)
     return list(dict.fromkeys(declared))  # declaration order, each once
+
+
+_FIELDS: dict[type[Any], list[str]] = {}  # per model class, as _ALIASES per pydantic class
 
 
 def field_value(wire: Mapping[str, Any], path: str) -> Any:
@@ -114,7 +139,11 @@ def field_value(wire: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def _sort_key(value: Any) -> tuple[int, float, str]:
+SortKey = tuple[int, float, str]
+
+
+def sort_key(value: Any) -> SortKey:
+    """Numbers (and booleans) before text, each in its natural order."""
     if value is None:
         return (2, 0.0, "")
     if isinstance(value, bool):
@@ -124,7 +153,8 @@ def _sort_key(value: Any) -> tuple[int, float, str]:
     return (1, 0.0, str(value))
 
 
-def _text(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A value as a filter compares it (``true``/``false``, blank for None)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
@@ -167,6 +197,17 @@ def object_value(obj: Any, path: str) -> Any:
     return value
 
 
+def table_cells(obj: Any, paths: Sequence[str]) -> list[Any]:
+    """The values at ``paths`` of ``obj``, as ``field_value(obj.to_dict(), path)`` gives
+    them; scalars are read from attributes, and the object is serialised (once) only for
+    a path that holds a list or an object."""
+    cells = [object_value(obj, path) for path in paths]
+    if any(isinstance(cell, BaseModel | list | dict | set | tuple) for cell in cells):
+        wire = obj.to_dict()
+        return [field_value(wire, path) for path in paths]
+    return cells
+
+
 async def query_table(
     model: type[Any],
     namespace: str | None,
@@ -176,36 +217,74 @@ async def query_table(
     records: RecordSource,
     namespace_filter: Callable[[frozenset[str]], Awaitable[frozenset[str]]] | None = None,
 ) -> TablePage:
-    """Page ``query.page`` of ``model``'s objects; UnknownField for an undeclared field."""
+    """Page ``query.page`` of ``model``'s objects; UnknownField for an undeclared field.
+
+    When ``cluster`` offers the model's table index (``CacheReader`` does, once its
+    informer has synced) the page is read from it; otherwise from every object in the
+    cache. The two give the same page.
+    """
     known = set(table_fields(model))
     if query.sort not in known:
         raise UnknownField("sort", query.sort)
     for name, _ in query.filters:
         if name not in known:
             raise UnknownField("filter", name)
+    needle = query.search.strip().lower()
+    index = await cluster.table_index(model) if isinstance(cluster, IndexedReader) else None
+    if index is not None:
+        present = frozenset(ns for ns in index.namespaces if namespace is None or ns == namespace)
+        allowed = present if namespace_filter is None else await namespace_filter(present)  # type: ignore[arg-type]
+        rows, total, page, pages = index.page(
+            sort=query.sort,
+            descending=query.descending,
+            filters=query.filters,
+            search=needle,
+            namespaces=frozenset(ns for ns in present if ns in allowed),
+            page=query.page,
+            size=query.size,
+        )
+        shown, scores = [row.obj for row in rows], [row.health for row in rows]
+    else:
+        shown, total, page, pages = await _scan(
+            model, namespace, query, needle, cluster, namespace_filter
+        )
+        scores = [score_of(o, None) for o in shown]
+    uids = [obj.metadata.uid for obj in shown]
+    latest = await records.latest_metrics(uids) if uids else {}
+    items = [
+        ListItem(o, latest.get(o.metadata.uid, {}), score)
+        for o, score in zip(shown, scores, strict=True)
+    ]
+    return TablePage(items, total, page, pages)
+
+
+async def _scan(
+    model: type[Any],
+    namespace: str | None,
+    query: TableQuery,
+    needle: str,
+    cluster: ClusterReader,
+    namespace_filter: Callable[[frozenset[str]], Awaitable[frozenset[str]]] | None,
+) -> tuple[list[Any], int, int, int]:
+    """The page read from every object in the cache: the definition the index matches."""
     objs: Sequence[Any] = await cluster.list(model, namespace, None)
     if namespace_filter is not None:
         allowed = await namespace_filter(frozenset(o.metadata.namespace for o in objs))
         objs = [obj for obj in objs if obj.metadata.namespace in allowed]
-    needle = query.search.strip().lower()
     if needle:
         objs = [
             o for o in objs if needle in f"{o.metadata.namespace or ''}/{o.metadata.name}".lower()
         ]
     for name, wanted in query.filters:
-        objs = [o for o in objs if _text(object_value(o, name)) == wanted]
+        objs = [o for o in objs if value_text(object_value(o, name)) == wanted]
     # Ties are broken by namespace/name, so equal keys keep a stable order across pages.
     keyed = sorted(
         ((object_value(o, query.sort), o) for o in objs),
         key=lambda row: (row[1].metadata.namespace or "", row[1].metadata.name),
     )
     valued = [row for row in keyed if row[0] is not None]
-    valued.sort(key=lambda row: _sort_key(row[0]), reverse=query.descending)
+    valued.sort(key=lambda row: sort_key(row[0]), reverse=query.descending)
     rows = [o for _, o in valued] + [o for value, o in keyed if value is None]  # blanks last
     pages = max(1, math.ceil(len(rows) / query.size))
     page = min(max(1, query.page), pages)
-    shown = rows[(page - 1) * query.size : page * query.size]
-    uids = [obj.metadata.uid for obj in shown]
-    latest = await records.latest_metrics(uids) if uids else {}
-    items = [ListItem(o, latest.get(o.metadata.uid, {}), score_of(o, None)) for o in shown]
-    return TablePage(items, len(rows), page, pages)
+    return rows[(page - 1) * query.size : page * query.size], len(rows), page, pages
