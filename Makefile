@@ -50,8 +50,9 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 # Builds (or reuses from ~/.cache/kubeweft) etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl and kwok.
-localcluster: venv
+# kube-scheduler, kubectl and kwok; Go comes from system-deps. Named as a prerequisite,
+# so that `make -j` (.ci/run) builds only once Go is there, beside the lint.
+localcluster: venv system-deps
 	$(BIN)/kubeweft cluster build
 
 manifests: venv
