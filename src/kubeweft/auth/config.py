@@ -18,7 +18,7 @@ from kubeweft.auth._client import ReviewClient
 from kubeweft.auth.apikeys import ApiKeyAuthenticator
 from kubeweft.auth.chain import ChainAuthenticator
 from kubeweft.auth.development import DevelopmentAuthenticator
-from kubeweft.auth.oidc import OidcClient, url_problem
+from kubeweft.auth.oidc import SIGNING_ALGORITHMS, OidcClient, url_problem
 from kubeweft.auth.reviewbudget import ReviewBudget
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
 from kubeweft.auth.tokenreview import KubernetesTokenAuthenticator
@@ -179,6 +179,11 @@ def _check_oidc(settings: Settings) -> bool:
             raise AuthConfigurationError(f"{name}: {path} is not a readable file")
     if settings.oidc_redirect_url and (problem := url_problem(settings.oidc_redirect_url)):
         raise AuthConfigurationError(f"KUBEWEFT_OIDC_REDIRECT_URL (oidc_redirect_url): {problem}")
+    if not settings.oidc_signing_algs or not set(settings.oidc_signing_algs) <= SIGNING_ALGORITHMS:
+        raise AuthConfigurationError(
+            "KUBEWEFT_OIDC_SIGNING_ALGS (oidc_signing_algs) must list algorithms an issuer's"
+            f" published keys verify: {', '.join(sorted(SIGNING_ALGORITHMS))}"
+        )
     if settings.jwt_issuer == issuer:
         raise AuthConfigurationError(
             "KUBEWEFT_JWT_ISSUER and KUBEWEFT_OIDC_ISSUER_URL name the same issuer;"

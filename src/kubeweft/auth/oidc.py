@@ -34,6 +34,7 @@ from kubeweft.runtime.clock import Clock, RealClock
 
 __all__ = [
     "LOOPBACK_HOSTS",
+    "SIGNING_ALGORITHMS",
     "OidcClient",
     "OidcError",
     "ProviderMetadata",
@@ -46,6 +47,10 @@ log = structlog.get_logger(__name__)
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: What an issuer's published keys can verify (``--oidc-signing-algs``' choices).
+SIGNING_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+)
 #: ``client_secret_basic`` is the spec's default; ``client_secret_post`` if that is all
 #: the issuer lists.
 _POST = "client_secret_post"

@@ -126,6 +126,7 @@ async def test_a_rotated_signing_key_is_fetched(issuer: TestIssuer) -> None:
             "KUBEWEFT_OIDC_CLIENT_SECRET_FILE are both set",
         ),
         ({"jwt_issuer": ISSUER}, "KUBEWEFT_JWT_ISSUER"),
+        ({"oidc_signing_algs": ["HS256"]}, "KUBEWEFT_OIDC_SIGNING_ALGS"),
         ({"oidc_redirect_url": "http://kubeweft.example/cb"}, "KUBEWEFT_OIDC_REDIRECT_URL"),
     ],
 )
