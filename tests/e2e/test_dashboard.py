@@ -1,15 +1,16 @@
 """The dashboard in a real browser: Debian's headless Chromium against ``kubeweft run``.
 
-One ``kubeweft run`` on the local control plane with real authentication (HS256 JWTs,
-no development identity) and RBAC deciding: alice may edit WebApps in team-a and has no
+One ``kubeweft run`` on the local control plane with real authentication (HS256 JWTs, no
+development identity) and RBAC deciding: alice may edit WebApps in team-a and has no
 access to team-b. One browser session signs in as alice with her token, then reads the
 list (team-a's WebApps only), sorts and filters it by a spec field, sees a ``kubectl
 scale`` arrive in the open list without a reload (the streams API), opens a detail page
-whose history names her change, adds an annotation, restores generation 1 from the
-history, and creates a WebApp through the form (the API's field error shown next to the
-field, then Ready and its Events arriving live) and deletes it after confirming.
-Screenshots of the list, the form's error and the detail page are written to the
-directory printed at the start (set ``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
+whose history names her change, adds an annotation, rolls the WebApp back to generation
+1 from the timeline (confirmed in a dialog, by keyboard), and creates a WebApp through
+the form (the API's field error shown next to the field, then Ready and its Events
+arriving live) and deletes it after confirming. Screenshots of the list, the form's
+error, the detail page and the rollback dialog are written to the directory printed at
+the start (set ``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
 """
 
 from __future__ import annotations
@@ -241,29 +242,47 @@ def test_add_an_annotation(
     browser.screenshot(artifacts / "detail.png")
 
 
-def test_restore_a_past_generation_from_the_history(
-    browser: Browser, base: str, teams: tuple[str, str]
+def test_roll_back_to_a_past_generation_from_the_timeline(
+    browser: Browser, base: str, teams: tuple[str, str], artifacts: Path
 ) -> None:
     team_a, _ = teams
     detail = f"{base}/ui/webapps/{team_a}/web-a"
+    api = f"{base}/api/webapps/{team_a}/web-a"
+    alice = {"Authorization": f"Bearer {token('alice')}"}
     browser.get(detail)
-    browser.click_live("#history a[href$='?generation=1']")
-    # A click made by script does not wait for the next page to load: wait for its heading.
+    # By keyboard: the timeline's action opens a labelled confirmation dialog first.
+    assert browser.focus("#history button[data-rollback='1']")
+    browser.press(ENTER)
     wait_until(
-        lambda: browser.texts("h1") == ["Restore generation 1 of web-a"], what="the restore form"
+        lambda: browser.script("return document.getElementById('rollback-dialog').open"),
+        what="the confirmation dialog",
     )
-    assert browser.script("return document.getElementById('f-spec.replicas').value") == "1"
-    browser.find("#model-form button[type=submit]").click()
-    wait_until(lambda: browser.url == detail, what="back on the detail page")
+    assert browser.texts("#rollback-title") == ["Roll back web-a to generation 1?"]
+    browser.screenshot(artifacts / "rollback-dialog.png")
+    assert browser.focus("#rollback-confirm")
+    browser.press(ENTER)
 
-    def third_generation() -> str | None:
+    def rolled_back() -> bool:
+        if httpx.get(api, headers=alice).json()["generation"] == 3:
+            return True
+        # The reconciler's status write may have moved the ETag first (412): the dialog
+        # says so and keeps the new one; confirming again is what a person does.
+        if browser.texts("#rollback-error:not([hidden])") and browser.focus("#rollback-confirm"):
+            browser.press(ENTER)
+        return False
+
+    wait_until(rolled_back, what="web-a at generation 3", timeout=DEADLINE)
+
+    def rollback_entry() -> str | None:
         browser.get(detail)
         newest = browser.texts("#history .timeline > li")
         return newest[0] if newest and "Generation 3" in newest[0] else None
 
-    newest = wait_until(third_generation, what="generation 3 in the history", timeout=DEADLINE)
-    assert "alice" in newest
+    newest = wait_until(rollback_entry, what="generation 3 in the timeline", timeout=DEADLINE)
+    assert newest is not None
+    assert "Rolled back to generation 1 by alice" in newest
     assert re.search(r"replace\s+/replicas\s+→\s+1", newest), newest
+    assert "replicas: 1" in browser.texts("#state")[0]
 
 
 def test_create_through_the_form_shows_the_field_error_then_becomes_ready_live(

@@ -40,6 +40,45 @@
     });
   }
 
+  // Roll back from the timeline: a confirmation dialog, then POST .../rollback guarded by
+  // the ETag of the version on screen (the timeline re-renders live, so it is read then).
+  const rollback = document.getElementById("rollback-dialog");
+  if (rollback) {
+    const error = document.getElementById("rollback-error");
+    let generation = null, opener = null;
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-rollback]");
+      if (!button) return;
+      generation = Number(button.dataset.rollback); opener = button;
+      rollback.querySelector("[data-generation]").textContent = String(generation);
+      error.hidden = true; error.textContent = "";
+      rollback.showModal();
+      document.getElementById("rollback-cancel").focus();
+    });
+    document.getElementById("rollback-cancel").addEventListener("click", () => rollback.close());
+    rollback.addEventListener("close", () => { if (opener && opener.isConnected) opener.focus(); });
+    document.getElementById("rollback-confirm").addEventListener("click", async () => {
+      const etag = document.getElementById("current-etag").dataset.etag;
+      const response = await fetch(rollback.dataset.post, {
+        method: "POST", headers: { ...headers, "If-Match": etag }, credentials: "same-origin",
+        body: JSON.stringify({ generation }),
+      });
+      if (response.ok) { location.reload(); return; }
+      let body = {};
+      try { body = await response.json(); } catch (e) { /* not JSON */ }
+      const fields = (body.errors || []).map((e) => `${e.field}: ${e.message}`);
+      // A stale ETag: the object changed since the page showed it; confirming again uses
+      // the version the API answered with.
+      if (response.status === 412 && response.headers.get("ETag")) {
+        document.getElementById("current-etag").dataset.etag = response.headers.get("ETag");
+        fields.length = 0;
+        fields.push("It changed since this page showed it; review it and confirm again.");
+      }
+      error.textContent = [body.detail || response.statusText, ...fields].join(" ");
+      error.hidden = false;
+    });
+  }
+
   // Events are the API's (/events of the object), read when the page opens and on each change.
   const events = document.getElementById("events");
   async function loadEvents() {
