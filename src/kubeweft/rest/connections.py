@@ -1,14 +1,21 @@
 """How long a client may hold a connection, and how many it may hold: the server's limits.
 
-uvicorn's h11 protocol closes a connection that stays silent after a response
-(``timeout_keep_alive``) and answers 503 past ``limit_concurrency``, but it has no
-deadline for a request *head*: a client that opens a connection and never sends a byte,
-or sends its headers one byte at a time (slowloris), holds the connection forever — and
-every byte resets the keep-alive timer. :class:`HeadDeadlineProtocol` adds that deadline:
-from the moment a connection opens, and again each time a response completes, the next
-request head must be complete within ``header_timeout`` seconds, or the connection is
-closed. A request being served is never cut short here; a body that does not arrive is
-the request body timeout's business (``middleware.RequestBodyTimeoutMiddleware``).
+uvicorn closes a connection that stays silent after a response (``timeout_keep_alive``)
+and answers 503 past ``limit_concurrency``, but it has no deadline for a request *head*:
+a client that opens a connection and never sends a byte, or sends its headers one byte
+at a time (slowloris), holds the connection forever — and every byte resets the
+keep-alive timer. The protocols here add that deadline: from the moment a connection
+opens, and again each time a response completes, the next request head must be
+complete within ``header_timeout`` seconds, or the connection is closed. A request being
+served is never cut short here; a body that does not arrive is the request body
+timeout's business (``middleware.RequestBodyTimeoutMiddleware``).
+
+The server parses with httptools (llhttp), as uvicorn does by default when it is
+installed: several times h11's throughput on this stack (``docs/design/performance.md``).
+h11 caps the bytes it buffers for an incomplete head; httptools has no such cap, so
+:class:`HeadDeadlineProtocol` also counts the bytes of a head that is still incomplete
+after a read and answers 400 past ``max_header_bytes``: the memory a client can pin is
+the cap plus one read.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["HeadDeadlineProtocol", "ServerLimits", "protocol_with_head_deadline"]
 
@@ -27,7 +34,7 @@ class ServerLimits:
 
     ``max_connections`` counts open connections, idle ones included: past it a request
     is answered 503 (uvicorn's ``limit_concurrency``). ``max_header_bytes`` bounds the
-    request line plus headers (h11's incomplete-event size; more is a 400).
+    request line plus headers while they are incomplete (more is a 400).
     """
 
     header_timeout: float = 10.0
@@ -36,14 +43,21 @@ class ServerLimits:
     max_header_bytes: int = 16 * 1024
 
 
-class HeadDeadlineProtocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for each request head."""
+class HeadDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline for each request head and a cap on
+    its size."""
 
     header_timeout: float = 10.0
+    max_header_bytes: int = 16 * 1024
     _head_deadline: asyncio.TimerHandle | None = None
+    # Messages begun and completed so far on this connection; whether the head of the
+    # newest is still incomplete; its bytes counted so far.
+    _begun = 0
+    _completed = 0
+    _head_open = False
+    _head_bytes = 0
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_head_deadline()
 
@@ -54,6 +68,34 @@ class HeadDeadlineProtocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_deadline()
         super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        begun, completed = self._begun, self._completed
+        super().data_received(data)
+        if not self._head_open or self.transport.is_closing():
+            return
+        if self._begun == begun:
+            self._head_bytes += len(data)  # the whole read belongs to this head
+        elif self._completed == completed:
+            self._head_bytes = len(data)  # the head began in this read, nothing before it
+        # Otherwise a previous message ended in this read, at an offset the parser does
+        # not tell: this head is counted from the next read on.
+        if self._head_bytes > self.max_header_bytes:
+            self.send_400_response("Request head too large.")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._begun += 1
+        self._head_open = True
+        self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self._head_open = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._completed += 1
+        super().on_message_complete()
 
     def _arm_head_deadline(self) -> None:
         self._disarm_head_deadline()
@@ -75,6 +117,10 @@ class HeadDeadlineProtocol(H11Protocol):
             self.transport.close()
 
 
-def protocol_with_head_deadline(header_timeout: float) -> type[HeadDeadlineProtocol]:
+def protocol_with_head_deadline(limits: ServerLimits) -> type[HeadDeadlineProtocol]:
     """The protocol class to give uvicorn (it instantiates it once per connection)."""
-    return type("HeadDeadlineProtocol", (HeadDeadlineProtocol,), {"header_timeout": header_timeout})
+    attributes = {
+        "header_timeout": limits.header_timeout,
+        "max_header_bytes": limits.max_header_bytes,
+    }
+    return type("HeadDeadlineProtocol", (HeadDeadlineProtocol,), attributes)

@@ -5,9 +5,10 @@ twice and a cancelled request is not turned into a spurious error. The observabi
 middleware is the outermost layer: it sees every response, including the problem
 bodies the error handlers produce, and labels metrics by the *route template*
 (``/api/webapps/{namespace}/{name}``), never by the raw path. Every label value comes
-from a closed set: h11 accepts any token as a method, so a method outside RFC 9110's
-(plus PATCH) is counted as ``other``, and a path no route matched as ``unmatched`` —
-otherwise each invented method would add a new series, and memory, per request.
+from a closed set: the parser passes WebDAV's and other methods through, so a method
+outside RFC 9110's (plus PATCH) is counted as ``other``, and a path no route matched as
+``unmatched`` — otherwise each invented method would add a new series, and memory, per
+request.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ class HTTPServer:
         limits, tls = self.limits, self.tls
         config = uvicorn.Config(
             self.app,
-            http=protocol_with_head_deadline(limits.header_timeout),
+            http=protocol_with_head_deadline(limits),
             lifespan="off",
             log_config=None,
             access_log=False,
@@ -100,7 +100,6 @@ class HTTPServer:
             # uvicorn refuses once open connections reach the limit, the asking one
             # included: +1 so that max_connections connections are served.
             limit_concurrency=limits.max_connections + 1,
-            h11_max_incomplete_event_size=limits.max_header_bytes,
             ssl_context_factory=(lambda _config, _default: tls.context) if tls else None,
         )
         server = uvicorn.Server(config)

@@ -168,7 +168,7 @@ async def test_connections_past_the_cap_get_503() -> None:
 
 
 async def test_a_head_growing_past_the_size_limit_is_refused() -> None:
-    # h11 bounds what it buffers while a head is incomplete: the memory a client can pin.
+    # What the server buffers while a head is incomplete is bounded: the memory a client can pin.
     limits = ServerLimits(max_header_bytes=4096, header_timeout=60)
     async with serving(build()[0], limits=limits) as server:
         stream = await _connect(server.port)
@@ -176,3 +176,36 @@ async def test_a_head_growing_past_the_size_limit_is_refused() -> None:
             await stream.send(b"GET /api/webapps HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 8192)
             answer = await _closed_by_server(stream)
     assert answer.startswith(b"HTTP/1.1 400 ")
+
+
+async def test_a_head_sent_in_pieces_past_the_size_limit_is_refused() -> None:
+    # httptools buffers a header without bound; the protocol counts the head's reads.
+    limits = ServerLimits(max_header_bytes=4096, header_timeout=60)
+    async with serving(build()[0], limits=limits) as server:
+        stream = await _connect(server.port)
+        with anyio.fail_after(GUARD):
+            start = b"GET /api/webapps HTTP/1.1\r\nHost: test\r\nX-Big: "
+            await stream.send(start)
+            # Four reads at most; only the last crosses the cap, so nothing is left
+            # unread when the server answers and closes (which would reset the 400).
+            for _ in range(4):
+                await stream.send(b"a" * 1024)
+            answer = await _closed_by_server(stream)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+
+
+async def test_a_body_is_not_counted_as_the_next_head() -> None:
+    # A body past the head cap and the start of a pipelined head arrive in one read.
+    limits = ServerLimits(max_header_bytes=4096, header_timeout=60)
+    body = b'{"x": "' + b"a" * 8192 + b'"}'
+    async with serving(build()[0], limits=limits) as server:
+        stream = await _connect(server.port)
+        with anyio.fail_after(GUARD):
+            await stream.send(
+                b"POST /api/webapps HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                + b"GET /api/webapps HTTP/1.1\r\n"
+            )  # fmt: skip
+            assert (await _read_response(stream))[0] == 422
+            await stream.send(b"Host: test\r\n\r\n")
+            assert (await _read_response(stream))[0] == 200
