@@ -2,15 +2,21 @@
 
 Built with the public API alone (:class:`kubeweft.App`), as a user's own project is, so
 WebApp has no privilege a user's model lacks in how it is assembled. The reconciler is
-requeued every metric sampling interval, the heartbeat of the replicas it reports.
+requeued every metric sampling interval, the heartbeat of the replicas it reports. Its
+Deployments wake it only when a figure it reads moved (``webapp_events``): the
+Deployment controller's own bookkeeping during a rollout costs no reconcile.
 """
 
 from __future__ import annotations
 
+from lightkube.resources.apps_v1 import Deployment
+
 from kubeweft.application import App, ControllerContext
 from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.examples.webapp.controllers import WebAppReconciler, WebAppReconcilerOptions
+from kubeweft.examples.webapp.controllers.webapp_events import deployment_reads
 from kubeweft.examples.webapp.webhooks import WebAppDefaulter, WebAppValidator
+from kubeweft.runtime import predicate
 
 
 def webapp_reconciler(context: ControllerContext) -> WebAppReconciler:
@@ -26,5 +32,9 @@ def webapp_reconciler(context: ControllerContext) -> WebAppReconciler:
 
 app = App("kubeweft")
 app.add_model(WebApp)
-app.add_controller(WebApp, webapp_reconciler)
+app.add_controller(
+    WebApp,
+    webapp_reconciler,
+    owned_predicates={Deployment: [predicate.Changed(deployment_reads)]},
+)
 app.add_webhook(WebApp, defaulter=WebAppDefaulter(), validator=WebAppValidator())
