@@ -70,6 +70,17 @@ def _on_sqlite_connect(busy_timeout_ms: int, dbapi_connection: Any, _record: Any
         cursor.close()
 
 
+def _replace_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out no pooled connection the server has closed (a restart, an idle timeout).
+
+    asyncpg marks a connection closed as soon as the event loop sees the server's close,
+    so this is a flag read, not the round trip ``pool_pre_ping`` costs on every checkout
+    (one per read). The pool replaces a connection refused here with a new one.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise sa_exc.DisconnectionError("the server closed this pooled connection")
+
+
 def create_engine(
     url: str, *, echo: bool = False, statement_timeout: float | None = None, **kwargs: Any
 ) -> AsyncEngine:
@@ -93,7 +104,6 @@ def create_engine(
         event.listen(engine.sync_engine, "connect", partial(_on_sqlite_connect, busy_ms))
         return engine
     if backend == "postgresql":
-        kwargs.setdefault("pool_pre_ping", True)
         server_settings = {"application_name": "kubeweft"}
         connect_args: dict[str, Any] = {"timeout": 10, "server_settings": server_settings}
         if statement_timeout is not None:
@@ -103,7 +113,9 @@ def create_engine(
             connect_args["timeout"] = statement_timeout
             connect_args["command_timeout"] = statement_timeout
             kwargs.setdefault("pool_timeout", statement_timeout)
-        return _create_async_engine(url, echo=echo, connect_args=connect_args, **kwargs)
+        engine = _create_async_engine(url, echo=echo, connect_args=connect_args, **kwargs)
+        event.listen(engine.sync_engine, "checkout", _replace_closed_connection)
+        return engine
     raise ValueError(
         f"unsupported database URL {parsed.render_as_string()!r}: use sqlite or postgresql"
     )
@@ -149,6 +161,8 @@ class Database:
         self, url: str, *, echo: bool = False, statement_timeout: float | None = None
     ) -> None:
         self.url = url
+        # Read on every request's statement: parsed once.
+        self.dialect = make_url(url).get_backend_name()
         self.statement_timeout = statement_timeout
         self._echo = echo
         self._engine: AsyncEngine | None = None
@@ -165,10 +179,6 @@ class Database:
         if self._sessions is None:
             raise RuntimeError("Database.connect() has not been called")
         return self._sessions
-
-    @property
-    def dialect(self) -> str:
-        return make_url(self.url).get_backend_name()
 
     def connect(self) -> Database:
         if self._engine is None:
