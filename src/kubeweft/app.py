@@ -69,6 +69,7 @@ from kubeweft.settings import Settings
 from kubeweft.startup import EXIT_CONFIG, StartupError
 from kubeweft.ui import install_dashboard
 from kubeweft.views.detail_fields import FieldSource
+from kubeweft.views.owned import OwnedObjects
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
 from kubeweft.views.watches import StreamLimits, Watches
@@ -520,6 +521,9 @@ class Process:
             ),
             store=RepositorySource(self.database),
             fields=FieldSource(self.database, self.app.detail_fields),
+            owned=OwnedObjects(
+                self.cache, {model: self.app.owned_kinds(model) for model in self.app.models}
+            ),
             authenticator=build_authenticator(settings, self.client, self.database),
             authorizer=build_authorizer(settings, self.client),
             tracker=tracker,

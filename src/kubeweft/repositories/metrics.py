@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import Integer, cast, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db import records
 from kubeweft.db.tables import METRIC_NAME_LENGTH, MetricLatest, MetricSampleRow
 from kubeweft.repositories import _batch, _prune, _validate
+from kubeweft.repositories.errors import ValidationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,68 @@ async def metric_series(
     rows = await session.execute(stmt.limit(_validate.positive(limit, "limit")))
     for name, ts, value in rows.all():
         series.setdefault(name, []).append(Sample(ts=ts, value=value))
+    return series
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One slice of a window: the samples of a metric in ``[start, start + width)``."""
+
+    index: int
+    min: float
+    max: float
+    avg: float
+    count: int
+
+
+async def metric_buckets(
+    session: AsyncSession, uid: str, *, since: datetime, until: datetime, buckets: int
+) -> dict[str, list[Bucket]]:
+    """``{name: [Bucket, …by index]}`` of one resource's samples in ``[since, until)``,
+    cut into ``buckets`` equal slices — one statement, grouped in the database.
+
+    What a chart of a window needs: at most ``buckets`` rows per metric however many
+    samples the window holds (a week of a busy series is thousands), read over the
+    range ``(uid, ts >= since)`` of the (uid, name, ts) index. A slice without samples
+    is absent (samples record changes: the value held since the previous one).
+    """
+    uid = _validate.uid(uid)
+    since = _validate.aware(since, "since")
+    until = _validate.aware(until, "until")
+    count = _validate.positive(buckets, "buckets")
+    width = (until - since).total_seconds() / count
+    if width <= 0:
+        raise ValidationError("until", "must be after since")
+    samples = MetricSampleRow.__table__.alias("s")
+    if session.get_bind().dialect.name == "sqlite":
+        # Stored as naive UTC text; julianday reads it as a double of days, good to tens
+        # of microseconds: rounded to whole milliseconds, a sample on a slice's boundary
+        # falls into the later slice as on PostgreSQL. The offset is never negative
+        # (ts >= since), so truncating is flooring.
+        start = since.astimezone(UTC).replace(tzinfo=None)
+        millis = func.round((func.julianday(samples.c.ts) - func.julianday(start)) * 86_400_000.0)
+        index = cast(millis / (width * 1000.0), Integer)
+    else:
+        offset = func.extract("epoch", samples.c.ts - since)
+        index = cast(func.floor(offset / width), Integer)
+    slot = index.label("slot")
+    stmt = (
+        select(
+            samples.c.name,
+            slot,
+            func.min(samples.c.value),
+            func.max(samples.c.value),
+            func.avg(samples.c.value),
+            func.count(),
+        )
+        .where(samples.c.uid == uid, samples.c.ts >= since, samples.c.ts < until)
+        .group_by(samples.c.name, slot)
+        .order_by(samples.c.name, slot)
+    )
+    series: dict[str, list[Bucket]] = {}
+    for name, at, low, high, mean, n in (await session.execute(stmt)).all():
+        bucket = Bucket(min(int(at), count - 1), float(low), float(high), float(mean), int(n))
+        series.setdefault(name, []).append(bucket)
     return series
 
 

@@ -24,7 +24,7 @@ import orjson
 from kubeweft.views import DetailView, ListPage
 from kubeweft.views.records import MetricPoint
 
-__all__ = ["ObjectParts", "detail_body", "list_body"]
+__all__ = ["ObjectParts", "detail_body", "item_body", "list_body"]
 
 _OPTIONS = orjson.OPT_UTC_Z
 
@@ -101,6 +101,13 @@ def detail_body(part: bytes, view: DetailView) -> bytes:
             **view.fields,
         },
     )
+
+
+def item_body(
+    part: bytes, health: int, latest: Mapping[str, MetricPoint], fields: Mapping[str, Any]
+) -> bytes:
+    """A ``<Kind>ListItem`` body of one object: a live update's data."""
+    return _object(part, {"healthScore": health, "latestMetrics": _points(latest), **fields})
 
 
 def list_body(parts: ObjectParts, page: ListPage) -> bytes:

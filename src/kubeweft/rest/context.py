@@ -16,6 +16,7 @@ from kubeweft.api.admission import Webhook
 from kubeweft.auth.identity import Authenticator, Authorizer
 from kubeweft.settings import Settings
 from kubeweft.views.detail_fields import FieldSource
+from kubeweft.views.owned import OwnedObjects
 from kubeweft.views.reader import ClusterReader, WriteTracker
 from kubeweft.views.records import RecordStore
 from kubeweft.views.watches import Watches
@@ -53,5 +54,7 @@ class AppContext:
     watches: Watches | None = None
     #: The project's own members of detail and list bodies (None: none declared).
     fields: FieldSource | None = None
+    #: The objects each model's objects own, from the controller's cache (None: not shown).
+    owned: OwnedObjects | None = None
     #: The admission rules per model, run before every write (``rest.admission``).
     webhooks: Mapping[type[CustomResource], Webhook] = field(default_factory=dict)

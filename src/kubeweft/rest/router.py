@@ -24,6 +24,7 @@ from kubeweft.rest.dependencies import DEFAULT_LIST_LIMITS, ListLimits
 from kubeweft.rest.routes.collection import add_collection_routes
 from kubeweft.rest.routes.item import add_item_routes
 from kubeweft.rest.routes.model import ModelRoutes, problem_doc
+from kubeweft.rest.routes.owned import add_owned_routes
 from kubeweft.rest.routes.records import add_record_routes
 from kubeweft.rest.routes.rollback import add_rollback_route
 from kubeweft.rest.routes.watch import add_watch_routes, watch_prefix
@@ -60,6 +61,7 @@ def model_router(
     add_collection_routes(router, routes, limits)
     add_item_routes(router, routes)
     add_record_routes(router, routes)
+    add_owned_routes(router, routes)
     add_rollback_route(router, routes)
     return router
 

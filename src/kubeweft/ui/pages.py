@@ -30,6 +30,8 @@ from kubeweft.rest.context import AppContext
 from kubeweft.rest.dependencies import ContextDep, check_access
 from kubeweft.rest.problems import Problem
 from kubeweft.rest.routes.collection import namespace_filter
+from kubeweft.rest.routes.owned import visible_owned
+from kubeweft.ui.charts import DEFAULT_WINDOW, SLICES, WINDOWS, charts
 from kubeweft.ui.forms import spec_form
 from kubeweft.ui.oidc import OidcSignIn, oidc_router
 from kubeweft.ui.session import Sessions
@@ -398,6 +400,14 @@ def dashboard_router(
             return shown
         model, identity, namespace, name, view = shown
         info = model.model_info
+        window = request.query_params.get("window") or DEFAULT_WINDOW
+        window = window if window in WINDOWS else DEFAULT_WINDOW
+        until = datetime.now(UTC)
+        since = until - WINDOWS[window]
+        slices = await ctx.store.metric_buckets(
+            view.obj.metadata.uid, since=since, until=until, buckets=SLICES
+        )
+        owned, hidden_kinds = await visible_owned(ctx, identity, view.obj)
         wire = view.obj.to_dict()
         status = dict(wire.get("status") or {})
         conditions = status.pop("conditions", None) or []
@@ -417,6 +427,12 @@ def dashboard_router(
             labels=wire.get("metadata", {}).get("labels") or {},
             api_path=f"/api/{plural}/{item_path}",
             watch_path=f"/api/watch/{plural}/{item_path}",
+            owned=owned,
+            hidden_kinds=hidden_kinds,
+            model_plurals=set(by_plural),
+            windows=list(WINDOWS),
+            window=window,
+            charts=charts(slices, since, until),
         )
 
     return router

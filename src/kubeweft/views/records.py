@@ -18,6 +18,7 @@ __all__ = [
     "AuditEntry",
     "HistoryEntry",
     "MetricAggregate",
+    "MetricBucket",
     "MetricPoint",
     "MetricSeriesPoint",
     "RecordSource",
@@ -54,6 +55,18 @@ class MetricAggregate:
     avg: float
     count: int
     latest_at: datetime
+
+
+@dataclass(frozen=True)
+class MetricBucket:
+    """A metric's samples in one slice of a window (a chart's point): ``index`` counts
+    slices from the window's start."""
+
+    index: int
+    min: float
+    max: float
+    avg: float
+    count: int
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,13 @@ class RecordStore(RecordSource, Protocol):
 
     async def history_entry(self, uid: str, generation: int) -> HistoryEntry | None:
         """One generation of ``uid``'s history, or None when it is not recorded."""
+        ...
+
+    async def metric_buckets(
+        self, uid: str, *, since: datetime, until: datetime, buckets: int
+    ) -> dict[str, list[MetricBucket]]:
+        """Each metric's samples in ``[since, until)`` cut into ``buckets`` slices (one
+        statement); a slice without samples is left out."""
         ...
 
     async def metric_series(

@@ -30,6 +30,7 @@ from kubeweft.views.records import (
     AuditEntry,
     HistoryEntry,
     MetricAggregate,
+    MetricBucket,
     MetricPoint,
     MetricSeriesPoint,
     ResourceRecords,
@@ -115,6 +116,18 @@ class RepositorySource:
         async with self._session() as session:
             row = await history_rows.history_at(session, uid, generation)
         return _history(row) if row is not None else None
+
+    async def metric_buckets(
+        self, uid: str, *, since: datetime, until: datetime, buckets: int
+    ) -> dict[str, list[MetricBucket]]:
+        async with self._session() as session:
+            found = await metric_rows.metric_buckets(
+                session, uid, since=since, until=until, buckets=buckets
+            )
+        return {
+            name: [MetricBucket(b.index, b.min, b.max, b.avg, b.count) for b in slices]
+            for name, slices in found.items()
+        }
 
     async def metric_series(
         self, uid: str, *, since: datetime, name: str | None

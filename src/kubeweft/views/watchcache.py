@@ -151,6 +151,16 @@ class WatchCache:
         """Changes held for resuming (at most ``capacity``)."""
         return len(self._changes)
 
+    def without_payload(self) -> list[Change]:
+        """The newest buffered changes no stream has sent yet (no ``payload``): whoever
+        fills one fills them all, in one read of their database fields."""
+        found = []
+        for change in reversed(self._changes):
+            if change.payload is not None:
+                break
+            found.append(change)
+        return found[::-1]
+
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
         return tuple(self._subscriptions)

@@ -143,3 +143,41 @@ async def test_bad_input_is_rejected(database: Database) -> None:
         assert err.value.field == "uids"
         with pytest.raises(ValidationError):
             await metrics.record_samples(session, [MetricSample("nope", "x", 1.0)])
+
+
+async def test_buckets_of_a_window_are_one_statement(database: Database) -> None:
+    """A chart's read: the window cut into equal slices, grouped by the database, samples
+    outside the window left out (one before it, one at its end)."""
+    uid = str(uuid.uuid4())
+    until = utcnow().replace(microsecond=0)
+    since = until - timedelta(hours=1)
+    at = [  # (minutes after since, value)
+        (-1, 100.0),
+        (0, 1.0),
+        (5, 3.0),
+        (14.99, 2.0),
+        (15, 7.0),
+        (59.5, 4.0),
+        (60, 100.0),
+    ]
+    samples = [
+        MetricSample(uid=uid, name=name, value=value, ts=since + timedelta(minutes=minutes))
+        for minutes, value in at
+        for name in ("ready", "cpu")
+    ]
+    async with unit_of_work(database) as session:
+        await metrics.record_samples(session, samples)
+
+    async with database.session() as session:
+        with count_statements(database.engine) as statements:
+            found = await metrics.metric_buckets(session, uid, since=since, until=until, buckets=4)
+    assert len(statements) == 1, statements
+    assert set(found) == {"ready", "cpu"}
+    assert found["ready"] == [
+        metrics.Bucket(0, 1.0, 3.0, 2.0, 3),
+        metrics.Bucket(1, 7.0, 7.0, 7.0, 1),
+        metrics.Bucket(3, 4.0, 4.0, 4.0, 1),
+    ]
+    with pytest.raises(ValidationError):
+        async with database.session() as session:
+            await metrics.metric_buckets(session, uid, since=until, until=since, buckets=4)

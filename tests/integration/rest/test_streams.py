@@ -21,8 +21,11 @@ import httpx
 import pytest
 
 from kubeweft import App
+from kubeweft.db.records import MetricSample
+from kubeweft.db.types import utcnow
 from kubeweft.examples.webapp.api.v1alpha1 import WebApp
 from kubeweft.localcluster import ClusterAccess
+from kubeweft.repositories import metrics, unit_of_work
 from kubeweft.views.subscription import Subscription
 from tests.integration.rest.stack import DEV_USER, Running, running
 from tests.support import accounts, sse
@@ -394,6 +397,32 @@ async def test_cluster_scoped_model_streams(local_cluster: ClusterAccess, tmp_pa
     assert (added.event, added.json()["namespace"]) == ("added", None)
     assert (modified.event, modified.json()["spec"]["capacity"]) == ("modified", 4)
     assert [m.event for m in listed] == ["added", "modified"]
+
+
+async def test_events_carry_the_database_fields(stack: Running, namespaces: Any) -> None:
+    """A change's data and a snapshot's carry the object's latest samples, as a list item
+    from ``GET /api/webapps`` does (rest.streambodies)."""
+    visible, _ = namespaces
+    http = stack.http
+    path = f"/api/watch/webapps/{visible}?labelSelector=app%3Dsampled"
+    async with stream(http, path) as messages:
+        await until(messages, "synced")
+        await create(http, visible, "sampled-1", app="sampled")
+        (added,) = await changes(messages, 1)
+        assert added.json()["latestMetrics"] == {}
+        sample = MetricSample(
+            uid=added.json()["uid"], name="ready_replicas", value=2.0, ts=utcnow()
+        )
+        async with unit_of_work(stack.database) as session:
+            await metrics.record_samples(session, [sample])
+        await relabel(http, visible, "sampled-1", app="sampled", step="1")
+        (modified,) = await changes(messages, 1)
+    assert modified.json()["latestMetrics"]["ready_replicas"]["value"] == 2.0
+    async with stream(http, path) as messages:
+        (snapshot, _) = await until(messages, "synced")
+    assert snapshot.json()["latestMetrics"]["ready_replicas"]["value"] == 2.0
+    listed = await http.get(f"/api/webapps/{visible}", params={"labelSelector": "app=sampled"})
+    assert snapshot.json()["latestMetrics"] == listed.json()["items"][0]["latestMetrics"]
 
 
 async def test_drain_ends_open_streams(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kubeweft.runtime import errors as kube_errors
@@ -20,6 +20,7 @@ from kubeweft.views.records import (
     AnnotationEntry,
     AuditEntry,
     HistoryEntry,
+    MetricBucket,
     MetricPoint,
     MetricSeriesPoint,
     ResourceRecords,
@@ -90,12 +91,15 @@ class FakeInformer:
     def has_synced(self) -> bool:
         return True
 
+    async def wait_for_sync(self) -> None:
+        return None
+
 
 class FakeCache:
     def __init__(self, kube: CachedFakeClient) -> None:
         self.kube = kube
 
-    def informer_for(self, kind: type[Any]) -> FakeInformer:
+    def informer_for(self, kind: type[Any], *, owned: bool = False) -> FakeInformer:
         return FakeInformer(self.kube, kind)
 
     async def get(self, kind: type[Any], name: str, namespace: str | None = None) -> Any:
@@ -126,6 +130,8 @@ class FakeStore:
     audits: list[AuditEntry] = field(default_factory=list)
     down: bool = False
     latest_calls: int = 0
+    buckets: dict[str, dict[str, list[MetricBucket]]] = field(default_factory=dict)
+    bucket_reads: list[tuple[str, timedelta, int]] = field(default_factory=list)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def _check(self) -> None:
@@ -153,6 +159,13 @@ class FakeStore:
     async def history_entry(self, uid: str, generation: int) -> HistoryEntry | None:
         self._check()
         return next((h for h in self.history_rows.get(uid, []) if h.generation == generation), None)
+
+    async def metric_buckets(
+        self, uid: str, *, since: datetime, until: datetime, buckets: int
+    ) -> dict[str, list[MetricBucket]]:
+        self._check()
+        self.bucket_reads.append((uid, until - since, buckets))
+        return self.buckets.get(uid, {})
 
     async def metric_series(
         self, uid: str, *, since: datetime, name: str | None

@@ -24,6 +24,7 @@ def test_paths_have_no_namespace_segment() -> None:
         "/api/zones/{name}/history",
         "/api/zones/{name}/metrics",
         "/api/zones/{name}/events",
+        "/api/zones/{name}/owned",
         "/api/zones/{name}/rollback",
     }
     assert "/api/webapps/{namespace}/{name}" in paths

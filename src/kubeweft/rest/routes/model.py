@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
@@ -21,7 +20,7 @@ from kubeweft.rest.schemas import ModelSchemas, schemas_for
 from kubeweft.views import DatabaseUnavailable, DetailView, ListPage, ResourceRecords
 from kubeweft.views.detail import build_detail, score_of
 from kubeweft.views.detail_fields import DetailFields
-from kubeweft.views.records import AuditEntry, ResourceRef
+from kubeweft.views.records import AuditEntry, MetricPoint, ResourceRef
 
 __all__ = ["ModelRoutes", "etag_of", "json_response", "problem_doc"]
 
@@ -150,12 +149,17 @@ class ModelRoutes:
         """The ``<Kind>List`` body of a page."""
         return bodies.list_body(self.object_parts, page)
 
-    def item_json(self, obj: Any) -> str:
-        """``obj`` as a ``<Kind>ListItem`` from the cache alone, as live updates carry it:
-        the database fields (``latestMetrics``, a project's own) are left empty; the
-        object's part is rendered as list bodies render it (``object_parts``)."""
-        rest = orjson.dumps({"healthScore": score_of(obj, None), "latestMetrics": {}})
-        return (b"{" + self.object_parts(obj) + b"," + rest[1:]).decode()
+    def item_json(
+        self,
+        obj: Any,
+        latest: Mapping[str, MetricPoint] | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> str:
+        """``obj`` as a ``<Kind>ListItem``, as live updates carry it: the object's part
+        rendered as list bodies render it (``object_parts``), its ``latest`` samples and
+        a project's own ``fields`` (wire form) — left empty when not given."""
+        health = score_of(obj, None)
+        return bodies.item_body(self.object_parts(obj), health, latest or {}, fields or {}).decode()
 
     def ref_of(self, obj: Any) -> ResourceRef:
         meta = obj.metadata

@@ -7,7 +7,9 @@ controller already runs — never by a watch of its own.
 
 On the wire (``text/event-stream``; every id is a resourceVersion):
 
-* ``added`` / ``modified`` / ``deleted`` — ``data`` is the object as a ``<Kind>ListItem``;
+* ``added`` / ``modified`` / ``deleted`` — ``data`` is the object as a ``<Kind>ListItem``,
+  with its latest samples and the project's own fields as they were when the first
+  stream sent it (``rest.streambodies``: one database read per burst);
 * ``resync`` — the client's view has a gap: ``reason`` ``Expired`` (its ``Last-Event-ID``
   is older than the replay buffer; the current state follows) or ``TooSlow`` (it read
   too slowly and is cut off; reconnect);
@@ -39,6 +41,7 @@ from kubeweft.rest.eventstream import EVENT_STREAM, EventStreamResponse
 from kubeweft.rest.problems import Problem
 from kubeweft.rest.routes.collection import SelectorQuery
 from kubeweft.rest.routes.model import ModelRoutes, problem_doc
+from kubeweft.rest.streambodies import StreamBodies
 from kubeweft.runtime.labels import LabelSelector
 from kubeweft.views.subscription import Subscription, WatchFilter
 from kubeweft.views.watchcache import Change, Start, WatchCache
@@ -136,6 +139,9 @@ class AccessGate:
 
 async def _events(
     routes: ModelRoutes,
+    bodies: StreamBodies,
+    ctx: AppContext,
+    cache: WatchCache,
     subscription: Subscription,
     start: Start,
     gate: AccessGate,
@@ -160,10 +166,11 @@ async def _events(
                     f"resourceVersion {resumed_from} is too old to resume from; "
                     "the current state follows",
                 )
-            for obj in start.snapshot:
-                if await gate.allows(obj.metadata.namespace):
-                    yield _frame("added", routes.item_json(obj))
+            shown = [obj for obj in start.snapshot if await gate.allows(obj.metadata.namespace)]
+            for payload in await bodies.bodies(ctx, shown):
+                yield _frame("added", payload)
         else:
+            await bodies.fill(ctx, cache, start.replay)
             for change in start.replay:
                 kind = subscription.event_for(change)
                 if kind is not None and await gate.allows(change.obj.metadata.namespace):
@@ -188,6 +195,7 @@ async def _events(
                 yield _heartbeat(subscription.resource_version)
                 continue
             frames, withdrawn = [], False
+            await bodies.fill(ctx, cache, [change for _, change in batch.changes])
             for kind, change in batch.changes:
                 namespace = change.obj.metadata.namespace
                 allowed = gate.known(namespace)
@@ -211,6 +219,7 @@ def add_watch_routes(router: APIRouter, routes: ModelRoutes) -> None:
     info = routes.info
     plural, group, kind = info.plural, info.group, info.kind
     item_schema = routes.schemas.list_item.__name__
+    bodies = StreamBodies(routes)  # one per model: its streams share each burst's read
     stream_doc: dict[int | str, dict[str, Any]] = {
         200: {
             "description": (
@@ -269,6 +278,9 @@ def add_watch_routes(router: APIRouter, routes: ModelRoutes) -> None:
         )
         events = _events(
             routes,
+            bodies,
+            ctx,
+            cache,
             subscription,
             start,
             gate,
