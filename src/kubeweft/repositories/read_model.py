@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from kubeweft.db.engine import Database
-from kubeweft.repositories import _batch, _validate
+from kubeweft.repositories import _validate
 
 __all__ = ["STATEMENTS", "AggregateRow", "AnnotationRow", "DetailRows", "HistoryRow", "detail_rows"]
 
@@ -224,27 +224,32 @@ async def latest_samples(
 ) -> dict[str, dict[str, tuple[float, datetime]]]:
     """``{uid: {metric name: (value, ts)}}`` from ``metric_latest``, for a list page.
 
-    One statement per ``_batch.IN_BATCH`` UIDs, as ``metrics.latest_metrics``, but sent
-    as SQL text on a connection (no ORM session, no per-row type processing): a page of
-    1,000 objects reads 3,000 rows, and their conversion was most of the page's cost.
-    Every requested UID is a key, with an empty dict when it has no samples.
+    One statement for the whole page, whatever its size: the UIDs are one bound
+    parameter (a PostgreSQL array; a JSON array that SQLite's ``json_each`` unpacks), so
+    no batching under SQLite's parameter limit is needed. Sent as SQL text on a
+    connection (no ORM session, no per-row type processing): a page of 1,000 objects
+    reads 3,000 rows, and their conversion was most of the page's cost. Every requested
+    UID is a key, with an empty dict when it has no samples.
     """
     # The UIDs are bound parameters, taken from the cache: deduplicated, not re-parsed.
     wanted = list(dict.fromkeys(uids))
     result: dict[str, dict[str, tuple[float, datetime]]] = {uid: {} for uid in wanted}
-    postgres = database.dialect == "postgresql"
+    if not wanted:
+        return result
     async with database.engine.connect() as conn:
-        for batch in _batch.batches(wanted):
-            if postgres:
-                marks = ", ".join(f"${n}" for n in range(1, len(batch) + 1))
-            else:
-                marks = ", ".join("?" * len(batch))
-            rows: Sequence[Any] = (
-                await conn.exec_driver_sql(
-                    f"SELECT uid, name, value, ts FROM metric_latest WHERE uid IN ({marks})",
-                    tuple(batch),
-                )
-            ).all()
-            for uid, name, value, ts in rows:
-                result[uid][name] = (float(value), _ts(ts))
+        rows: Sequence[Any] = (
+            await conn.exec_driver_sql(*_latest_statement(database.dialect, wanted))
+        ).all()
+    for uid, name, value, ts in rows:
+        result[uid][name] = (float(value), _ts(ts))
     return result
+
+
+def _latest_statement(dialect: str, uids: list[str]) -> tuple[str, tuple[Any, ...]]:
+    columns = "SELECT uid, name, value, ts FROM metric_latest"
+    if dialect == "postgresql":
+        return f"{columns} WHERE uid = ANY($1::varchar[])", (uids,)
+    return (
+        f"{columns} WHERE uid IN (SELECT value FROM json_each(?))",
+        (orjson.dumps(uids).decode(),),
+    )

@@ -12,6 +12,10 @@ these values (``Z`` datetimes, floats) is the same as pydantic's.
 A body is ``b"{" + object part + "," + database part[1:]``: the database part is
 serialized as its own object and loses its opening brace. Fields a project adds to a
 body belong in the database part's dict.
+
+A list item's health score depends on the object alone, so it is kept with the
+object's part: per version, the item up to ``"latestMetrics":`` is ready bytes, and a
+page is those bytes, each item's latest samples (one statement's rows) and the joins.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 import orjson
 
 from kubeweft.views import DetailView, ListPage
+from kubeweft.views.detail import score_of
 from kubeweft.views.records import MetricPoint
 
 __all__ = ["ObjectParts", "detail_body", "item_body", "list_body"]
@@ -33,25 +38,35 @@ class ObjectParts:
     """The object-only part of each body (``"uid":…,"status":…``, no braces), by version.
 
     ``render`` serializes one object; the newest ``capacity`` versions are kept (an
-    object's old versions age out as the informer replaces them).
+    object's old versions age out as the informer replaces them), each with the start
+    of its list item (``list_head``).
     """
 
     def __init__(self, render: Callable[[Any], bytes], capacity: int = 4096) -> None:
         self._render = render
         self._capacity = capacity
-        self._parts: dict[tuple[str, str], bytes] = {}
+        self._parts: dict[tuple[str, str], tuple[bytes, bytes]] = {}
 
-    def __call__(self, obj: Any) -> bytes:
+    def _entry(self, obj: Any) -> tuple[bytes, bytes]:
         meta = obj.metadata
         key = (meta.uid or "", meta.resourceVersion or "")
-        part = self._parts.get(key)
-        if part is None or not key[1]:
+        entry = self._parts.get(key)
+        if entry is None or not key[1]:
             part = self._render(obj)
+            entry = (part, _list_head(part, score_of(obj, None)))
             if key[1]:
-                self._parts[key] = part
+                self._parts[key] = entry
                 if len(self._parts) > self._capacity:
                     del self._parts[next(iter(self._parts))]
-        return part
+        return entry
+
+    def __call__(self, obj: Any) -> bytes:
+        return self._entry(obj)[0]
+
+    def list_head(self, obj: Any) -> bytes:
+        """``{<part>,"healthScore":<the object's score>,"latestMetrics":`` (a list item
+        without its samples; the score has no reconcile error rate, as in a list)."""
+        return self._entry(obj)[1]
 
     def __len__(self) -> int:
         return len(self._parts)
@@ -59,6 +74,10 @@ class ObjectParts:
 
 def _object(part: bytes, rest: Mapping[str, Any]) -> bytes:
     return b"{" + part + b"," + orjson.dumps(rest, option=_OPTIONS)[1:]
+
+
+def _list_head(part: bytes, health: int) -> bytes:
+    return b"{" + part + b',"healthScore":' + str(health).encode() + b',"latestMetrics":'
 
 
 def _points(latest: Mapping[str, MetricPoint]) -> dict[str, Any]:
@@ -113,7 +132,13 @@ def item_body(
 def list_body(parts: ObjectParts, page: ListPage) -> bytes:
     """A ``<Kind>List`` body: each item's object part plus its health and latest samples."""
     items = b",".join(
-        _object(
+        (
+            parts.list_head(item.obj)
+            + orjson.dumps(_points(item.latest_metrics), option=_OPTIONS)
+            + b"}"
+        )
+        if item.known_score is None and not item.fields
+        else _object(
             parts(item.obj),
             {
                 "healthScore": item.health_score,

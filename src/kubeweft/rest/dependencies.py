@@ -66,7 +66,9 @@ class ListLimits:
 DEFAULT_LIST_LIMITS = ListLimits()
 
 
-def get_context(request: Request) -> AppContext:
+# Dependencies are ``async def`` even when they do not await: FastAPI runs a plain
+# ``def`` dependency in a worker thread, one thread hand-off per request each.
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from kubeweft.runtime.objects import kind_info
@@ -25,9 +26,16 @@ __all__ = ["ListItem", "ListPage", "list_with_metrics"]
 class ListItem:
     obj: Any
     latest_metrics: dict[str, MetricPoint]
-    health_score: int
+    #: The health score when the caller has it at hand (a table index keeps it); None:
+    #: ``health_score`` computes it from ``obj`` when asked. A REST list body takes it
+    #: from its per-version cache instead (``rest.bodies``), so a page computes none.
+    known_score: int | None = None
     #: A project's own members of the body (``views.detail_fields``), in wire form.
     fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def health_score(self) -> int:
+        return self.known_score if self.known_score is not None else score_of(self.obj, None)
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,5 @@ async def list_with_metrics(
     page = paginate(objs, _order, limit=limit, continue_token=continue_token, digest=digest)
     uids = [obj.metadata.uid for obj in page.items]
     latest = await records.latest_metrics(uids) if uids else {}
-    items = [
-        ListItem(obj, latest.get(obj.metadata.uid, {}), score_of(obj, None)) for obj in page.items
-    ]
+    items = [ListItem(obj, latest.get(obj.metadata.uid, {})) for obj in page.items]
     return ListPage(items, page.continue_token)

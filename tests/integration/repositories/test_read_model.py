@@ -186,3 +186,23 @@ async def test_latest_samples_match_the_repository_read(database: Database) -> N
     }
     assert got[uids[0]]["cpu"] == (0.0, now)
     assert got[uids[2]] == {}
+
+
+async def test_latest_samples_of_a_large_page_are_one_statement(database: Database) -> None:
+    # More UIDs than SQLite's historical limit of 999 bound parameters per statement.
+    uids = [str(uuid.uuid4()) for _ in range(2000)]
+    now = utcnow()
+    async with unit_of_work(database) as session:
+        await metrics.record_samples(session, [MetricSample(uid, "cpu", 1.0, now) for uid in uids])
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        got = await read_model.latest_samples(database, [*uids, uids[0]])
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+    assert got == {uid: {"cpu": (1.0, now)} for uid in uids}

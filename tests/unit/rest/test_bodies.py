@@ -111,6 +111,9 @@ def test_list_body_is_the_schemas_body() -> None:
         [
             ListItem(webapp("a"), {"cpu": MetricPoint(0.5, T0), "ready": MetricPoint(2.0, T1)}, 70),
             ListItem(webapp("bb"), {}, 100),
+            # No score given: the body takes the object's from its per-version cache.
+            ListItem(webapp("ccc"), {"cpu": MetricPoint(1.25, T1)}),
+            ListItem(webapp("dddd"), {}),
         ],
         "eyJ2IjoxfQ",
     )

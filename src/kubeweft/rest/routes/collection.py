@@ -47,7 +47,7 @@ SELECTOR_MAX_LENGTH = 1024
 CONTINUE_MAX_LENGTH = pagination.TOKEN_MAX_LENGTH
 
 
-def label_selector(
+async def label_selector(
     value: Annotated[
         str | None,
         Query(
@@ -75,11 +75,11 @@ ContinueQuery = Annotated[
 ]
 
 
-def limit_query(limits: ListLimits) -> Callable[..., int]:
+def limit_query(limits: ListLimits) -> Callable[..., Awaitable[int]]:
     """A dependency reading ``limit``: ``limits.default`` when absent; past
     ``limits.maximum`` (or below 1) a 422 naming ``query.limit``."""
 
-    def limit(
+    async def limit(
         value: Annotated[
             int,
             Query(
