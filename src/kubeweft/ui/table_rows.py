@@ -1,0 +1,86 @@
+"""The dashboard table's rows, rendered once per object version and kept.
+
+An open table page fetches itself again after every change event (``dashboard.js``),
+so the same 50 rows are rendered over and over while one of them changed; and turning
+an object into a row — reading its columns, the template's escaping of each cell — costs
+more than finding the page among 10,000 objects with the table index. So each rendered
+``<tr>`` is kept under what it shows: the object's ``(uid, resourceVersion)`` (its
+columns and health score), the text of its age columns (an age moves on with the
+clock), and its latest metric values under the page's metric columns (database rows,
+which change without a new object version). Anything else the row shows would have to
+join that key. The newest ``capacity`` rows are kept, as ``rest.bodies.ObjectParts``
+keeps object parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from kubeweft.views.listing import ListItem
+from kubeweft.views.table import object_value, table_cells
+
+__all__ = ["Column", "RowCache"]
+
+#: A printer column as the table shows it: (label, wire path, type).
+Column = tuple[str, str, str]
+
+
+class RowCache:
+    """Rendered rows of the table template's ``row`` macro, by what each row shows."""
+
+    def __init__(
+        self, template: jinja2.Template, age: Callable[[Any], str], capacity: int = 4096
+    ) -> None:
+        self._render = template.module.row  # type: ignore[attr-defined]
+        self._age = age
+        self._capacity = capacity
+        self._rows: dict[Hashable, Markup] = {}
+
+    def rows(
+        self,
+        plural: str,
+        namespaced: bool,
+        columns: Sequence[Column],
+        metric_names: Sequence[str],
+        items: Sequence[ListItem],
+    ) -> list[Markup]:
+        paths = [path for _, path, _ in columns]
+        dated = [path for _, path, kind in columns if kind == "date"]
+        shown: list[Markup] = []
+        for item in items:
+            meta = item.obj.metadata
+            ages = tuple(self._age(object_value(item.obj, path)) for path in dated)
+            metrics = tuple(
+                (point.value, point.ts) if (point := item.latest_metrics.get(name)) else None
+                for name in metric_names
+            )
+            key = (plural, meta.uid, meta.resourceVersion, ages, tuple(metric_names), metrics)
+            row = self._rows.get(key) if meta.resourceVersion else None
+            if row is None:
+                dates = iter(ages)
+                values = {
+                    "namespace": meta.namespace,
+                    "name": meta.name,
+                    "cells": table_cells(item.obj, paths),
+                    # each date column's age, as in the key (not from the template's clock)
+                    "ages": [next(dates) if kind == "date" else "" for _, _, kind in columns],
+                    "health": item.health_score,
+                    "metrics": item.latest_metrics,
+                }
+                row = Markup(self._render(plural, namespaced, columns, metric_names, values))
+                if meta.resourceVersion:
+                    self._keep(key, row)
+            shown.append(row)
+        return shown
+
+    def _keep(self, key: Hashable, row: Markup) -> None:
+        self._rows[key] = row
+        if len(self._rows) > self._capacity:
+            del self._rows[next(iter(self._rows))]
+
+    def __len__(self) -> int:
+        return len(self._rows)
