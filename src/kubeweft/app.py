@@ -447,6 +447,7 @@ class Process:
                 renew_deadline=settings.renew_deadline_seconds,
                 retry_period=settings.retry_period_seconds,
                 graceful_shutdown_timeout=settings.drain_timeout_seconds,
+                freeze_gc_after_sync=True,
             ),
         )
         # History waits on disk too, so a kill -9 during a database outage loses none.
