@@ -8,7 +8,8 @@ adds what only kubeweft's tests need:
   ``kubeweft.db.migrate`` is idempotent, so start-up migrates it).
 * ``database_url`` (per test, parametrised ``sqlite`` / ``postgresql``) — a fresh,
   empty database: a temp SQLite file, or a new PostgreSQL database.
-* ``database`` (per test, same parameters) — a connected, migrated ``Database``.
+* ``database`` (per test, same parameters) — a connected, migrated ``Database``
+  (:func:`tests.support.migrated.migrate_fresh`).
 
 Without the PostgreSQL binaries the PostgreSQL tests are skipped with the fix, or
 FAIL under ``CI=true`` (``unavailable``). A test that only makes sense on PostgreSQL
@@ -23,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from kubeweft.db.engine import Database
-from kubeweft.db.migrate import migrate
 from kubeweft.testing.postgres import INSTALL_HINT, PostgresServer, find_bin_dir, free_port
+from tests.support.migrated import create_migrated_database, migrate_fresh
 
 __all__ = ["INSTALL_HINT", "POSTGRESQL_ONLY", "PostgresServer", "find_bin_dir", "free_port"]
 
@@ -44,7 +45,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite+aiosqlite:///{tmp_path / 'kubeweft.db'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = server.create_database("test")
+    if "database" in request.fixturenames:  # to be migrated: a copy of a migrated one
+        url = create_migrated_database(server)
+    else:
+        url = server.create_database("test")
     yield url
     if not server.running:  # a test that stopped the server must not leave it down
         server.start()
@@ -60,7 +64,7 @@ POSTGRESQL_ONLY = pytest.mark.parametrize(
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    await migrate(database_url)
+    await migrate_fresh(database_url)  # a copy of a database migrated once per session
     db = Database(database_url).connect()
     try:
         yield db

@@ -19,11 +19,11 @@ import httpx
 from kubeweft.app import Process, ensure_crds
 from kubeweft.application import App
 from kubeweft.db.engine import Database
-from kubeweft.db.migrate import migrate
 from kubeweft.examples import webapp
 from kubeweft.localcluster import ClusterAccess
 from kubeweft.runtime.client import Client
 from kubeweft.settings import Settings
+from tests.support.migrated import migrate_fresh
 
 DEV_USER = "dev-tester"
 
@@ -54,7 +54,7 @@ async def running(
     }
     values.update(overrides)
     settings = Settings(**values)
-    await migrate(database_url)
+    await migrate_fresh(database_url)  # a new SQLite file: a copy of a migrated one
     database = Database(database_url).connect()
     client = Client.from_settings(settings)
     try:
