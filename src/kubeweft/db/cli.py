@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from kubeweft import _importing
 from kubeweft.db import migrate as migrations
+from kubeweft.db import revision
 from kubeweft.db.migrate import MigrationSet
 from kubeweft.settings import Settings
 
@@ -120,6 +121,45 @@ def downgrade_command(
     for project in targets:
         anyio.run(migrations.downgrade_set, url, project, revision)
     _report(url, projects)
+
+
+@app.command("revision")
+def revision_command(
+    application: Annotated[
+        str,
+        typer.Argument(
+            metavar="APP",
+            help="The application as module:attribute; the revision goes into its own "
+            "migrations package (App.add_migrations).",
+        ),
+    ],
+    message: Annotated[
+        str, typer.Option("--message", "-m", help="What the revision does (also the file name).")
+    ],
+    package: Annotated[
+        str | None,
+        typer.Option("--package", help="The migrations package, when the application has several."),
+    ] = None,
+) -> None:
+    """Write a new, empty revision into the application's own migrations package, after
+    its head; fill in upgrade() and downgrade(), then `kubeweft db migrate APP`."""
+    projects = _projects(application)
+    chosen = [p for p in projects if package in (None, p.package)]
+    names = ", ".join(p.package for p in projects)
+    if not projects:
+        problem = "no migrations package: add one with app.add_migrations(...)"
+    elif not chosen:
+        problem = f"no migrations package {package} (it has {names})"
+    elif len(chosen) > 1:
+        problem = f"several migrations packages ({names}): name one with --package"
+    if len(chosen) != 1:
+        raise typer.BadParameter(f"{application} has {problem}", param_hint="APP")
+    try:
+        path = revision.write_revision(chosen[0], message)
+    except revision.RevisionError as error:
+        typer.echo(f"kubeweft db revision: {error}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"wrote {path}")
 
 
 @app.command("current")
