@@ -15,6 +15,7 @@ keeps object parts.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
 from typing import Any
 
 import jinja2
@@ -39,6 +40,9 @@ class RowCache:
         self._age = age
         self._capacity = capacity
         self._rows: dict[Hashable, Markup] = {}
+        #: The date columns' instants per object version: only their age text is new
+        #: on each request.
+        self._dates: dict[Hashable, tuple[Any, ...]] = {}
 
     def rows(
         self,
@@ -53,7 +57,13 @@ class RowCache:
         shown: list[Markup] = []
         for item in items:
             meta = item.obj.metadata
-            ages = tuple(self._age(object_value(item.obj, path)) for path in dated)
+            version = (meta.uid, meta.resourceVersion)
+            dates = self._dates.get(version)
+            if dates is None:
+                dates = tuple(_instant(object_value(item.obj, path)) for path in dated)
+                if meta.resourceVersion:
+                    _keep(self._dates, version, dates, self._capacity)
+            ages = tuple(self._age(instant) for instant in dates)
             metrics = tuple(
                 (point.value, point.ts) if (point := item.latest_metrics.get(name)) else None
                 for name in metric_names
@@ -61,26 +71,37 @@ class RowCache:
             key = (plural, meta.uid, meta.resourceVersion, ages, tuple(metric_names), metrics)
             row = self._rows.get(key) if meta.resourceVersion else None
             if row is None:
-                dates = iter(ages)
+                texts = iter(ages)
                 values = {
                     "namespace": meta.namespace,
                     "name": meta.name,
                     "cells": table_cells(item.obj, paths),
                     # each date column's age, as in the key (not from the template's clock)
-                    "ages": [next(dates) if kind == "date" else "" for _, _, kind in columns],
+                    "ages": [next(texts) if kind == "date" else "" for _, _, kind in columns],
                     "health": item.health_score,
                     "metrics": item.latest_metrics,
                 }
                 row = Markup(self._render(plural, namespaced, columns, metric_names, values))
                 if meta.resourceVersion:
-                    self._keep(key, row)
+                    _keep(self._rows, key, row, self._capacity)
             shown.append(row)
         return shown
 
-    def _keep(self, key: Hashable, row: Markup) -> None:
-        self._rows[key] = row
-        if len(self._rows) > self._capacity:
-            del self._rows[next(iter(self._rows))]
-
     def __len__(self) -> int:
         return len(self._rows)
+
+
+def _keep(kept: dict[Hashable, Any], key: Hashable, value: Any, capacity: int) -> None:
+    kept[key] = value
+    if len(kept) > capacity:
+        del kept[next(iter(kept))]  # the oldest
+
+
+def _instant(value: Any) -> Any:
+    """A date column's RFC 3339 text as a datetime (parsed once per object version)."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value

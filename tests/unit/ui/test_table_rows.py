@@ -43,7 +43,7 @@ class Ages:
         self.text = "3d"
 
     def __call__(self, value: Any) -> str:
-        assert value == "2026-01-01T00:00:00Z"
+        assert value == WHEN
         return self.text
 
 
