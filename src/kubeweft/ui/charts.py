@@ -5,8 +5,9 @@ database: ``repositories.metrics.metric_buckets``), so the server draws it as SV
 in the page: nothing to ship or pin, nothing fetched at run time, the same picture with
 scripts off, and a live refresh replaces it like any other region. Samples record
 changes (a value is written again only at the heartbeat), so the line holds each
-slice's average until the next slice with samples — a step line — and a pale band
-shows each slice's min..max. Every chart is an ``img`` with a title and a description
+slice's average until the next slice with samples — a step line — and the last one up
+to now, unless no sample came for longer than the heartbeat (the reporting stopped);
+a pale band shows each slice's min..max. Every chart is an ``img`` with a title and a description
 (first, last, lowest and highest value), and its numbers are in a table beside it.
 
 Why not a JS charting library: see docs/design/dashboard.md.
@@ -67,7 +68,12 @@ def _when(at: datetime, window: timedelta) -> str:
 
 
 def _draw(
-    name: str, buckets: Sequence[MetricBucket], since: datetime, until: datetime, summary: str
+    name: str,
+    buckets: Sequence[MetricBucket],
+    since: datetime,
+    until: datetime,
+    summary: str,
+    hold: int,
 ) -> Markup:
     low = min(b.min for b in buckets)
     high = max(b.max for b in buckets)
@@ -84,7 +90,7 @@ def _draw(
     line, band_top, band_bottom = [], [], []
     for position, bucket in enumerate(buckets):
         following = buckets[position + 1].index if position + 1 < len(buckets) else None
-        end = following if following is not None else bucket.index + 1
+        end = following if following is not None else min(SLICES, bucket.index + 1 + hold)
         for at in (bucket.index, end):
             line.append(f"{x(at):.1f},{y(bucket.avg):.1f}")
         band_top.append(f"{x(bucket.index):.1f},{y(bucket.max):.1f}")
@@ -110,16 +116,25 @@ def _draw(
         f"{_when(until, window)}</text>",
         f'<polygon class="band" points="{" ".join(band_top + band_bottom[::-1])}"/>',
         f'<polyline class="line" points="{" ".join(line)}"/>',
+        # The newest value as a dot: a series that began minutes ago is a few pixels of
+        # line in a week's chart, and should still be seen.
+        f'<circle class="last" cx="{line[-1].split(",")[0]}" cy="{line[-1].split(",")[1]}" '
+        'r="3.5"/>',
         "</svg>",
     ]
     return Markup("".join(parts))
 
 
 def charts(
-    found: Mapping[str, Sequence[MetricBucket]], since: datetime, until: datetime
+    found: Mapping[str, Sequence[MetricBucket]],
+    since: datetime,
+    until: datetime,
+    heartbeat: timedelta,
 ) -> list[Chart]:
-    """One chart per metric with samples in the window, by name."""
+    """One chart per metric with samples in the window, by name; ``heartbeat`` is how
+    often an unchanged value is sampled again (how long a last value is held)."""
     width = (until - since) / SLICES
+    hold = int(heartbeat / width)  # whole slices a heartbeat spans beyond its own
     drawn = []
     for name in sorted(found):
         buckets = sorted(found[name], key=lambda b: b.index)
@@ -132,5 +147,6 @@ def charts(
             f"highest {_number(max(b.max for b in buckets))}."
         )
         rows = [Row(since + width * b.index, b.min, b.avg, b.max, b.count) for b in buckets]
-        drawn.append(Chart(name, _draw(name, buckets, since, until, summary), rows, summary))
+        svg = _draw(name, buckets, since, until, summary, hold)
+        drawn.append(Chart(name, svg, rows, summary))
     return drawn
