@@ -34,7 +34,7 @@ from kubeweft.auth.apikeys import ApiKeyAuthenticator
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import migrate
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster import LocalCluster, find_binaries
 from kubeweft.logging import configure_logging
 from kubeweft.repositories import apikeys

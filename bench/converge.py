@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.suppor
 from tests.support.process import KubeweftProcess, metric_sum, spawn
 
 from kubeweft.controllerutil import MANAGED_BY_LABEL
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers import webapp_desired
 from kubeweft.localcluster import ExternalCluster, LocalCluster, find_binaries
 from kubeweft.localcluster.access import ClusterAccess
@@ -121,7 +121,7 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
 
 def webapp_body(namespace: str, i: int) -> dict[str, Any]:
     return {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": f"app-{i:04d}", "namespace": namespace},
         "spec": {"image": "nginx:1.27", "replicas": 1},

@@ -49,7 +49,7 @@ from kubeweft.db import tables
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import migrate
 from kubeweft.db.records import Record, write_records
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers import WebAppReconciler, WebAppReconcilerOptions
 from kubeweft.logging import configure_logging
 from kubeweft.repositories.unit_of_work import unit_of_work

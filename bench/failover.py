@@ -87,7 +87,7 @@ def main() -> None:
         kubeconfig, kubectl, database_url = env.kubeconfig, env.cluster.kubectl, env.database_url
         apps = [
             {
-                "apiVersion": "kubeweft.dev/v1alpha1",
+                "apiVersion": "kubeweft.dev/v1",
                 "kind": "WebApp",
                 "metadata": {"name": f"app-{i:03d}", "namespace": NAMESPACE},
                 "spec": {"image": "nginx:1.27", "replicas": 1},

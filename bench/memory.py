@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.suppor
 from tests.support.process import KubeweftProcess, spawn
 
 from converge import in_parallel, ready_webapps, webapp_body
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster import ExternalCluster, LocalCluster, find_binaries
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime.client import Client

@@ -95,7 +95,7 @@ async def seed(client: Any, database: Any) -> list[tuple[str, str]]:
 
     from kubeweft.api import ObjectMeta
     from kubeweft.db import records
-    from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+    from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
     from kubeweft.repositories import unit_of_work
 
     with contextlib.suppress(Exception):
@@ -162,7 +162,7 @@ async def seed(client: Any, database: Any) -> list[tuple[str, str]]:
 
 def add_seed_baseline(app: Any, client: Any, database: Any) -> None:
     """The seed's GetResourceDetail, literally: K8s GET, then one query per table."""
-    from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+    from kubeweft.examples.webapp.api.v1 import WebApp
     from kubeweft.repositories import annotations, history, metrics
 
     @app.get("/bench/seed/webapps/{namespace}/{name}")

@@ -123,7 +123,7 @@ async def create_webapps(client: Any, count: int) -> list[tuple[str, str]]:
     from lightkube.resources.core_v1 import Namespace
 
     from kubeweft.api import ObjectMeta
-    from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+    from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 
     with contextlib.suppress(Exception):
         await client.create(Namespace(metadata=CoreMeta(name=NAMESPACE)))

@@ -130,7 +130,7 @@ def reader_main(argv: list[str]) -> None:
 
 
 async def _write(kubeconfig: str, objects: int, rate: float, seconds: float) -> dict[str, Any]:
-    from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+    from kubeweft.examples.webapp.api.v1 import WebApp
     from kubeweft.runtime.client import Client
     from kubeweft.settings import Settings
 

@@ -30,7 +30,7 @@ from typing import Any
 import anyio
 from lightkube.resources.apps_v1 import Deployment
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers import setup_webapp_controller
 from kubeweft.localcluster import LocalCluster, find_binaries
 from kubeweft.logging import configure_logging

@@ -49,7 +49,7 @@ NAMESPACE = "bench-webhooks"
 
 def webapp(name: str) -> dict[str, Any]:
     return {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": name, "namespace": NAMESPACE},
         "spec": {"image": "nginx:1.27"},
@@ -85,7 +85,7 @@ def log_steps(log: str) -> dict[str, float]:
 
 
 def time_creates(http: httpx.Client, prefix: str, count: int) -> list[float]:
-    url = f"/apis/kubeweft.dev/v1alpha1/namespaces/{NAMESPACE}/webapps"
+    url = f"/apis/kubeweft.dev/v1/namespaces/{NAMESPACE}/webapps"
     seconds = []
     for i in range(count):
         start = time.perf_counter()
@@ -124,7 +124,7 @@ def main() -> None:
         started = time.perf_counter()
         process = spawn(cluster.kubeconfig_path, work, "--no-controller", env=env)
         stack.callback(process.stop)
-        dry_run = f"/apis/kubeweft.dev/v1alpha1/namespaces/{NAMESPACE}/webapps?dryRun=All"
+        dry_run = f"/apis/kubeweft.dev/v1/namespaces/{NAMESPACE}/webapps?dryRun=All"
         while True:
             response = http.post(dry_run, json=webapp("probe"))
             if response.status_code == 201 and response.json()["spec"].get("resources"):

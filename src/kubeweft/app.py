@@ -73,6 +73,7 @@ from kubeweft.views.owned import OwnedObjects
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
 from kubeweft.views.watches import StreamLimits, Watches
+from kubeweft.webhook.serving import WebhookServer
 from kubeweft.webhook.setup import webhook_runnables
 
 __all__ = [
@@ -186,11 +187,24 @@ async def ensure_crds(
     for model in models:
         if install:
             generated = crd_for(model, by_hub.get(model))
+            conversion = generated["spec"].pop("conversion", None)
             crd = objects.from_dict(CustomResourceDefinition, generated)
             await client.apply(crd, field_manager=manager, force=True)
+            if conversion is not None:
+                await _ensure_conversion(client, model.model_info.crd_name, conversion)
             await _wait_established(client, model.model_info.crd_name)
         try:
             await client.list(model, limit=1)
+        except kube_errors.ServerError as error:
+            if model not in by_hub or "conversion webhook" not in error.message:
+                raise
+            # Objects stored in an older version are converted by this process's own
+            # webhook server, which starts later: the CRD is there, which is the question.
+            _log.info(
+                "crd verified; conversion waits for the webhook server",
+                crd=model.model_info.crd_name,
+            )
+            continue
         except kube_errors.NotFound:
             raise StartupError(
                 f"the CRD {model.model_info.crd_name} is not installed",
@@ -198,6 +212,18 @@ async def ensure_crds(
                 "kubeweft install it: --install-crds (KUBEWEFT_INSTALL_CRDS=true)",
             ) from None
         _log.info("crd verified", crd=model.model_info.crd_name)
+
+
+async def _ensure_conversion(client: Client, name: str, conversion: dict[str, Any]) -> None:
+    """Give the CRD its conversion webhook unless it has one. Where the webhook is
+    reached is not applied: the local webhook server points it at its own URL, a
+    cluster's manifests at the Service, and applying the Service beside that URL would
+    leave both in one client config, which the API server refuses."""
+    live = await client.get(CustomResourceDefinition, name)
+    current = live.spec.conversion
+    if current is not None and current.strategy == "Webhook" and current.webhook is not None:
+        return
+    await client.patch(CustomResourceDefinition, name, {"spec": {"conversion": conversion}})
 
 
 async def _wait_established(client: Client, name: str) -> None:
@@ -568,11 +594,20 @@ class Process:
             if webhooks is not None and not from_secret:
                 # As controller-runtime: webhooks serve before the caches sync.
                 await tg.start(_scoped, webhook_scope, webhooks.run)
-            await tg.start(_scoped, self._manager_scope, run_manager)
             if webhooks is not None and from_secret:
                 # The certificate is in the Secret the leader (a manager runnable)
-                # creates: serve once it exists.
-                await tg.start(_scoped, webhook_scope, webhooks.run)
+                # creates: serve as soon as it exists, without holding the manager back
+                # (its caches may need /convert for objects stored in an older version).
+                webhooks_serving = anyio.Event()
+
+                async def serve_webhooks(server: WebhookServer) -> None:
+                    await tg.start(_scoped, webhook_scope, server.run)
+                    webhooks_serving.set()
+
+                tg.start_soon(serve_webhooks, webhooks)
+            await tg.start(_scoped, self._manager_scope, run_manager)
+            if webhooks is not None and from_secret:
+                await webhooks_serving.wait()
             self.info.webhook_url = webhooks.url if webhooks is not None else None
             self.info.api_url = self.api.url if self.api is not None else None
             task_status.started()

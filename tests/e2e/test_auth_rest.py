@@ -78,7 +78,7 @@ class Teams:
 
 def webapp_manifest(namespace: str, name: str) -> dict[str, Any]:
     return {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"image": "nginx:1.27", "replicas": 1},

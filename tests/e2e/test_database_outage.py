@@ -24,7 +24,7 @@ from lightkube.resources.apps_v1 import Deployment
 
 from kubeweft.db import Database, RecordWriter
 from kubeweft.db.migrate import migrate
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers.webapp_status import CONDITION_READY
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.repositories import history as history_repo

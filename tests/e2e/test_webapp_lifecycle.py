@@ -45,7 +45,7 @@ def test_kubectl_drives_the_running_operator(
 ) -> None:
     kubectl = local_cluster.kubectl
     manifest = {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": "web", "namespace": namespace},
         "spec": {"image": "nginx:1.27", "replicas": 2},

@@ -51,7 +51,7 @@ def test_records_pending_at_sigterm_are_written_before_exit(
     ) as process:
         postgres_server.stop()
         manifest = {
-            "apiVersion": "kubeweft.dev/v1alpha1",
+            "apiVersion": "kubeweft.dev/v1",
             "kind": "WebApp",
             "metadata": {"name": "late", "namespace": namespace},
             "spec": {"image": "nginx:1.27", "replicas": 1},

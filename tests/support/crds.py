@@ -13,6 +13,7 @@ Fixture (registered for every test by ``tests/conftest.py``):
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,19 @@ WEBAPP_CRD_NAME = "webapps.kubeweft.dev"
 
 
 def install_crd(cluster: ClusterAccess, path: Path, name: str) -> None:
-    """Apply the CRD in ``path`` (named ``name``); return once its resource lists."""
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
+    """Apply the CRD in ``path`` (named ``name``); return once its resource lists.
+
+    A conversion webhook already in place is kept: a process of an earlier test pointed
+    it at its own loopback URL, and applying the manifest's Service beside that URL
+    would be refused (a client config has one or the other)."""
+    (document,) = yaml.safe_load_all(path.read_text())
+    live = cluster.kubectl("get", "crd", name, "-o", "json", check=False)
+    converted = live.returncode == 0 and json.loads(live.stdout)["spec"].get("conversion", {})
+    if converted and converted.get("strategy") == "Webhook":
+        document["spec"].pop("conversion", None)
+    cluster.kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(document)
+    )
     cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
     (crd,) = yaml.safe_load_all(path.read_text())
     group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]

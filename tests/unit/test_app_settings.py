@@ -15,7 +15,7 @@ import pytest
 from kubeweft.app import Process
 from kubeweft.db.engine import Database
 from kubeweft.examples.webapp import app
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.runtime.controller import Controller
 from kubeweft.settings import Settings
 from tests.support.fake_client import FakeClient

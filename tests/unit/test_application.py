@@ -19,7 +19,7 @@ from kubeweft.api.model import ResourceModel
 from kubeweft.app import Process, _probe_checks, load_app
 from kubeweft.controllerutil.reconcile_log import LoggedReconciler
 from kubeweft.db.engine import Database
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.runtime.controller import Controller
 from kubeweft.runtime.reconcile import Request, Result
 from kubeweft.settings import Settings
@@ -166,7 +166,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "shop" / "__init__.py").write_text("")
     (tmp_path / "shop" / "app.py").write_text(
         "import kubeweft\n"
-        "from kubeweft.examples.webapp.api.v1alpha1 import WebApp\n"
+        "from kubeweft.examples.webapp.api.v1 import WebApp\n"
         "app = kubeweft.App('shop')\n"
         "app.add_model(WebApp)\n"
         "empty = kubeweft.App('empty')\n"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft import App
 from kubeweft.db.migrate import MigrationSet, MigrationsNotFound
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.rest.schemas import schemas_for
 
 

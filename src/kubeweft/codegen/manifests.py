@@ -34,6 +34,36 @@ GENERATED_DIRS = (
 )
 
 
+CRD_KUSTOMIZE_CONFIG = "kustomizeconfig.yaml"
+#: Teaches kustomize that a CRD's conversion names the webhook Service, so namePrefix and
+#: namespace reach it as they reach the webhook configurations (kubebuilder's file).
+CRD_NAME_REFERENCES: dict[str, Any] = {
+    "nameReference": [
+        {
+            "kind": "Service",
+            "version": "v1",
+            "fieldSpecs": [
+                {
+                    "kind": "CustomResourceDefinition",
+                    "version": "v1",
+                    "group": "apiextensions.k8s.io",
+                    "path": "spec/conversion/webhook/clientConfig/service/name",
+                }
+            ],
+        }
+    ],
+    "namespace": [
+        {
+            "kind": "CustomResourceDefinition",
+            "version": "v1",
+            "group": "apiextensions.k8s.io",
+            "path": "spec/conversion/webhook/clientConfig/service/namespace",
+            "create": False,
+        }
+    ],
+}
+
+
 @dataclass(frozen=True)
 class GeneratedFile:
     path: PurePosixPath  # relative to the output directory (``config/``)
@@ -64,8 +94,19 @@ def generated_files(
     for model, base in zip(models, bases, strict=True):
         crd = crd_for(model, by_hub.get(model))
         files.append(GeneratedFile(PurePosixPath("crd") / base, render([crd])))
-    files.append(GeneratedFile(PurePosixPath("crd/kustomization.yaml"), _kustomization(bases)))
-    if any(conversion.spokes for conversion in conversions):
+    converted = any(conversion.spokes for conversion in conversions)
+    configurations = [PurePosixPath(CRD_KUSTOMIZE_CONFIG)] if converted else []
+    files.append(
+        GeneratedFile(
+            PurePosixPath("crd/kustomization.yaml"), _kustomization(bases, configurations)
+        )
+    )
+    if converted:
+        files.append(
+            GeneratedFile(
+                PurePosixPath("crd") / CRD_KUSTOMIZE_CONFIG, render([CRD_NAME_REFERENCES])
+            )
+        )
         component = cainjection_component(app_name, conversions)
         files.append(
             GeneratedFile(PurePosixPath("crd/patches/kustomization.yaml"), render(component))
@@ -147,10 +188,14 @@ def _stale(files: Sequence[GeneratedFile], output: Path) -> list[Path]:
     return stale
 
 
-def _kustomization(resources: Sequence[PurePosixPath]) -> str:
-    document = {
+def _kustomization(
+    resources: Sequence[PurePosixPath], configurations: Sequence[PurePosixPath] = ()
+) -> str:
+    document: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": [str(path) for path in resources],
     }
+    if configurations:
+        document["configurations"] = [str(path) for path in configurations]
     return HEADER + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)

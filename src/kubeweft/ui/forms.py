@@ -77,6 +77,13 @@ def spec_form(spec_type: type[BaseModel], current: dict[str, Any] | None) -> lis
             value = None
         if isinstance(value, BaseModel):
             value = value.model_dump(mode="json", by_alias=True, exclude_none=True)
+        elif isinstance(value, list):  # a default list of models (a spec's ports)
+            value = [
+                v.model_dump(mode="json", by_alias=True, exclude_none=True)
+                if isinstance(v, BaseModel)
+                else v
+                for v in value
+            ]
         fields.append(
             FormField(
                 path=f"spec.{wire}",

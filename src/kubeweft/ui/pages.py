@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
@@ -408,7 +408,6 @@ def dashboard_router(
             view.obj.metadata.uid, since=since, until=until, buckets=SLICES
         )
         owned, hidden_kinds = await visible_owned(ctx, identity, view.obj)
-        heartbeat = timedelta(seconds=ctx.settings.metric_sample_interval_seconds)
         wire = view.obj.to_dict()
         status = dict(wire.get("status") or {})
         conditions = status.pop("conditions", None) or []
@@ -433,7 +432,7 @@ def dashboard_router(
             model_plurals=set(by_plural),
             windows=list(WINDOWS),
             window=window,
-            charts=charts(slices, since, until, heartbeat),
+            charts=charts(slices, since, until),
         )
 
     return router

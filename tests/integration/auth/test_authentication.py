@@ -40,7 +40,7 @@ from kubeweft.auth import (
 )
 from kubeweft.db.engine import Database
 from kubeweft.db.types import utcnow
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.repositories import apikeys
 from kubeweft.runtime.client import Client

@@ -10,7 +10,7 @@ import pytest
 
 from kubeweft.auth import Identity, Operation, attributes_for
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.clock import FakeClock

@@ -58,7 +58,7 @@ async def test_audiences_and_record_routes(
             *bind_account(namespace, "plain", "webapp-get"),
             *bind_account(namespace, "history-only", "webapp-history"),
             {
-                "apiVersion": "kubeweft.dev/v1alpha1",
+                "apiVersion": "kubeweft.dev/v1",
                 "kind": "WebApp",
                 "metadata": {"name": name, "namespace": namespace},
                 "spec": {"image": "nginx:1.27", "replicas": 1},

@@ -8,7 +8,7 @@ from typing import Any
 
 from kubeweft.codegen import rbac_for
 from kubeweft.codegen.rbac import NAMESPACE, SERVICE_ACCOUNT
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster import ClusterAccess
 
 REPO = Path(__file__).resolve().parents[3]

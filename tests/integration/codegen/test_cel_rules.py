@@ -63,7 +63,11 @@ def dry_run_create(cluster: ClusterAccess, crd: dict[str, Any]) -> Any:
 def test_every_rule_of_every_example_model_compiles_on_the_api_server(
     local_cluster: ClusterAccess,
 ) -> None:
-    crds = [crd_for(model) for app in example_apps() for model in app.models]
+    crds = [
+        crd_for(model, {c.hub: c for c in app.conversions}.get(model))
+        for app in example_apps()
+        for model in app.models
+    ]
     declared = [rule for crd in crds for rule in rules_in(crd)]
     assert any(r.get("messageExpression") for r in declared), "WebApp declares CEL rules"
     for crd in crds:
@@ -87,7 +91,7 @@ def test_webapp_requests_above_limits_are_refused_naming_the_field(
     local_cluster: ClusterAccess, webapp_crd: str, namespace: str
 ) -> None:
     body = {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": "greedy", "namespace": namespace},
         "spec": {
@@ -96,13 +100,42 @@ def test_webapp_requests_above_limits_are_refused_naming_the_field(
         },
     }
     with local_cluster.http() as http:
-        response = http.post(
-            f"/apis/kubeweft.dev/v1alpha1/namespaces/{namespace}/webapps", json=body
-        )
+        response = http.post(f"/apis/kubeweft.dev/v1/namespaces/{namespace}/webapps", json=body)
     assert response.status_code == 422
     causes = response.json()["details"]["causes"]
     assert [c["field"] for c in causes] == ["spec.resources.requests.cpu"]
     assert causes[0]["message"].endswith("requests.cpu 2 exceeds limits.cpu 1500m")
+
+
+def test_webapp_ports_keep_their_names_on_update(
+    local_cluster: ClusterAccess, webapp_crd: str, namespace: str
+) -> None:
+    url = f"/apis/kubeweft.dev/v1/namespaces/{namespace}/webapps"
+    body = {
+        "apiVersion": "kubeweft.dev/v1",
+        "kind": "WebApp",
+        "metadata": {"name": "ports"},
+        "spec": {"image": "nginx:1.27", "ports": [{"name": "http", "port": 8080}]},
+    }
+    merge = {"Content-Type": "application/merge-patch+json"}
+
+    def ports(*items: tuple[str, int]) -> dict[str, Any]:
+        return {"spec": {"ports": [{"name": name, "port": port} for name, port in items]}}
+
+    with local_cluster.http() as http:
+        assert http.post(url, json=body).status_code == 201
+        renamed = http.patch(f"{url}/ports", json=ports(("web", 8080)), headers=merge)
+        assert renamed.status_code == 422
+        causes = renamed.json()["details"]["causes"]
+        assert [c["field"] for c in causes] == ["spec.ports"]
+        assert "a port's name cannot change" in causes[0]["message"]
+        # Adding a port, and moving a name to another port number, are updates.
+        added = http.patch(
+            f"{url}/ports", json=ports(("http", 8080), ("metrics", 9100)), headers=merge
+        )
+        assert added.status_code == 200, added.text
+        moved = http.patch(f"{url}/ports", json=ports(("http", 8081)), headers=merge)
+        assert moved.status_code == 200, moved.text
 
 
 class LockerSpec(ResourceModel):

@@ -81,10 +81,14 @@ def test_operator_works_with_exactly_the_generated_rbac(
 ) -> None:
     # Reconciling: a WebApp created with kubectl converges.
     webapp = {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": "shop"},
-        "spec": {"image": "registry.k8s.io/pause:3.10", "replicas": 2, "port": 8080},
+        "spec": {
+            "image": "registry.k8s.io/pause:3.10",
+            "replicas": 2,
+            "ports": [{"name": "http", "port": 8080}],
+        },
     }
     local_cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(webapp))
     status = wait_until(

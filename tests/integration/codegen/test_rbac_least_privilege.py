@@ -10,7 +10,7 @@ import pytest
 
 from kubeweft.codegen import rbac_for
 from kubeweft.codegen.rbac import SERVICE_ACCOUNT
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster import ClusterAccess
 from tests.integration.codegen.installing import install_rbac, uninstall_cluster_scoped
 from tests.support.waiting import wait_until
@@ -99,13 +99,13 @@ def test_a_real_token_of_the_service_account_is_held_to_the_role(
         "spec": {"token": token},
     }
     webapp = {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": "w"},
         "spec": {"image": "nginx"},
     }
     with local_cluster.http(token=token) as client:
-        listed = client.get("/apis/kubeweft.dev/v1alpha1/webapps")
+        listed = client.get("/apis/kubeweft.dev/v1/webapps")
         assert listed.status_code == 200, listed.text
         assert client.get("/apis/apps/v1/deployments").status_code == 200
         leases = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
@@ -122,7 +122,7 @@ def test_a_real_token_of_the_service_account_is_held_to_the_role(
         ):
             assert client.get(path).status_code == 403, path
         # The REST layer creates and deletes models with this identity.
-        webapps = f"/apis/kubeweft.dev/v1alpha1/namespaces/{namespace}/webapps"
+        webapps = f"/apis/kubeweft.dev/v1/namespaces/{namespace}/webapps"
         assert client.post(webapps, json=webapp).status_code == 201
         assert client.delete(f"{webapps}/w").status_code == 200
         assert client.delete(webapps).status_code == 403  # deletecollection

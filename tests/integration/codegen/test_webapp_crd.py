@@ -18,7 +18,7 @@ def webapp(name: str, **spec: Any) -> str:
     body = {"image": "nginx:1.27", **spec}
     return yaml.safe_dump(
         {
-            "apiVersion": "kubeweft.dev/v1alpha1",
+            "apiVersion": "kubeweft.dev/v1",
             "kind": "WebApp",
             "metadata": {"name": name},
             "spec": {k: v for k, v in body.items() if v is not None},
@@ -45,7 +45,11 @@ def test_server_applies_defaults(
 ) -> None:
     local_cluster.kubectl("create", "-n", namespace, "-f", "-", input=webapp("plain"))
     spec = get_json(local_cluster, "-n", namespace, "webapp", "plain")["spec"]
-    assert spec == {"image": "nginx:1.27", "replicas": 1, "port": 8080}
+    assert spec == {
+        "image": "nginx:1.27",
+        "replicas": 1,
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+    }
 
 
 def test_kubectl_get_shows_image_desired_ready_age(
@@ -69,8 +73,16 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("replicas-negative", {"replicas": -1}, "spec.replicas"),
     ("missing-image", {"image": None}, "spec.image"),
     ("empty-image", {"image": ""}, "spec.image"),
-    ("port-0", {"port": 0}, "spec.port"),
-    ("port-70000", {"port": 70000}, "spec.port"),
+    ("port-0", {"ports": [{"name": "http", "port": 0}]}, "spec.ports[0].port"),
+    ("port-70000", {"ports": [{"name": "http", "port": 70000}]}, "spec.ports[0].port"),
+    ("port-unnamed", {"ports": [{"port": 80}]}, "spec.ports[0].name"),
+    ("port-name", {"ports": [{"name": "HTTP", "port": 80}]}, "spec.ports[0].name"),
+    ("ports-none", {"ports": []}, "spec.ports"),
+    (
+        "ports-same-name",
+        {"ports": [{"name": "a", "port": 1}, {"name": "a", "port": 2}]},
+        "spec.ports[1]",
+    ),
     ("env-name-digit", {"env": [{"name": "1BAD", "value": "x"}]}, "spec.env[0].name"),
     ("env-name-space", {"env": [{"name": "A B"}]}, "spec.env[0].name"),
     ("env-duplicate", {"env": [{"name": "A"}, {"name": "A"}]}, "spec.env[1]"),
@@ -101,7 +113,7 @@ def test_invalid_specs_are_rejected_by_the_api_server(
 def test_a_spec_without_spec_is_rejected(
     local_cluster: ClusterAccess, webapp_crd: str, namespace: str
 ) -> None:
-    manifest = {"apiVersion": "kubeweft.dev/v1alpha1", "kind": "WebApp", "metadata": {"name": "x"}}
+    manifest = {"apiVersion": "kubeweft.dev/v1", "kind": "WebApp", "metadata": {"name": "x"}}
     result = local_cluster.kubectl(
         "create", "-n", namespace, "-f", "-", input=json.dumps(manifest), check=False
     )

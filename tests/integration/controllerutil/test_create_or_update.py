@@ -20,7 +20,7 @@ from kubeweft.controllerutil import (
     patch_status,
     set_controller_reference,
 )
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors, objects
 from kubeweft.runtime.cache import Cache, CacheOptions

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster import ClusterAccess
 from kubeweft.runtime import errors as kube_errors
 from tests.integration.rest.stack import running

@@ -118,7 +118,7 @@ async def test_resource_without_database_rows_has_nulls_and_empty_lists(
     # Without the controller nothing writes rows for this object.
     async with running(local_cluster, database_url, enable_controller=False) as app:
         manifest = (
-            "apiVersion: kubeweft.dev/v1alpha1\nkind: WebApp\nmetadata:\n"
+            "apiVersion: kubeweft.dev/v1\nkind: WebApp\nmetadata:\n"
             f"  name: bare\n  namespace: {namespace}\nspec:\n  image: busybox\n"
         )
         await anyio.to_thread.run_sync(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster import ClusterAccess
 from tests.integration.rest.stack import running
 from tests.support.waiting import wait_until_async

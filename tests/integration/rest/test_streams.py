@@ -23,7 +23,7 @@ import pytest
 from kubeweft import App
 from kubeweft.db.records import MetricSample
 from kubeweft.db.types import utcnow
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster import ClusterAccess
 from kubeweft.repositories import metrics, unit_of_work
 from kubeweft.views.subscription import Subscription

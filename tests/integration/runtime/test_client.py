@@ -15,7 +15,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.authorization_v1 import SubjectAccessReview
 from lightkube.resources.core_v1 import ConfigMap as ConfigMapResource
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors
 from kubeweft.runtime.client import Client, PatchType, WatchEvent

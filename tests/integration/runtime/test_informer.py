@@ -11,7 +11,7 @@ import pytest
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors, metrics
 from kubeweft.runtime.cache import Cache, CacheOptions

@@ -20,7 +20,7 @@ from lightkube.models.coordination_v1 import LeaseSpec
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.coordination_v1 import Lease
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors
 from kubeweft.runtime.client import Client

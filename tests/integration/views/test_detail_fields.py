@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.api import ObjectMeta, ResourceModel
 from kubeweft.application import App
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 from kubeweft.localcluster import ClusterAccess
 from kubeweft.repositories import unit_of_work
 from tests.integration.rest.stack import running

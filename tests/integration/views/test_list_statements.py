@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from kubeweft.api import ObjectMeta
 from kubeweft.db import records
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 from kubeweft.localcluster import ClusterAccess
 from kubeweft.repositories import metrics, unit_of_work
 from tests.integration.rest.stack import running

@@ -58,7 +58,7 @@ def pem_to_der(pem: bytes) -> bytes:
 
 async def create_webapp(cluster: ClusterAccess, namespace: str, name: str) -> dict[str, Any]:
     body = {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"image": "nginx:1.27"},

@@ -24,7 +24,7 @@ DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 def manifest(namespace: str, name: str, image: str) -> str:
     return json.dumps(
         {
-            "apiVersion": "kubeweft.dev/v1alpha1",
+            "apiVersion": "kubeweft.dev/v1",
             "kind": "WebApp",
             "metadata": {"name": name, "namespace": namespace},
             "spec": {"image": image},

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kubeweft.api import names
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 
 # Kubernetes' own expressions (k8s.io/apimachinery/pkg/util/validation), nested as
 # written there: the reference the flat patterns must agree with.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kubeweft.auth.attributes import Operation, attributes_for, describe
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 
 INFO = WebApp.model_info
 

@@ -9,7 +9,7 @@ from lightkube.resources.authorization_v1 import SubjectAccessReview
 from kubeweft.auth import Identity, Operation, ResourceAttributes, ReviewUnavailable
 from kubeweft.auth.attributes import attributes_for
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.runtime.clock import FakeClock
 from kubeweft.runtime.errors import ServerError
 

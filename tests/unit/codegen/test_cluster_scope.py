@@ -6,7 +6,7 @@ from __future__ import annotations
 from kubeweft.auth.attributes import Operation, attributes_for
 from kubeweft.codegen.crd import crd_for
 from kubeweft.codegen.rbac import user_roles
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from tests.support.models import Zone
 
 

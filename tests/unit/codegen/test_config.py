@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster import BinariesUnavailable, find_binaries
 from kubeweft.localcluster.pytest_plugin import unavailable
 from kubeweft.settings import Settings

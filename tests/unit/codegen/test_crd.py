@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kubeweft.codegen import crd_for
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from tests.support.models import CronTab
 
 
@@ -27,7 +27,7 @@ def test_webapp_crd_names_and_scope() -> None:
 
 def test_webapp_version_is_served_stored_with_status_and_scale() -> None:
     (version,) = crd_for(WebApp)["spec"]["versions"]
-    assert (version["name"], version["served"], version["storage"]) == ("v1alpha1", True, True)
+    assert (version["name"], version["served"], version["storage"]) == ("v1", True, True)
     assert version["subresources"] == {
         "status": {},
         "scale": {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"},

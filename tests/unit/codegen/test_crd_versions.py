@@ -1,7 +1,9 @@
 """A model with several versions: every version served, the hub stored, conversion by
 the webhook; ``kubeweft manifests`` writes the Service, RBAC and cert-manager patch."""
 
+import subprocess
 from pathlib import PurePosixPath
+from typing import Any
 
 import yaml
 
@@ -11,6 +13,7 @@ from kubeweft.codegen import manifests
 from kubeweft.codegen.crd import crd_for
 from kubeweft.codegen.webhooks import url_client_config
 from tests.support.versioned import GaugeV1, GaugeV2
+from tests.unit.codegen.test_config import CONFIG, project_kubectl
 
 CONVERSION = Conversion(GaugeV2, (GaugeV1,))
 
@@ -96,3 +99,31 @@ def test_manifests_add_the_webhook_service_crd_rbac_and_the_cert_manager_compone
         "name": "gauges.versioned.kubeweft.test",
     }
     assert "cert-manager.io/inject-ca-from: gauges-system/gauges-serving-cert" in patch["patch"]
+
+
+def rendered_crd(overlay: str) -> dict[str, Any]:
+    kubectl = project_kubectl()
+    done = subprocess.run(
+        [kubectl, "kustomize", str(CONFIG / overlay)], capture_output=True, text=True, check=True
+    )
+    (crd,) = [
+        d for d in yaml.safe_load_all(done.stdout) if d and d["kind"] == "CustomResourceDefinition"
+    ]
+    result: dict[str, Any] = crd
+    return result
+
+
+def test_kustomize_points_the_webapp_conversion_at_the_renamed_service() -> None:
+    for overlay in ("default", "cert-manager"):
+        crd = rendered_crd(overlay)
+        assert crd["spec"]["conversion"]["webhook"]["clientConfig"]["service"] == {
+            "name": "kubeweft-webhook-service",
+            "namespace": "kubeweft-system",
+            "path": "/convert",
+            "port": 443,
+        }
+    # cert-manager's CA injector fills in its caBundle; without cert-manager, the leader.
+    assert rendered_crd("cert-manager")["metadata"]["annotations"] == {
+        "cert-manager.io/inject-ca-from": "kubeweft-system/kubeweft-serving-cert"
+    }
+    assert "annotations" not in rendered_crd("default")["metadata"]

@@ -16,7 +16,7 @@ from kubeweft.codegen import drift, generated_files, write
 from kubeweft.codegen.cli import manifests_command
 from kubeweft.codegen.manifests import HEADER, GeneratedFile
 from kubeweft.examples.webapp import app as webapp_app
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster.pytest_plugin import unavailable
 
 REPO = Path(__file__).resolve().parents[3]
@@ -32,7 +32,10 @@ def cli() -> typer.Typer:
 def shipped_files() -> list[GeneratedFile]:
     """What ``kubeweft manifests`` writes for the shipped application."""
     return generated_files(
-        list(webapp_app.models), webhooks=webapp_app.webhooks, app_name=webapp_app.name
+        list(webapp_app.models),
+        webhooks=webapp_app.webhooks,
+        app_name=webapp_app.name,
+        conversions=webapp_app.conversions,
     )
 
 
@@ -68,6 +71,8 @@ def test_generated_files_are_yaml_with_header() -> None:
         "webhook/service.yaml",
         "webhook/certificate_rbac.yaml",
         "webhook/kustomization.yaml",
+        "crd/patches/kustomization.yaml",  # WebApp has two versions
+        "crd/kustomizeconfig.yaml",
     }
 
 
@@ -108,7 +113,7 @@ def test_more_models_and_stale_files(tmp_path: Path) -> None:
     runner = CliRunner()
     both = [
         "--model",
-        "kubeweft.examples.webapp.api.v1alpha1:WebApp",
+        "kubeweft.examples.webapp.api.v1:WebApp",
         "--model",
         "tests.support.models:CronTab",
     ]
@@ -147,7 +152,7 @@ def test_there_is_no_impersonation_flag(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", ["kubeweft.examples.webapp.api.v1alpha1", "kubeweft.api:ObjectMeta", "nope:X"]
+    "spec", ["kubeweft.examples.webapp.api.v1", "kubeweft.api:ObjectMeta", "nope:X"]
 )
 def test_bad_model_specs_exit_2(tmp_path: Path, spec: str) -> None:
     result = CliRunner().invoke(cli(), ["--output", str(tmp_path), "--model", spec])

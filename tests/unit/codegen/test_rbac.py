@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from kubeweft.api import PolicyRule
 from kubeweft.codegen import manager_role, rbac_for, user_roles
 from kubeweft.codegen.cli import manifests_command
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from tests.support.models import CronTab
 
 Grant = tuple[str, str, str]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from kubeweft.api import names
 from kubeweft.codegen import SchemaError, openapi_schema, structural_problems, structural_schema
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from tests.support.models import CronTab
 
 
@@ -75,11 +75,17 @@ def test_webapp_validation_rules_reach_the_schema() -> None:
         "minimum": 0,
         "maximum": 100,
     }
-    assert (props["port"]["default"], props["port"]["minimum"], props["port"]["maximum"]) == (
-        8080,
-        1,
-        65535,
-    )
+    ports = props["ports"]
+    assert ports["default"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
+    assert (ports["minItems"], ports["maxItems"]) == (1, 16)
+    assert ports["x-kubernetes-list-type"] == "map"
+    assert ports["x-kubernetes-list-map-keys"] == ["name"]
+    assert ports["items"]["required"] == ["name", "port"]
+    port = ports["items"]["properties"]["port"]
+    assert (port["minimum"], port["maximum"]) == (1, 65535)
+    assert ports["items"]["properties"]["protocol"]["enum"] == ["TCP", "UDP", "SCTP"]
+    (rule,) = ports["x-kubernetes-validations"]
+    assert "oldSelf" in rule["rule"]
     env = props["env"]
     assert env["x-kubernetes-list-type"] == "map"
     assert env["x-kubernetes-list-map-keys"] == ["name"]

@@ -13,7 +13,7 @@ from kubeweft.controllerutil import (
     OperationResult,
     create_or_update,
 )
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from tests.support.fake_client import FakeClient
 
 pytestmark = pytest.mark.anyio
@@ -111,7 +111,7 @@ async def test_object_controlled_by_another_owner_is_refused(
     theirs.metadata.labels = {MANAGED_BY_LABEL: "kubeweft"}
     theirs.metadata.ownerReferences = [
         OwnerReference(
-            apiVersion="kubeweft.dev/v1alpha1",
+            apiVersion="kubeweft.dev/v1",
             kind="WebApp",
             name="old",
             uid="old-uid",

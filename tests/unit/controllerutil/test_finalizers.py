@@ -6,7 +6,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
 from kubeweft.controllerutil import add_finalizer, contains_finalizer, remove_finalizer
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 
 F = "kubeweft.dev/cleanup"
 

@@ -14,7 +14,7 @@ from kubeweft.controllerutil import (
     check_ownership,
     set_controller_reference,
 )
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 
 
 def webapp(uid: str = "wa-uid", name: str = "shop") -> WebApp:

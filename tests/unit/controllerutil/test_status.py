@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kubeweft.controllerutil import merge_patch, patch_status
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from tests.support.fake_client import FakeClient
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from kubeweft.auth.identity import Decision, Identity, ResourceAttributes
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.rest import AppContext, create_app
 from kubeweft.rest.development import AllowAllAuthorizer, DevelopmentAuthenticator
 from kubeweft.settings import Settings

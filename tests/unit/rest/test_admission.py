@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from kubeweft.api.admission import AdmissionRequest, CustomValidator, Denied, Warnings, Webhook
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from tests.unit.rest.conftest import build
 
 
@@ -27,8 +27,8 @@ class Validator(CustomValidator):
 
     async def validate_update(self, request: AdmissionRequest, old: Any, new: Any) -> Warnings:
         self.seen.append((request.operation, request.user, old.spec.image))
-        if new.spec.port != old.spec.port:
-            raise Denied.field("spec.port", "the port is fixed")
+        if new.spec.ports != old.spec.ports:
+            raise Denied.field("spec.ports", "the ports are fixed")
         return []
 
     async def validate_delete(self, request: AdmissionRequest, obj: Any) -> Warnings:
@@ -65,12 +65,14 @@ async def test_an_update_is_checked_against_the_stored_object(http: Any) -> None
     assert (await client.post("/api/webapps", json=NEW)).status_code == 201
     merge = {"Content-Type": "application/merge-patch+json"}
     refused = await client.patch(
-        "/api/webapps/team-a/shop", json={"spec": {"port": 9090}}, headers=merge
+        "/api/webapps/team-a/shop",
+        json={"spec": {"ports": [{"name": "http", "port": 9090}]}},
+        headers=merge,
     )
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
-    assert refused.json()["errors"] == [{"field": "spec.port", "message": "the port is fixed"}]
-    assert (await kube.get(WebApp, "shop", "team-a")).spec.port == 8080
+    assert refused.json()["errors"] == [{"field": "spec.ports", "message": "the ports are fixed"}]
+    assert (await kube.get(WebApp, "shop", "team-a")).spec.ports[0].port == 8080
     assert validator.seen[-1] == ("UPDATE", "alice", "shop:1")
 
 

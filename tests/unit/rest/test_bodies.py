@@ -9,8 +9,8 @@ from typing import Any
 
 from kubeweft.api import ObjectMeta
 from kubeweft.api.meta import Condition
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
-from kubeweft.examples.webapp.api.v1alpha1.webapp_types import WebAppStatus
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1.webapp_types import WebAppStatus
 from kubeweft.rest import bodies
 from kubeweft.rest.routes.model import ModelRoutes, _common
 from kubeweft.views import (

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from kubeweft.api import CustomResource, ModelInfo
 from kubeweft.api.model import ResourceModel
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.rest.app import openapi_document
 from tests.unit.rest.conftest import build
 

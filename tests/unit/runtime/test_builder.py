@@ -11,7 +11,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import ConfigMap, Service
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.runtime.builder import ControllerBuilder, owned_kind
 from kubeweft.runtime.handler import EnqueueRequestForObject, EnqueueRequestForOwner
 from kubeweft.runtime.manager import Manager

@@ -12,7 +12,7 @@ from lightkube.config.kubeconfig import KubeConfig
 from lightkube.config.models import Cluster, User
 from lightkube.resources.apps_v1 import Deployment
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 from kubeweft.runtime import errors
 from kubeweft.runtime.client import Client, Preconditions
 from kubeweft.runtime.config import ClusterConfig
@@ -21,7 +21,7 @@ from kubeweft.runtime.retry import RetryPolicy
 FAST = RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.002)
 
 WEBAPP = {
-    "apiVersion": "kubeweft.dev/v1alpha1",
+    "apiVersion": "kubeweft.dev/v1",
     "kind": "WebApp",
     "metadata": {"name": "web", "namespace": "ns", "resourceVersion": "7", "uid": "u1"},
     "spec": {"image": "nginx", "replicas": 2},
@@ -65,7 +65,7 @@ async def test_get_decodes_into_the_kind_and_builds_the_custom_resource_url() ->
         app = await client.get(WebApp, "web", "ns")
     assert isinstance(app, WebApp)
     assert app.spec.replicas == 2
-    assert seen[0].url.path == "/apis/kubeweft.dev/v1alpha1/namespaces/ns/webapps/web"
+    assert seen[0].url.path == "/apis/kubeweft.dev/v1/namespaces/ns/webapps/web"
 
 
 @pytest.mark.anyio

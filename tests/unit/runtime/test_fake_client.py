@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 from kubeweft.runtime import errors
 from tests.support.fake_client import FakeClient
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
 from lightkube.resources.core_v1 import ConfigMap, Namespace
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.runtime.handler import (
     EnqueueRequestForObject,
     EnqueueRequestForOwner,
@@ -56,10 +56,10 @@ def test_owner_handler_maps_controller_reference_of_matching_group_and_kind() ->
     queue = RecordingQueue()
     handler = EnqueueRequestForOwner(WebApp)
     owned = deployment(
-        ref("kubeweft.dev/v1alpha1", "WebApp", "shop"),
-        ref("kubeweft.dev/v1alpha1", "WebApp", "not-controller", controller=False),
+        ref("kubeweft.dev/v1", "WebApp", "shop"),
+        ref("kubeweft.dev/v1", "WebApp", "not-controller", controller=False),
         ref("other.example/v1alpha1", "WebApp", "other-group"),
-        ref("kubeweft.dev/v1alpha1", "Database", "other-kind"),
+        ref("kubeweft.dev/v1", "Database", "other-kind"),
     )
     handler.create(owned, queue)
     assert queue.added == [(Request("ns", "shop"), False)]
@@ -76,8 +76,8 @@ def test_owner_handler_all_owners_when_not_only_controller() -> None:
     handler = EnqueueRequestForOwner(WebApp, only_controller=False)
     handler.create(
         deployment(
-            ref("kubeweft.dev/v1alpha1", "WebApp", "a"),
-            ref("kubeweft.dev/v1alpha1", "WebApp", "b", controller=None),
+            ref("kubeweft.dev/v1", "WebApp", "a"),
+            ref("kubeweft.dev/v1", "WebApp", "b", controller=None),
         ),
         queue,
     )
@@ -86,8 +86,8 @@ def test_owner_handler_all_owners_when_not_only_controller() -> None:
 
 def test_owner_handler_update_notifies_old_and_new_owner() -> None:
     queue = RecordingQueue()
-    old = deployment(ref("kubeweft.dev/v1alpha1", "WebApp", "before"))
-    new = deployment(ref("kubeweft.dev/v1alpha1", "WebApp", "after"))
+    old = deployment(ref("kubeweft.dev/v1", "WebApp", "before"))
+    new = deployment(ref("kubeweft.dev/v1", "WebApp", "after"))
     EnqueueRequestForOwner(WebApp).update(old, new, queue)
     assert {key.name for key, _ in queue.added} == {"before", "after"}
 

@@ -10,7 +10,7 @@ import anyio
 import pytest
 from structlog.testing import capture_logs
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.runtime import errors, informer
 from kubeweft.runtime.client import ObjectList
 from kubeweft.runtime.informer import InformerOptions, SharedInformer
@@ -20,7 +20,7 @@ from tests.support.fake_client import FakeClient
 pytestmark = pytest.mark.anyio
 
 NOT_SERVED = (
-    "webapps.kubeweft.dev v1alpha1 is not served: is the CRD installed? "
+    "webapps.kubeweft.dev v1 is not served: is the CRD installed? "
     "kubeweft manifests | kubectl apply -f -"
 )
 

@@ -7,7 +7,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.authorization_v1 import SubjectAccessReview
 from lightkube.resources.core_v1 import Namespace
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 from kubeweft.runtime import errors
 from kubeweft.runtime.objects import (
     KindInfo,
@@ -23,7 +23,7 @@ from kubeweft.runtime.objects import (
 
 
 def test_kind_info_of_both_families() -> None:
-    assert kind_info(WebApp) == KindInfo("kubeweft.dev", "v1alpha1", "WebApp", "webapps", True)
+    assert kind_info(WebApp) == KindInfo("kubeweft.dev", "v1", "WebApp", "webapps", True)
     assert kind_info(Deployment) == KindInfo("apps", "v1", "Deployment", "deployments", True)
     assert kind_info(Namespace).namespaced is False
     assert kind_info(Namespace).api_version == "v1"

@@ -15,7 +15,7 @@ import pytest
 from anyio.abc import TaskStatus
 
 from kubeweft.api import ObjectMeta
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 from kubeweft.runtime import metrics
 from kubeweft.runtime.client import Client
 from kubeweft.runtime.manager import Manager

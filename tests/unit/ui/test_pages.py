@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from kubeweft.api import ObjectMeta
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec, WebAppStatus
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec, WebAppStatus
 from kubeweft.settings import Settings
 from kubeweft.ui import install_dashboard
 from kubeweft.views.records import HistoryEntry
@@ -170,13 +170,14 @@ async def test_create_and_edit_forms_come_from_the_spec_class(
     for path, kind in [
         ("spec.image", "string"),
         ("spec.replicas", "integer"),
-        ("spec.port", "integer"),
+        ("spec.ports", "json"),
         ("spec.env", "json"),
     ]:
         assert f'<label for="f-{path}">' in new.text  # every control has its label
         assert f'data-field="{path}" data-kind="{kind}"' in new.text
         assert f'data-error="{path}"' in new.text  # where the API's field error goes
-    assert 'value="8080"' in new.text  # the spec's defaults
+    assert 'value="1"' in new.text  # the spec's defaults (replicas)
+    assert "&#34;port&#34;: 8080" in new.text  # ports, as JSON
     assert 'data-method="POST" data-action="/api/webapps"' in new.text.replace("\n      ", " ")
     edit = await http.get("/ui/webapps/_edit/team-a/web-b")
     assert edit.status_code == 200

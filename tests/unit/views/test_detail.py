@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from kubeweft.api import ObjectMeta
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 from kubeweft.views import DatabaseUnavailable, ResourceNotFound, ResourceRecords, get_detail
 
 pytestmark = pytest.mark.anyio

@@ -24,7 +24,7 @@ def review(operation: str, obj: Any, old: Any = None) -> dict[str, Any]:
             "operation": operation,
             "namespace": "team-a",
             "name": "shop",
-            "resource": {"group": "kubeweft.dev", "version": "v1alpha1", "resource": "webapps"},
+            "resource": {"group": "kubeweft.dev", "version": "v1", "resource": "webapps"},
             "userInfo": {"username": "alice", "groups": ["devs"]},
             "object": obj,
             "oldObject": old,
@@ -34,7 +34,7 @@ def review(operation: str, obj: Any, old: Any = None) -> dict[str, Any]:
 
 def webapp(image: str, **spec: Any) -> dict[str, Any]:
     return {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": "shop", "namespace": "team-a"},
         "spec": {"image": image, **spec},

@@ -12,7 +12,8 @@ from __future__ import annotations
 from lightkube.resources.apps_v1 import Deployment
 
 from kubeweft.application import App, ControllerContext
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api import v1alpha1
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers import WebAppReconciler, WebAppReconcilerOptions
 from kubeweft.examples.webapp.controllers.webapp_events import deployment_reads
 from kubeweft.examples.webapp.webhooks import WebAppDefaulter, WebAppValidator
@@ -31,7 +32,7 @@ def webapp_reconciler(context: ControllerContext) -> WebAppReconciler:
 
 
 app = App("kubeweft")
-app.add_model(WebApp)
+app.add_model(WebApp, spokes=(v1alpha1.WebApp,))  # v1 stored, v1alpha1 still served
 app.add_controller(
     WebApp,
     webapp_reconciler,

@@ -17,7 +17,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
 from kubeweft.controllerutil.reconcile_log import LoggedReconciler, RecordSink
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers.webapp import (
     EventSink,
     ObjectWriter,

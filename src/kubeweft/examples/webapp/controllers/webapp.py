@@ -36,7 +36,7 @@ from kubeweft import controllerutil
 from kubeweft.api.changes import changed_by
 from kubeweft.controllerutil import OperationResult
 from kubeweft.controllerutil.reconcile_log import current_attempt
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers import webapp_desired, webapp_history, webapp_status
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result

@@ -5,7 +5,7 @@ mutate function changed it, so that function must change nothing when the fields
 own* already match — and the API server fills in defaults (``imagePullPolicy``,
 ``protocol: TCP``, ``clusterIP``, ``strategy``...) and canonicalises quantities (``0.5``
 CPU is read back as ``500m``). :func:`update_deployment` and :func:`update_service`
-therefore compare only the fields we set — image, replicas, port, env, resources,
+therefore compare only the fields we set — image, replicas, ports, env, resources,
 labels, selector, our annotations — quantities by value, set each one that differs
 on the live object (keeping everything the server or other tools own), and name what
 they set, which the reconciler turns into Events and reconcile-log actions.
@@ -23,11 +23,10 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
 from kubeweft.controllerutil import MANAGED_BY, MANAGED_BY_LABEL
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 
 __all__ = [
     "CONTAINER_NAME",
-    "PORT_NAME",
     "desired_deployment",
     "desired_service",
     "labels_for",
@@ -38,7 +37,6 @@ __all__ = [
 ]
 
 CONTAINER_NAME = "app"
-PORT_NAME = "http"
 
 _SUFFIXES: dict[str, Decimal] = {
     "": Decimal(1),
@@ -76,7 +74,10 @@ def desired_deployment(webapp: WebApp, annotations: Mapping[str, str]) -> Deploy
     container = core_v1.Container(
         name=CONTAINER_NAME,
         image=spec.image,
-        ports=[core_v1.ContainerPort(containerPort=spec.port, name=PORT_NAME, protocol="TCP")],
+        ports=[
+            core_v1.ContainerPort(containerPort=p.port, name=p.name, protocol=p.protocol)
+            for p in spec.ports
+        ],
         env=[core_v1.EnvVar(name=e.name, value=e.value) for e in spec.env] or None,
         resources=_resources(webapp),
     )
@@ -95,13 +96,17 @@ def desired_deployment(webapp: WebApp, annotations: Mapping[str, str]) -> Deploy
 
 def desired_service(webapp: WebApp) -> Service:
     """The ClusterIP Service in front of the WebApp's pods, named like the WebApp."""
-    port = webapp.spec.port
     return Service(
         metadata=_metadata(webapp, labels_for(webapp), None),
         spec=core_v1.ServiceSpec(
             type="ClusterIP",
             selector=selector_for(webapp),
-            ports=[core_v1.ServicePort(name=PORT_NAME, port=port, targetPort=port, protocol="TCP")],
+            ports=[
+                core_v1.ServicePort(
+                    name=p.name, port=p.port, targetPort=p.port, protocol=p.protocol
+                )
+                for p in webapp.spec.ports
+            ],
         ),
     )
 

@@ -31,7 +31,7 @@ from lightkube.resources.apps_v1 import Deployment
 
 from kubeweft.api import Condition, ConditionStatus
 from kubeweft.controllerutil import set_status_condition
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppStatus
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppStatus
 
 __all__ = [
     "CONDITION_DEGRADED",

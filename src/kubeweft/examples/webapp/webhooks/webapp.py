@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from kubeweft.api.admission import AdmissionRequest, CustomValidator, Denied, Warnings
-from kubeweft.examples.webapp.api.v1alpha1 import ResourceRequirements, WebApp
-from kubeweft.examples.webapp.api.v1alpha1.webapp_types import ResourceList
+from kubeweft.examples.webapp.api.v1 import ResourceRequirements, WebApp
+from kubeweft.examples.webapp.api.v1.webapp_types import ResourceList
 
 DEFAULT_CPU_REQUEST = "100m"
 DEFAULT_MEMORY_REQUEST = "128Mi"

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import anyio
 
 from kubeweft.controllerutil.reconcile_log import LoggedReconciler, RecordSink
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers import setup_webapp_controller
 from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client

@@ -10,7 +10,7 @@ import pytest
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors, metrics
 from kubeweft.runtime.client import Client
@@ -184,22 +184,20 @@ def sample(name: str, labels: dict[str, str]) -> float:
     [
         ({"image": "nginx:1", "replicas": 1000}, "spec.replicas"),
         ({"replicas": 1}, "spec.image"),
-        ({"image": "nginx:1", "port": 0}, "spec.port"),
+        ({"image": "nginx:1", "ports": [{"name": "http", "port": 0}]}, "spec.ports[0].port"),
     ],
 )
 def test_invalid_specs_are_rejected_by_the_api_server(
     local_cluster: ClusterAccess, namespace: str, spec: dict[str, Any], field: str
 ) -> None:
     body = {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": "bad", "namespace": namespace},
         "spec": spec,
     }
     with local_cluster.http() as http:
-        response = http.post(
-            f"/apis/kubeweft.dev/v1alpha1/namespaces/{namespace}/webapps", json=body
-        )
+        response = http.post(f"/apis/kubeweft.dev/v1/namespaces/{namespace}/webapps", json=body)
     assert response.status_code == 422, response.text
     causes = response.json()["details"]["causes"]
     assert any(c.get("field") == field for c in causes), causes

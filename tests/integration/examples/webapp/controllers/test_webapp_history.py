@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from kubeweft.db import Database, RecordWriter
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers.webapp import WebAppReconciler
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.repositories import history as history_repo
@@ -100,7 +100,12 @@ async def test_four_changes_give_five_history_rows(
         # The operator restarts: a new manager, cache and reconciler, no memory.
         async with running_controller(kubeconfig, namespace, records=writer) as run:
             await set_image(run.client, namespace, "nginx:3")
-            await run.client.patch(WebApp, "hist", {"spec": {"port": 9090}}, namespace=namespace)
+            await run.client.patch(
+                WebApp,
+                "hist",
+                {"spec": {"ports": [{"name": "http", "port": 9090}]}},
+                namespace=namespace,
+            )
             final = await wait_until_async(
                 lambda: _port_applied(run.client, namespace, 9090),
                 what="port change applied",
@@ -129,7 +134,7 @@ async def test_four_changes_give_five_history_rows(
         None,
         [{"op": "replace", "path": "/image", "value": "nginx:2"}],
         [{"op": "replace", "path": "/image", "value": "nginx:3"}],
-        [{"op": "replace", "path": "/port", "value": 9090}],
+        [{"op": "replace", "path": "/ports/0/port", "value": 9090}],
         [{"op": "replace", "path": "/image", "value": "nginx:4"}],
     ]
     assert all(r.source == "reconciler" for r in rows)
@@ -139,6 +144,6 @@ async def test_four_changes_give_five_history_rows(
 
 async def _port_applied(client: Client, namespace: str, port: int) -> WebApp | None:
     obj = await client.get(WebApp, "hist", namespace)
-    if obj.spec.port == port and obj.status.observed_generation == obj.metadata.generation:
+    if obj.spec.ports[0].port == port and obj.status.observed_generation == obj.metadata.generation:
         return obj
     return None

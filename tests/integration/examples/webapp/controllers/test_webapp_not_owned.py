@@ -21,7 +21,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Event
 
 from kubeweft.controllerutil import set_controller_reference
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors
 from kubeweft.runtime.client import Client

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers.webapp_history import AppliedState, next_applied_state
 from tests.unit.examples.webapp.controllers.builders import make_webapp
 

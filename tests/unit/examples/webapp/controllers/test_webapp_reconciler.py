@@ -16,7 +16,7 @@ from lightkube.resources.core_v1 import Service
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.controllerutil.reconcile_log import LoggedReconciler
 from kubeweft.db.records import HistoryRecord, MetricSample, ReconcileRecord
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers.webapp import WebAppReconciler, WebAppReconcilerOptions
 from kubeweft.runtime import errors
 from kubeweft.runtime.reconcile import Request, Result
@@ -218,7 +218,12 @@ async def test_hand_edit_is_reverted_without_history(
 async def test_actor_comes_from_a_matching_change_stamp(
     reconciler: LoggedReconciler, cluster: FakeClient, sink: Recorded
 ) -> None:
-    spec = {"image": "nginx:1", "replicas": 3, "port": 8080, "env": []}
+    spec = {
+        "image": "nginx:1",
+        "replicas": 3,
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+        "env": [],
+    }
     cluster.edit(
         "WebApp",
         "shop",

@@ -10,7 +10,7 @@ from lightkube.resources.apps_v1 import Deployment
 
 from kubeweft.api import ConditionStatus
 from kubeweft.controllerutil import merge_patch
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppStatus
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppStatus
 from kubeweft.examples.webapp.controllers.webapp_status import compute_status
 from tests.unit.examples.webapp.controllers.builders import make_webapp
 

@@ -3,7 +3,7 @@
 import pytest
 
 from kubeweft.api.admission import AdmissionRequest, Denied
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.webhooks import WebAppDefaulter
 from kubeweft.examples.webapp.webhooks.webapp import check_image, image_tag
 

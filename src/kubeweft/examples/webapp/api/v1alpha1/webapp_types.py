@@ -1,81 +1,29 @@
-"""WebApp: a container image served by a Deployment behind a Service.
+"""WebApp ``v1alpha1``: still served, converted to and from ``v1`` (the hub).
 
-``spec.replicas`` is what the user wants; ``status.readyReplicas`` is what exists now.
+v1alpha1 has one ``port``; v1 has ``ports``, a list of named ports. ``port: 8080`` is
+``ports: [{name: http, port: 8080}]``. A WebApp written through v1 with more ports, or
+with another name for its first port, shows its first port here, and the rest comes
+back from the conversion annotation when it is converted to v1 again, so a round trip
+through v1alpha1 loses nothing. The other fields are the same in both versions.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Self
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import Field
 
-from kubeweft.api.meta import Condition
-from kubeweft.api.model import (
-    CustomResource,
-    ModelInfo,
-    PrinterColumn,
-    ResourceModel,
-    ScaleSubresource,
-    list_map,
+from kubeweft.api.model import CustomResource, ModelInfo, ResourceModel, list_map
+from kubeweft.examples.webapp.api import v1
+from kubeweft.examples.webapp.api.v1.webapp_types import (
+    EnvVar,
+    Integer,
+    ResourceRequirements,
+    WebAppStatus,
 )
-from kubeweft.api.validation import Rule, validations
 
-# RFC 1123 label/subdomain rules are enforced by the API server on names; env var
-# names follow the C identifier rule Kubernetes recommends.
-EnvName = Annotated[
-    str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
-]
-
-
-def _json_integer(value: object) -> object:
-    """Refuse what lax validation would turn into an int but JSON Schema calls no integer
-    (true/false, "3"); 3.0 is an integer in JSON Schema and stays accepted."""
-    if isinstance(value, bool | str):
-        raise ValueError("must be an integer")
-    return value
-
-
-Integer = Annotated[int, BeforeValidator(_json_integer)]
-Quantity = Annotated[
-    str, Field(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$", max_length=32)
-]
-
-
-class EnvVar(ResourceModel):
-    name: EnvName
-    value: str = Field(default="", max_length=32768)
-
-
-class ResourceList(ResourceModel):
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
-
-
-def _not_above_limit(resource: str) -> Rule:
-    """A request may not exceed the limit of the same resource (the kubelet would refuse
-    the pod; the API server now refuses the WebApp)."""
-    both = (
-        f"has(self.requests) && has(self.requests.{resource}) && "
-        f"has(self.limits) && has(self.limits.{resource})"
-    )
-    compare = f"quantity(self.requests.{resource}).compareTo(quantity(self.limits.{resource}))"
-    return Rule(
-        f"!({both}) || {compare} <= 0",
-        message_expression=(
-            f"'requests.{resource} ' + self.requests.{resource} + "
-            f"' exceeds limits.{resource} ' + self.limits.{resource}"
-        ),
-        field_path=f".requests.{resource}",
-    )
-
-
-class ResourceRequirements(ResourceModel):
-    model_config = ConfigDict(
-        json_schema_extra=validations(_not_above_limit("cpu"), _not_above_limit("memory"))
-    )
-
-    requests: ResourceList | None = None
-    limits: ResourceList | None = None
+#: The name v1 gives the port of a v1alpha1 WebApp.
+PORT_NAME = "http"
 
 
 class WebAppSpec(ResourceModel):
@@ -90,15 +38,6 @@ class WebAppSpec(ResourceModel):
     resources: ResourceRequirements | None = None
 
 
-class WebAppStatus(ResourceModel):
-    replicas: int = 0
-    ready_replicas: int = 0
-    available_replicas: int = 0
-    observed_generation: int = 0
-    conditions: list[Condition] = Field(default_factory=list, json_schema_extra=list_map("type"))
-    service_name: str | None = None
-
-
 class WebApp(CustomResource):
     model_info = ModelInfo(
         group="kubeweft.dev",
@@ -108,15 +47,42 @@ class WebApp(CustomResource):
         singular="webapp",
         short_names=("wa",),
         categories=("kubeweft",),
-        printer_columns=(
-            PrinterColumn("Image", ".spec.image"),
-            PrinterColumn("Desired", ".spec.replicas", "integer"),
-            PrinterColumn("Ready", ".status.readyReplicas", "integer"),
-            PrinterColumn("Age", ".metadata.creationTimestamp", "date"),
-        ),
-        scale=ScaleSubresource(),
-        owns=(("apps/v1", "deployments"), ("v1", "services")),
+        printer_columns=v1.WebApp.model_info.printer_columns,
+        scale=v1.WebApp.model_info.scale,
     )
 
     spec: WebAppSpec
     status: WebAppStatus = Field(default_factory=WebAppStatus)
+
+    def convert_to(self, restored: v1.WebApp | None) -> v1.WebApp:
+        first = v1.WebAppPort(name=PORT_NAME, port=self.spec.port)
+        ports = [first]
+        if restored is not None and restored.spec.ports:
+            # The first port keeps its v1 name and protocol; the others come back as
+            # they were unless this version's port now stands where one of them was.
+            kept = restored.spec.ports[0]
+            first.name, first.protocol = kept.name, kept.protocol
+            ports += [
+                p
+                for p in restored.spec.ports[1:]
+                if p.name != first.name and (p.port, p.protocol) != (first.port, first.protocol)
+            ]
+        spec = v1.WebAppSpec(
+            image=self.spec.image,
+            replicas=self.spec.replicas,
+            ports=ports,
+            env=self.spec.env,
+            resources=self.spec.resources,
+        )
+        return v1.WebApp(metadata=self.metadata, spec=spec, status=self.status)
+
+    @classmethod
+    def convert_from(cls, hub: v1.WebApp) -> Self:
+        spec = WebAppSpec(
+            image=hub.spec.image,
+            replicas=hub.spec.replicas,
+            port=hub.spec.ports[0].port,
+            env=hub.spec.env,
+            resources=hub.spec.resources,
+        )
+        return cls(metadata=hub.metadata, spec=spec, status=hub.status)
