@@ -61,6 +61,19 @@ def webapp(namespace: str, name: str, image: str, replicas: int) -> dict[str, An
     }
 
 
+def children_reader(namespace: str) -> dict[str, Any]:
+    """Listing the kinds a WebApp owns: what the detail page asks before showing them."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "children-reader", "namespace": namespace},
+        "rules": [
+            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]},
+            {"apiGroups": [""], "resources": ["services"], "verbs": ["list"]},
+        ],
+    }
+
+
 @pytest.fixture(scope="module")
 def teams(local_cluster: ClusterAccess) -> Iterator[tuple[str, str]]:
     suffix = secrets.token_hex(3)
@@ -73,6 +86,8 @@ def teams(local_cluster: ClusterAccess) -> Iterator[tuple[str, str]]:
             [
                 editor_role(team_a),
                 binding(team_a, "alice-edit", "webapp-editor", user("alice")),
+                children_reader(team_a),
+                binding(team_a, "alice-children", "children-reader", user("alice")),
                 *(webapp(team_a, name, *spec) for name, spec in APPS.items()),
                 webapp(team_b, OUTSIDER, "nginx:1.27", 1),
             ]
@@ -240,6 +255,74 @@ def test_add_an_annotation(
     wait_until(lambda: note in " ".join(browser.texts(".notes li")), what="the annotation shown")
     assert any(note in text and "alice" in text for text in browser.texts(".notes li"))
     browser.screenshot(artifacts / "detail.png")
+
+
+def test_detail_shows_owned_objects_and_charts_and_follows_a_scale_live(
+    browser: Browser,
+    base: str,
+    teams: tuple[str, str],
+    local_cluster: ClusterAccess,
+    artifacts: Path,
+) -> None:
+    team_a, _ = teams
+    browser.get(f"{base}/ui/webapps/{team_a}/web-b")
+    wait_until(lambda: browser.texts("#live") == ["live"], what="the detail page's stream open")
+
+    def owned() -> list[list[str]]:
+        rows = browser.script(
+            "return [...document.querySelectorAll('#owned tbody tr')]"
+            ".map(r => [...r.cells].map(c => c.innerText.trim()))"
+        )
+        return [row for row in rows if row[1] == "web-b"]
+
+    wait_until(
+        lambda: [row[0] for row in owned()] == ["Deployment", "Service"],
+        what="web-b's Deployment and Service among its owned objects",
+        timeout=DEADLINE,
+    )
+    deployment, service = owned()
+    assert re.fullmatch(r"\d/3 ready.*", deployment[3]), deployment
+    assert service[3].startswith("ClusterIP "), service
+    # The reconciler samples ready and desired replicas: a chart per metric, 1h by default.
+    wait_until(
+        lambda: (
+            browser.script("return document.querySelectorAll('#charts svg[role=img]').length") >= 1
+        ),
+        what="a metric chart",
+        timeout=DEADLINE,
+    )
+    assert browser.texts("#charts .windows a[aria-current]") == ["1h"]
+    browser.click_live("#charts .windows a[href^='?window=6h']")
+    wait_until(lambda: "window=6h" in browser.url, what="the 6h window")
+    wait_until(
+        lambda: browser.texts("#charts .windows a[aria-current]") == ["6h"],
+        what="6h chosen",
+    )
+    titles = browser.script(
+        "return [...document.querySelectorAll('#charts svg title')].map(t => t.textContent)"
+    )
+    assert "desired_replicas" in titles
+
+    browser.script("window.stillTheSamePage = true")  # a reload would forget it
+    local_cluster.kubectl("scale", "webapp/web-b", "-n", team_a, "--replicas=4")
+    wait_until(
+        lambda: "replicas: 4" in browser.texts("#state")[0],
+        what="spec.replicas 4 on the open detail page",
+        timeout=DEADLINE,
+    )
+    wait_until(
+        lambda: owned() and re.fullmatch(r"\d/4 ready.*", owned()[0][3]) is not None,
+        what="the Deployment's 4 wanted replicas on the open detail page",
+        timeout=DEADLINE,
+    )
+    assert browser.script("return window.stillTheSamePage === true")
+    assert "window=6h" in browser.url
+    wait_until(
+        lambda: re.fullmatch(r"4/4 ready.*", owned()[0][3]) is not None,
+        what="web-b's Deployment ready",
+        timeout=DEADLINE,
+    )
+    browser.screenshot(artifacts / "detail-owned-and-charts.png")
 
 
 def test_roll_back_to_a_past_generation_from_the_timeline(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
@@ -408,6 +408,7 @@ def dashboard_router(
             view.obj.metadata.uid, since=since, until=until, buckets=SLICES
         )
         owned, hidden_kinds = await visible_owned(ctx, identity, view.obj)
+        heartbeat = timedelta(seconds=ctx.settings.metric_sample_interval_seconds)
         wire = view.obj.to_dict()
         status = dict(wire.get("status") or {})
         conditions = status.pop("conditions", None) or []
@@ -432,7 +433,7 @@ def dashboard_router(
             model_plurals=set(by_plural),
             windows=list(WINDOWS),
             window=window,
-            charts=charts(slices, since, until),
+            charts=charts(slices, since, until, heartbeat),
         )
 
     return router
