@@ -15,8 +15,12 @@ latency is API-server write → informer → watch cache → stream → client.
 
 Prints the delivery latency (p50, p99, max) over every event every stream received, the
 events expected and received, and the process's resident memory (idle, with the streams
-open, and the peak while changes flow). Figures depend on the machine; compare rows of
-one run.
+open, and the peak while changes flow). To tell a slow stream path from a starved
+machine it also prints how long the API server took to answer the writer's patches,
+how many changes reached the informer, and for the kubeweft process, the API server and
+etcd how long their threads ran and how long they waited runnable for a CPU
+(``/proc/<pid>/task/*/schedstat``) while the changes flowed. Figures depend on the
+machine; compare rows of one run.
 """
 
 from __future__ import annotations
@@ -69,6 +73,31 @@ class _Receipts:
 
     def on_delete(self, obj: Any) -> None:
         pass
+
+
+def _scheduled(pid: int | str) -> tuple[float, float]:
+    """Seconds a process's threads ran, and waited runnable for a CPU (schedstat)."""
+    ran = waited = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            fields = (task / "schedstat").read_text().split()
+            ran, waited = ran + int(fields[0]), waited + int(fields[1])
+    return ran / 1e9, waited / 1e9
+
+
+def _cluster_processes(kubeconfig: Path) -> dict[str, str]:
+    """The local control plane's kube-apiserver and etcd (their command lines name the
+    cluster's directory); empty for a cluster this script did not start."""
+    found: dict[str, str] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+                if str(kubeconfig.parent).encode() in b" ".join(command):
+                    name = Path(command[0].decode()).name
+                    if name in ("kube-apiserver", "etcd"):
+                        found[name] = entry.name
+    return found
 
 
 def _cpu_seconds() -> float:
@@ -130,12 +159,14 @@ def reader_main(argv: list[str]) -> None:
 
 
 async def _write(kubeconfig: str, objects: int, rate: float, seconds: float) -> dict[str, Any]:
-    from kubeweft.examples.webapp.api.v1 import WebApp
+    from kubeweft.examples.webapp import app
     from kubeweft.runtime.client import Client
     from kubeweft.settings import Settings
 
+    model = app.models[0]
     settings = Settings(kubeconfig=Path(kubeconfig), local_cluster=False)
     written = failed = 0
+    answers: list[float] = []  # seconds the API server took to answer each patch
     async with Client.from_settings(settings) as client:
         limiter = anyio.CapacityLimiter(32)
 
@@ -143,11 +174,13 @@ async def _write(kubeconfig: str, objects: int, rate: float, seconds: float) -> 
             nonlocal written, failed
             async with limiter:
                 labels = {"sent": str(time.time_ns())}
+                asked = time.perf_counter()
                 try:
                     await client.patch(
-                        WebApp, name, {"metadata": {"labels": labels}}, namespace=NAMESPACE
+                        model, name, {"metadata": {"labels": labels}}, namespace=NAMESPACE
                     )
                     written += 1
+                    answers.append(time.perf_counter() - asked)
                 except Exception:
                     failed += 1
 
@@ -156,7 +189,14 @@ async def _write(kubeconfig: str, objects: int, rate: float, seconds: float) -> 
             for i in range(int(rate * seconds)):
                 await anyio.sleep_until(start + i / rate)
                 tg.start_soon(patch, f"app-{i % objects:04d}")
-    return {"written": written, "failed": failed}
+        took = anyio.current_time() - start
+    return {
+        "written": written,
+        "failed": failed,
+        "answer_p50_ms": 1000 * statistics.median(answers) if answers else 0.0,
+        "answer_p99_ms": 1000 * _percentile(answers, 0.99) if answers else 0.0,
+        "took_s": took,
+    }
 
 
 def writer_main(argv: list[str]) -> None:
@@ -236,8 +276,11 @@ async def bench(kubeconfig: Path, database_url: str, args: argparse.Namespace) -
                 async def open_streams() -> int:
                     return watches.open_streams("bench")
 
-                await wait_until_async(
-                    open_streams, accept=lambda n: n >= args.streams, what="streams open"
+                await wait_until_async(  # slow to start on a loaded machine
+                    open_streams,
+                    accept=lambda n: n >= args.streams,
+                    what="streams open",
+                    timeout=600,
                 )
                 with_streams = rss_mib()
                 writer = [
@@ -256,12 +299,19 @@ async def bench(kubeconfig: Path, database_url: str, args: argparse.Namespace) -
                     written.update(json.loads(done.stdout))
 
                 load.start_soon(write)
+                cluster = _cluster_processes(kubeconfig)
+                scheduled = {"kubeweft": _scheduled(os.getpid())}
+                scheduled.update({name: _scheduled(pid) for name, pid in cluster.items()})
                 cpu_before = _cpu_seconds()
                 before = watches.cache_for(app.models[0]).buffered
                 for _ in range(int(run_for)):
                     await anyio.sleep(1)
                     peak = max(peak, rss_mib())
                 cpu = _cpu_seconds() - cpu_before
+                pids = {"kubeweft": str(os.getpid()), **cluster}
+                for name, (ran, waited) in list(scheduled.items()):
+                    now_ran, now_waited = _scheduled(pids[name])
+                    scheduled[name] = (now_ran - ran, now_waited - waited)
                 recorded = watches.cache_for(app.models[0]).buffered - before
             process.stop()
         pairs = [(s, a) for r in results for s, a in zip(r["stamps"], r["arrivals"], strict=True)]
@@ -276,6 +326,11 @@ async def bench(kubeconfig: Path, database_url: str, args: argparse.Namespace) -
         print(
             f"  writes: {written.get('written', 0)} ok, {written.get('failed', 0)} failed; "
             f"events: {len(latencies)} received of {expected} expected"
+        )
+        print(
+            f"  the API server's answer to a patch: p50 {written.get('answer_p50_ms', 0):7.1f} ms"
+            f"   p99 {written.get('answer_p99_ms', 0):7.1f} ms; the last of the writes "
+            f"answered {written.get('took_s', 0):.1f} s after the first was sent"
         )
         if latencies:
             print(
@@ -298,6 +353,11 @@ async def bench(kubeconfig: Path, database_url: str, args: argparse.Namespace) -
             f"  CPU of the kubeweft process while changes flow: {cpu:.1f} s in {run_for:g} s; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
+        for name, (ran, waited) in scheduled.items():
+            print(
+                f"  {name}: ran {ran:5.1f} s, waited runnable for a CPU {waited:6.1f} s "
+                f"(all threads, over the {run_for:g} s the changes flow)"
+            )
         print(
             f"  RSS of the kubeweft process: idle {idle:6.1f} MiB   {args.streams} streams "
             f"open {with_streams:6.1f} MiB   peak under load {peak:6.1f} MiB",
