@@ -10,8 +10,9 @@ interval, i.e. what the reconciler writes) for each of ``--metrics`` series of t
 first ``--series-webapps`` WebApps (the others have their latest values only). The
 samples are generated in the database (no Python loop) and end an hour after the set-up,
 so every measured 5-minute window is full. The kubeweft process serves in this
-interpreter without the controller; the load comes from ``wrk`` (one thread,
-``--connections`` connections, ``--duration`` seconds per figure).
+interpreter without the controller, set up as ``kubeweft run`` sets it up (uvloop, the
+GIL switch interval: ``kubeweft.app.run_options``); the load comes from ``wrk`` (one
+thread, ``--connections`` connections, ``--duration`` seconds per figure).
 
 For each retention in ``--days`` (ascending; older samples are added between steps, the
 rest of the data stays) it prints requests/s and p50/p99 of:
@@ -471,4 +472,6 @@ if __name__ == "__main__":
         arguments.series_webapps = arguments.webapps
     if arguments.sample_interval is None:
         arguments.sample_interval = _interval()
-    anyio.run(main, arguments)
+    from kubeweft.app import run_options
+
+    anyio.run(main, arguments, backend_options=run_options())  # as `kubeweft run` does

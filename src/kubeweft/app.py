@@ -21,6 +21,7 @@ the process names no model of its own. Without an argument it runs the shipped e
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
@@ -83,6 +84,7 @@ __all__ = [
     "ensure_crds",
     "load_app",
     "run_command",
+    "run_options",
     "run_process",
 ]
 
@@ -672,6 +674,22 @@ def _announce(info: ProcessInfo) -> None:
 # --- the command ---------------------------------------------------------------------------
 
 
+#: How long a thread may keep the GIL while another waits for it (Python's default: 5 ms).
+#: Under load the event loop's thread always has work, so each hand-off to a database
+#: worker thread (aiosqlite: one per statement, and back) waited up to this long: most of
+#: a SQLite detail read at 32 connections. 0.5 ms doubled its requests/s in-process
+#: (docs/design/performance.md); the cost is more GIL switches, which nothing here feels.
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+def run_options() -> dict[str, Any]:
+    """Set up the interpreter as ``kubeweft run`` does (the GIL switch interval) and
+    return ``anyio.run``'s backend options: uvloop where it exists (not on Windows),
+    which with httptools is most of the HTTP server's throughput."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    return {"use_uvloop": importlib.util.find_spec("uvloop") is not None}
+
+
 def run_command(
     app: Annotated[
         str | None,
@@ -753,7 +771,7 @@ def run_command(
     except StartupError as error:
         _exit_with(error)
     try:
-        anyio.run(run_process, application, settings)
+        anyio.run(run_process, application, settings, backend_options=run_options())
     except KeyboardInterrupt:
         pass
     except (Exception, BaseExceptionGroup) as exc:
