@@ -30,7 +30,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import anyio
 import pydantic
@@ -74,8 +74,10 @@ from kubeweft.views.owned import OwnedObjects
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
 from kubeweft.views.watches import StreamLimits, Watches
-from kubeweft.webhook.serving import WebhookServer
 from kubeweft.webhook.setup import webhook_runnables
+
+if TYPE_CHECKING:  # cryptography loads only when a webhook is served
+    from kubeweft.webhook.serving import WebhookServer
 
 __all__ = [
     "DEFAULT_APP",
