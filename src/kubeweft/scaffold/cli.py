@@ -98,17 +98,37 @@ def create_webhook_command(
     validation: Annotated[
         bool, typer.Option("--validation", help="Add a validator (a validating webhook).")
     ] = False,
+    conversion: Annotated[
+        bool,
+        typer.Option(
+            "--conversion",
+            help="Make --hub the stored version and convert --version to it (a conversion "
+            "webhook).",
+        ),
+    ] = False,
+    hub: Annotated[
+        str | None, typer.Option("--hub", help="With --conversion: the stored version, e.g. v1.")
+    ] = None,
     directory: Annotated[
         Path, typer.Option("--dir", help="The project's root (its pyproject.toml).")
     ] = Path("."),
     dry_run: DryRun = False,
 ) -> None:
     """Add admission rules to a kind: webhooks/<kind>.py with a defaulter and/or a
-    validator, registered in app.py (add_webhook), and config/webhook regenerated."""
+    validator, registered in app.py (add_webhook); or, with --conversion, a second
+    version of it; config/ regenerated."""
     try:
-        planned = project.webhook_files(
-            directory, version=version, kind=kind, defaulting=defaulting, validation=validation
-        )
+        if conversion:
+            if hub is None or defaulting or validation:
+                raise files.ScaffoldError(
+                    "--conversion takes --hub (the stored version) and no admission rule: "
+                    "add those to the hub in a second create webhook"
+                )
+            planned = project.conversion_files(directory, version=version, kind=kind, hub=hub)
+        else:
+            planned = project.webhook_files(
+                directory, version=version, kind=kind, defaulting=defaulting, validation=validation
+            )
         files.apply(directory, planned, dry_run=dry_run, echo=typer.echo)
         if dry_run:
             typer.echo("would regenerate config/ (kubeweft manifests)")

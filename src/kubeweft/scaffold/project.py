@@ -215,6 +215,110 @@ def webhook_files(
     ]
 
 
+def conversion_files(root: Path, *, version: str, kind: str, hub: str) -> list[PlannedFile]:
+    """Make ``hub`` the stored version of ``kind`` and ``version`` a spoke converted to it.
+
+    The hub's types start as a copy of the spoke's (unless they exist); the spoke gets a
+    base class with ``convert_to``/``convert_from`` (``<kind>_conversion.py``); ``app.py``
+    registers the hub with the spoke (``add_model(Kind, spokes=...)``), and the
+    controller, admission rules and tests that imported the spoke import the hub."""
+    package, _ = project_settings(root)
+    for what, value in (("the version", version), ("the hub version", hub)):
+        _check(what, value, _VERSION, '"v1"')
+    _check("the kind", kind, _KIND, '"Store": UpperCamelCase')
+    if hub == version:
+        raise ScaffoldError("--hub names another version than --version")
+    module = kind.lower()
+    source = f"src/{package}"
+    spoke_types = PurePosixPath(f"{source}/api/{version}/{module}_types.py")
+    hub_types = PurePosixPath(f"{source}/api/{hub}/{module}_types.py")
+    try:
+        spoke_source = (root / spoke_types).read_text()
+    except OSError:
+        raise ScaffoldError(f"{spoke_types} is missing; run kubeweft create api first") from None
+    declaration = f"class {kind}(CustomResource):"
+    if declaration not in spoke_source:
+        raise ScaffoldError(
+            f"{spoke_types} has no line {declaration!r}; derive {kind} from "
+            f"{kind}Conversion in {module}_conversion.py by hand"
+        )
+    planned: list[PlannedFile] = []
+    if not (root / hub_types).is_file():
+        hub_source = spoke_source.replace(f'version="{version}"', f'version="{hub}"')
+        planned += [
+            PlannedFile(
+                PurePosixPath(f"{source}/api/{hub}/__init__.py"),
+                f'"""The {hub} API of {package}."""\n',
+                Mode.KEEP,
+            ),
+            PlannedFile(hub_types, hub_source),
+        ]
+    spoke_source = spoke_source.replace(
+        declaration, f"class {kind}({kind}Conversion, CustomResource):"
+    )
+    spoke_source = insert_after_imports(
+        spoke_source, f"from {package}.api.{version}.{module}_conversion import {kind}Conversion"
+    )
+    old_import = f"from {package}.api.{version}.{module}_types import {kind}"
+    new_import = f"from {package}.api.{hub}.{module}_types import {kind}"
+    app_path = PurePosixPath(f"{source}/app.py")
+    app_source = (root / app_path).read_text() if (root / app_path).is_file() else ""
+    registration = f"app.add_model({kind})"
+    if old_import not in app_source or registration not in app_source.splitlines():
+        raise ScaffoldError(
+            f"{app_path} does not register {kind} as create api wrote it ({old_import!r}, "
+            f"{registration!r}); write add_model({kind}, spokes=(...,)) by hand"
+        )
+    spoke_module = f"{version}_{module}"
+    app_source = app_source.replace(old_import, new_import).replace(
+        registration, f"app.add_model({kind}, spokes=({spoke_module}.{kind},))"
+    )
+    app_source = insert_imports(
+        app_source,
+        IMPORTS_MARKER,
+        package,
+        [f"from {package}.api.{version} import {module}_types as {spoke_module}"],
+    )
+    for user in (f"{source}/controllers/{module}.py", f"{source}/webhooks/{module}.py"):
+        path = root / user
+        if path.is_file() and old_import in path.read_text():
+            text = path.read_text().replace(old_import, new_import)
+            planned.append(PlannedFile(PurePosixPath(user), text, Mode.REPLACE))
+    values = {"package": package, "version": version, "hub": hub, "kind": kind, "module": module}
+    planned += [
+        PlannedFile(
+            PurePosixPath(f"{source}/api/{version}/{module}_conversion.py"),
+            render("webhook/conversion.py.tmpl", **values),
+        ),
+        PlannedFile(spoke_types, spoke_source, Mode.REPLACE),
+        PlannedFile(app_path, app_source, Mode.REPLACE),
+    ]
+    for file in webhook_deployment_files(root, package):
+        if file.path == CERT_MANAGER_KUSTOMIZATION:
+            # cert-manager's CA injector fills in the CRD's conversion caBundle too.
+            on_disk = root / file.path
+            text = on_disk.read_text() if on_disk.is_file() else file.content
+            if CRD_PATCHES_COMPONENT not in text.splitlines():
+                text = text.rstrip("\n") + "\ncomponents:\n" + CRD_PATCHES_COMPONENT + "\n"
+            file = PlannedFile(file.path, text, Mode.REPLACE)
+        planned.append(file)
+    return planned
+
+
+CERT_MANAGER_KUSTOMIZATION = PurePosixPath("config/cert-manager/kustomization.yaml")
+CRD_PATCHES_COMPONENT = "- ../crd/patches"
+
+
+def insert_after_imports(source: str, line: str) -> str:
+    """``source`` with ``line`` after its last top-level import."""
+    lines = source.splitlines()
+    last = max(
+        (i for i, text in enumerate(lines) if text.startswith(("import ", "from "))), default=-1
+    )
+    lines[last + 1 : last + 1] = ["", line]  # the project's own imports: a block of their own
+    return "\n".join(lines) + "\n"
+
+
 def webhook_deployment_files(root: Path, package: str) -> list[PlannedFile]:
     """What deploys the webhooks, so that ``kubectl apply -k config/default`` serves them
     with no edit by hand: ``config/default`` takes in ``config/webhook``, the manager's

@@ -103,3 +103,21 @@ async def test_without_versions_there_is_no_convert_route() -> None:
     transport = httpx.ASGITransport(app=admission_app([]))
     async with httpx.AsyncClient(transport=transport, base_url="https://webhook") as http:
         assert (await http.post("/convert", content=b"{}")).status_code == 404
+
+
+class BrokenGaugeV1(GaugeV1):
+    def convert_to(self, restored: GaugeV2 | None) -> GaugeV2:
+        raise RuntimeError("a bug in the project's conversion")
+
+
+async def test_a_conversion_that_raises_fails_the_review_without_a_500() -> None:
+    transport = httpx.ASGITransport(app=admission_app([], [Conversion(GaugeV2, (BrokenGaugeV1,))]))
+    async with httpx.AsyncClient(transport=transport, base_url="https://webhook") as http:
+        body = review("versioned.kubeweft.test/v2", gauge("v1", "a", {"threshold": 1}))
+        response = await http.post("/convert", content=json.dumps(body))
+    assert response.status_code == 200
+    result = response.json()["response"]["result"]
+    assert result == {
+        "status": "Failed",
+        "message": "versioned.kubeweft.test/v1 Gauge a: the conversion webhook failed",
+    }
