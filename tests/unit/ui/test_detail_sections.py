@@ -18,7 +18,7 @@ from lightkube.resources.core_v1 import Service
 
 from kubeweft.api import ObjectMeta
 from kubeweft.auth.identity import Decision, Identity, ResourceAttributes
-from kubeweft.examples.webapp.api.v1alpha1 import WebApp, WebAppSpec
+from kubeweft.examples.webapp.api.v1 import WebApp, WebAppSpec
 from kubeweft.settings import Settings
 from kubeweft.ui import install_dashboard
 from kubeweft.views.owned import OwnedObjects
