@@ -35,9 +35,10 @@ from kubeweft.ui.charts import DEFAULT_WINDOW, SLICES, WINDOWS, charts
 from kubeweft.ui.forms import spec_form
 from kubeweft.ui.oidc import OidcSignIn, oidc_router
 from kubeweft.ui.session import Sessions
+from kubeweft.ui.table_rows import RowCache
 from kubeweft.views import DetailView, get_detail
 from kubeweft.views.errors import ResourceNotFound
-from kubeweft.views.table import TableQuery, UnknownField, field_value, query_table, table_fields
+from kubeweft.views.table import TableQuery, UnknownField, query_table, table_fields
 
 __all__ = ["RESERVED_SEGMENTS", "UI_PREFIX", "dashboard_router"]
 
@@ -90,6 +91,7 @@ def dashboard_router(
 ) -> APIRouter:
     by_plural = {model.model_info.plural: model for model in models}
     router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
+    row_cache = RowCache(_templates.get_template("table_row.html"), _age)
 
     async def identity_of(request: Request, ctx: ContextDep) -> Identity | None:
         try:
@@ -274,16 +276,9 @@ def dashboard_router(
         metric_names = sorted(
             {name for item in (page.items if page else []) for name in item.latest_metrics}
         )
-        rows = [
-            {
-                "namespace": item.obj.metadata.namespace,
-                "name": item.obj.metadata.name,
-                "cells": [field_value(item.obj.to_dict(), path) for _, path, _ in columns],
-                "health": item.health_score,
-                "metrics": item.latest_metrics,
-            }
-            for item in (page.items if page else [])
-        ]
+        rows = row_cache.rows(
+            plural, info.namespaced, columns, metric_names, page.items if page else []
+        )
 
         def link(**changes: Any) -> str:
             merged = {
