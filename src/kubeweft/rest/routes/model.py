@@ -48,7 +48,7 @@ def etag_of(obj: Any) -> str:
     return f'"{obj.metadata.resourceVersion}"'
 
 
-def _cluster_scope() -> None:
+async def _cluster_scope() -> None:
     """A cluster-scoped object's namespace: none."""
     return None
 
