@@ -27,7 +27,7 @@ async def test_create_returns_201_location_etag_and_stamps_the_actor(harness: Ha
     assert body["spec"] == {
         "image": "nginx:1",
         "replicas": 1,
-        "port": 8080,
+        "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
         "env": [],
         "resources": None,
     }
@@ -123,14 +123,14 @@ async def test_patch_without_if_match_retries_conflicts(harness: Harness) -> Non
 
 async def test_patch_invalid_merged_spec_is_422(harness: Harness) -> None:
     await harness.http.post("/api/webapps", json=NEW)
-    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"port": 0}})
+    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"replicas": -1}})
     assert response.status_code == 422
-    assert [e["field"] for e in response.json()["errors"]] == ["spec.port"]
+    assert [e["field"] for e in response.json()["errors"]] == ["spec.replicas"]
 
 
 async def test_patch_that_changes_nothing_does_not_write(harness: Harness) -> None:
     await harness.http.post("/api/webapps", json=NEW)
-    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"port": 8080}})
+    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"replicas": 1}})
     assert response.status_code == 200
     assert [verb for verb, _, _ in harness.kube.writes] == ["create"]
 

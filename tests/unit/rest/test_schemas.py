@@ -120,7 +120,7 @@ async def test_create_refuses_what_json_schema_calls_no_integer(harness: Harness
 
 
 async def test_create_accepts_an_integral_float_as_json_schema_does(harness: Harness) -> None:
-    body = {**new(), "spec": {"image": "x", "port": 127.0}}
+    body = {**new(), "spec": {"image": "x", "replicas": 7.0}}
     response = await harness.http.post("/api/webapps", json=body)
     assert response.status_code == 201, response.text
-    assert response.json()["spec"]["port"] == 127
+    assert response.json()["spec"]["replicas"] == 7

@@ -17,7 +17,7 @@ SELECTOR = {"app.kubernetes.io/name": "shop", "app.kubernetes.io/instance": "sho
 def test_deployment_carries_labels_selector_container_and_controller_owner() -> None:
     webapp = make_webapp(
         replicas=3,
-        port=9000,
+        ports=[{"name": "web", "port": 9000}, {"name": "dns", "port": 53, "protocol": "UDP"}],
         env=[{"name": "MODE", "value": "prod"}],
         resources={"requests": {"cpu": "250m"}, "limits": {"memory": "256Mi"}},
     )
@@ -33,18 +33,24 @@ def test_deployment_carries_labels_selector_container_and_controller_owner() -> 
     assert dep.spec.template.metadata.labels == dep.metadata.labels
     (container,) = dep.spec.template.spec.containers
     assert container.image == "nginx:1.27"
-    assert [(p.containerPort, p.name) for p in container.ports] == [(9000, "http")]
+    assert [(p.containerPort, p.name, p.protocol) for p in container.ports] == [
+        (9000, "web", "TCP"),
+        (53, "dns", "UDP"),
+    ]
     assert [(e.name, e.value) for e in container.env] == [("MODE", "prod")]
     assert container.resources.requests == {"cpu": "250m"}
     assert container.resources.limits == {"memory": "256Mi"}
 
 
-def test_service_selects_the_pods_on_the_webapp_port() -> None:
-    svc = desired.desired_service(make_webapp(port=9000))
+def test_service_selects_the_pods_on_every_webapp_port() -> None:
+    ports = [{"name": "http", "port": 9000}, {"name": "metrics", "port": 9100}]
+    svc = desired.desired_service(make_webapp(ports=ports))
     assert svc.metadata.name == "shop"
     assert svc.spec.selector == SELECTOR
-    (port,) = svc.spec.ports
-    assert (port.name, port.port, port.targetPort) == ("http", 9000, 9000)
+    assert [(p.name, p.port, p.targetPort, p.protocol) for p in svc.spec.ports] == [
+        ("http", 9000, 9000, "TCP"),
+        ("metrics", 9100, 9100, "TCP"),
+    ]
 
 
 def test_no_change_to_server_defaulted_objects() -> None:
@@ -77,7 +83,8 @@ def test_extra_labels_and_annotations_added_by_others_are_kept() -> None:
     [
         ({"image": "nginx:1.28"}, ["image"]),
         ({"replicas": 5}, ["replicas"]),
-        ({"port": 81}, ["port"]),
+        ({"ports": [{"name": "http", "port": 81}]}, ["port"]),
+        ({"ports": [{"name": "http", "port": 8080}, {"name": "m", "port": 9100}]}, ["port"]),
         ({"env": [{"name": "A", "value": "2"}]}, ["env"]),
         ({"resources": {"limits": {"cpu": "1"}}}, ["resources"]),
     ],
@@ -114,7 +121,7 @@ def test_hand_edits_are_reverted_keeping_server_fields() -> None:
 
 
 def test_service_update_keeps_allocated_fields() -> None:
-    want = desired.desired_service(make_webapp(port=8080))
+    want = desired.desired_service(make_webapp())
     tampered = copy.deepcopy(as_server_returns(want))
     tampered.spec.selector = {"app": "other"}
     tampered.spec.ports[0].port = 80
