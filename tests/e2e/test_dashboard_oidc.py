@@ -41,7 +41,7 @@ DEADLINE = 60.0
 
 def webapp(namespace: str, name: str) -> dict[str, Any]:
     return {
-        "apiVersion": "kubeweft.dev/v1alpha1",
+        "apiVersion": "kubeweft.dev/v1",
         "kind": "WebApp",
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"image": "nginx:1.27", "replicas": 1},

@@ -104,6 +104,12 @@ def create_engine(
         event.listen(engine.sync_engine, "connect", partial(_on_sqlite_connect, busy_ms))
         return engine
     if backend == "postgresql":
+        # The closed-flag check below is not enough on its own: a connection whose
+        # statement hit the client-side deadline is closed by asyncpg only after it is
+        # back in the pool, so the next checkout still sees it open and its first
+        # statement fails as a disconnect (a 500, not the 503 a frozen server must
+        # give: tests/integration/db/test_statement_timeout.py). The ping finds it.
+        kwargs.setdefault("pool_pre_ping", True)
         server_settings = {"application_name": "kubeweft"}
         connect_args: dict[str, Any] = {"timeout": 10, "server_settings": server_settings}
         if statement_timeout is not None:
