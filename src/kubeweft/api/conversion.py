@@ -5,26 +5,27 @@ controller-runtime's conversion model, in Python: one version of a model is the 
 the cache and the REST layer work in. Every other served version is a *spoke*
 (``conversion.Convertible``) that knows how to turn itself into the hub and back:
 
-    class WebApp(CustomResource):            # api/v1alpha1, a spoke of v1.WebApp
-        model_info = ModelInfo(group=..., version="v1alpha1", kind="WebApp", ...)
+    class Store(CustomResource):             # api/v1alpha1, a spoke of v1.Store
+        model_info = ModelInfo(group=..., version="v1alpha1", kind="Store", ...)
 
-        def convert_to(self, restored: v1.WebApp | None) -> v1.WebApp: ...
+        def convert_to(self, restored: v1.Store | None) -> v1.Store: ...
 
         @classmethod
-        def convert_from(cls, hub: v1.WebApp) -> Self: ...
+        def convert_from(cls, hub: v1.Store) -> Self: ...
 
-    app.add_model(v1.WebApp, spokes=(v1alpha1.WebApp,))
+    app.add_model(v1.Store, spokes=(v1alpha1.Store,))
 
 Conversions return new objects instead of filling in a destination as Go's do: a
 pydantic model is built whole, and a spoke never sees a half-written hub.
 
-A spoke may be unable to express part of the hub (WebApp v1's second port has no place
-in v1alpha1's single ``port``). As Kubernetes' own conversions do, that part survives
-in an annotation: when the hub → spoke → hub round trip would lose something, the hub
-object's fields are written to :data:`CONVERSION_DATA` on the spoke, and the next
-conversion back passes them to ``convert_to`` as ``restored`` (cluster-api's
-``MarshalData``/``UnmarshalData``). The spoke decides what to take from it: what it
-cannot express, never what its own fields say. The annotation is never on the hub.
+A spoke may be unable to express part of the hub (a list in the hub where the spoke has
+a single field: the list's other items have no place in the spoke). As Kubernetes' own
+conversions do, that part survives in an annotation: when the hub → spoke → hub round
+trip would lose something, the hub object's fields are written to
+:data:`CONVERSION_DATA` on the spoke, and the next conversion back passes them to
+``convert_to`` as ``restored`` (cluster-api's ``MarshalData``/``UnmarshalData``). The
+spoke decides what to take from it: what it cannot express, never what its own fields
+say. The annotation is never on the hub.
 
 Only ``spec``, ``status`` and the other top-level fields are converted. ``metadata``
 goes through unchanged except for that annotation: the API server refuses a conversion
