@@ -5,6 +5,13 @@ sent to the API server as a SubjectAccessReview for alice's user and groups, so 
 Roles and RoleBindings that govern ``kubectl`` govern the REST API too, and removing a
 binding takes effect here within the cache TTL (``ReviewCache``).
 
+A question about one object is first asked without its name: a nameless
+SubjectAccessReview means "any name" (RBAC matches it only with rules that list no
+``resourceNames``), so an allow there answers for every object of the namespace and is
+cached per (user, verb, resource, namespace) — a client browsing a hundred objects costs
+one review, not a hundred. Only when that is denied is the named question asked (a Role
+that lists ``resourceNames`` allows just those), and cached per name.
+
 Listing across all namespaces asks once per namespace seen (cached like any other
 check), after one cluster-scope check that settles the question for cluster-wide
 readers in a single review.
@@ -76,6 +83,14 @@ class SubjectAccessReviewAuthorizer:
         return self._cache
 
     async def authorize(self, identity: Identity, attributes: ResourceAttributes) -> Decision:
+        if attributes.name is not None:
+            any_name = dataclasses.replace(attributes, name=None)
+            decision = await self._decide(identity, any_name)
+            if decision.allowed:
+                return decision
+        return await self._decide(identity, attributes)
+
+    async def _decide(self, identity: Identity, attributes: ResourceAttributes) -> Decision:
         return await self._cache.get(
             _key(identity, attributes), lambda: self._review(identity, attributes)
         )

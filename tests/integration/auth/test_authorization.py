@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubeweft.auth import Identity, Operation, attributes_for
+from kubeweft.auth import Identity, Operation, ResourceAttributes, attributes_for
 from kubeweft.auth.subjectaccessreview import SubjectAccessReviewAuthorizer
 from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
@@ -16,7 +16,7 @@ from kubeweft.runtime.client import Client
 from kubeweft.runtime.clock import FakeClock
 from tests.support.waiting import wait_until_async
 
-from .conftest import Teams
+from .conftest import Teams, binding, user
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster]
 
@@ -117,5 +117,55 @@ async def test_removed_rolebinding_denied_once_the_cached_allow_expires(
     clock.advance(1.0)
     decision = await authorizer.authorize(ALICE, patch)
     assert not decision.allowed
-    assert authorizer.reviews_sent == 2
+    assert authorizer.reviews_sent == 3  # the namespace's denial, then the name's
     assert "patch" in decision.reason
+
+
+async def test_one_review_covers_a_namespace_and_resource_names_stay_per_name(
+    teams: Teams, admin_client: Client, local_cluster: ClusterAccess
+) -> None:
+    """alice may patch every WebApp of team-a: one review for any number of names. dave
+    may patch only the WebApp named web (a rule with resourceNames): the nameless
+    question is denied, so each name is asked and shop stays forbidden; bob, a viewer,
+    stays forbidden for every name."""
+    local_cluster.apply(
+        [
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": "webapp-web-patcher", "namespace": teams.team_a},
+                "rules": [
+                    {
+                        "apiGroups": [INFO.group],
+                        "resources": ["webapps"],
+                        "resourceNames": ["web"],
+                        "verbs": ["patch"],
+                    }
+                ],
+            },
+            binding(teams.team_a, "dave-web", "webapp-web-patcher", user("dave")),
+        ]
+    )
+    dave = Identity("dave", AUTHENTICATED, method="kubernetes")
+
+    def patch(name: str) -> ResourceAttributes:
+        return attributes_for(INFO, Operation.PATCH, namespace=teams.team_a, name=name)
+
+    async def dave_may_patch_web() -> bool:
+        return (
+            await SubjectAccessReviewAuthorizer(admin_client).authorize(dave, patch("web"))
+        ).allowed
+
+    await wait_until_async(dave_may_patch_web, what="RBAC to load dave-web")
+    authorizer = SubjectAccessReviewAuthorizer(admin_client)
+    names = ["web", "shop", "blog", "api"]
+    for name in names:
+        assert (await authorizer.authorize(ALICE, patch(name))).allowed
+    assert authorizer.reviews_sent == 1
+    assert (await authorizer.authorize(dave, patch("web"))).allowed
+    shop = await authorizer.authorize(dave, patch("shop"))
+    assert not shop.allowed
+    assert '"shop"' in shop.reason
+    assert authorizer.reviews_sent == 4  # dave: the namespace (denied), web, shop
+    for name in names:
+        assert not (await authorizer.authorize(BOB, patch(name))).allowed

@@ -30,16 +30,22 @@ def _patch(namespace: str | None) -> ResourceAttributes:
     return attributes_for(INFO, Operation.PATCH, namespace=namespace, name="web")
 
 
+def _named_web_only(review: SubjectAccessReview) -> bool:
+    """Like a Role whose rule lists ``resourceNames: [web]``: a nameless question is denied."""
+    attributes = review.spec.resourceAttributes
+    return attributes is not None and attributes.name == "web"
+
+
 async def test_review_carries_user_groups_and_resource(clock: FakeClock) -> None:
-    client = FakeReviewClient()
+    client = FakeReviewClient(_named_web_only)
     authorizer = SubjectAccessReviewAuthorizer(client, clock=clock)
     attributes = attributes_for(INFO, Operation.CREATE_ANNOTATION, namespace="team-a", name="web")
     decision = await authorizer.authorize(ALICE, attributes)
     assert decision.allowed
-    (review,) = client.requests
-    assert review.spec.user == "alice"
-    assert review.spec.groups == ["devs", "system:authenticated"]
-    ra = review.spec.resourceAttributes
+    nameless, named = client.requests
+    assert named.spec.user == "alice"
+    assert named.spec.groups == ["devs", "system:authenticated"]
+    ra = named.spec.resourceAttributes
     assert (ra.verb, ra.group, ra.resource, ra.subresource, ra.namespace, ra.name) == (
         "create",
         "kubeweft.dev",
@@ -48,6 +54,40 @@ async def test_review_carries_user_groups_and_resource(clock: FakeClock) -> None
         "team-a",
         "web",
     )
+    asked_first = nameless.spec.resourceAttributes
+    assert (asked_first.verb, asked_first.namespace, asked_first.name) == ("create", "team-a", None)
+
+
+async def test_namespace_allow_answers_for_every_name(clock: FakeClock) -> None:
+    client = FakeReviewClient(_in_team_a)
+    authorizer = SubjectAccessReviewAuthorizer(client, clock=clock)
+    for name in ("web", "shop", "blog"):
+        attributes = attributes_for(INFO, Operation.PATCH, namespace="team-a", name=name)
+        assert (await authorizer.authorize(ALICE, attributes)).allowed
+    (review,) = client.requests
+    assert review.spec.resourceAttributes.name is None
+    assert review.spec.resourceAttributes.namespace == "team-a"
+    # Another verb is another question.
+    delete = attributes_for(INFO, Operation.DELETE, namespace="team-a", name="web")
+    assert (await authorizer.authorize(ALICE, delete)).allowed
+    assert authorizer.reviews_sent == 2
+
+
+async def test_namespace_denial_asks_per_name_and_forbidden_stays_forbidden(
+    clock: FakeClock,
+) -> None:
+    client = FakeReviewClient(_named_web_only)
+    authorizer = SubjectAccessReviewAuthorizer(client, clock=clock)
+    web = attributes_for(INFO, Operation.PATCH, namespace="team-a", name="web")
+    shop = attributes_for(INFO, Operation.PATCH, namespace="team-a", name="shop")
+    for _ in range(3):
+        assert (await authorizer.authorize(ALICE, web)).allowed
+        decision = await authorizer.authorize(ALICE, shop)
+        assert not decision.allowed
+        assert '"shop"' in decision.reason
+    # The nameless denial is asked once (cached), then each name once.
+    asked = [r.spec.resourceAttributes.name for r in client.requests]
+    assert asked == [None, "web", "shop"]
 
 
 async def test_denial_names_verb_resource_and_namespace(clock: FakeClock) -> None:
@@ -66,24 +106,25 @@ async def test_allow_cached_for_allow_ttl_denial_for_deny_ttl(clock: FakeClock) 
     for _ in range(5):
         assert (await authorizer.authorize(ALICE, _patch("team-a"))).allowed
         assert not (await authorizer.authorize(ALICE, _patch("team-b"))).allowed
-    assert authorizer.reviews_sent == 2
+    # team-a: the namespace's allow; team-b: its denial, then the named question's.
+    assert authorizer.reviews_sent == 3
     clock.advance(3)
     await authorizer.authorize(ALICE, _patch("team-a"))
     await authorizer.authorize(ALICE, _patch("team-b"))
-    assert authorizer.reviews_sent == 3  # only the denial expired
+    assert authorizer.reviews_sent == 5  # only the denials expired
     clock.advance(8)
     await authorizer.authorize(ALICE, _patch("team-a"))
-    assert authorizer.reviews_sent == 4
+    assert authorizer.reviews_sent == 6
 
 
 async def test_deny_ttl_never_longer_than_allow_ttl(clock: FakeClock) -> None:
     client = FakeReviewClient(lambda review: False)
     authorizer = SubjectAccessReviewAuthorizer(client, allow_ttl=1, deny_ttl=30, clock=clock)
     assert authorizer.deny_ttl == 1
-    await authorizer.authorize(ALICE, _patch("team-a"))
+    await authorizer.authorize(ALICE, _patch("team-a"))  # nameless, then named: both denied
     clock.advance(1.5)
     await authorizer.authorize(ALICE, _patch("team-a"))
-    assert authorizer.reviews_sent == 2
+    assert authorizer.reviews_sent == 4
 
 
 async def test_access_revoked_shows_after_ttl(clock: FakeClock) -> None:
@@ -107,7 +148,8 @@ async def test_different_groups_are_different_questions(clock: FakeClock) -> Non
     reordered = Identity(user="alice", groups=("system:authenticated", "devs"))
     await authorizer.authorize(ALICE, _patch("x"))
     await authorizer.authorize(reordered, _patch("x"))
-    assert authorizer.reviews_sent == 3
+    # admin: one allow; each of the two others: a nameless and a named denial.
+    assert authorizer.reviews_sent == 5
 
 
 async def test_concurrent_identical_checks_send_one_review(clock: FakeClock) -> None:
