@@ -1,7 +1,8 @@
 """What ``kubeweft run`` imports when nothing asks for JWTs, OIDC or webhooks.
 
 PyJWT and cryptography cost ≈ 8 MiB of an idle process's memory; they load with the
-first setting or request that needs them (``docs/design/performance.md``). Checked in
+first setting or request that needs them (``docs/design/performance.md``). Alembic
+(≈ 7 MiB) loads only when a migration is pending (``tests/integration/db``). Checked in
 a fresh interpreter, since this test process has imported them long ago.
 """
 
@@ -27,12 +28,12 @@ PROBE = textwrap.dedent(
     build_authenticator(settings, client=None, database=None)
     sessions = Sessions.new(None, max_age_seconds=60, secure=False)
     assert webhook_runnables("kubeweft", app.webhooks, settings, client=None) == (None, None)
-    print(" ".join(m for m in ("jwt", "cryptography") if m in sys.modules))
+    print(" ".join(m for m in ("jwt", "cryptography", "alembic") if m in sys.modules))
     """
 )
 
 
-def test_an_idle_process_does_not_import_jwt_or_cryptography() -> None:
+def test_an_idle_process_does_not_import_jwt_cryptography_or_alembic() -> None:
     result = subprocess.run(
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=False, timeout=120
     )

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import anyio
 import typer
-from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 
 from kubeweft import _importing
@@ -65,6 +64,8 @@ def _projects(spec: str | None) -> tuple[MigrationSet, ...]:
 
 
 def _has(project: MigrationSet, revision: str) -> bool:
+    from alembic.util import CommandError  # here: `kubeweft run` imports this module
+
     try:
         return project.script().get_revision(revision) is not None
     except CommandError:  # Alembic's "no such revision"

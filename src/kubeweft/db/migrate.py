@@ -11,6 +11,10 @@ of Alembic revision files, tracked in a version table of its own, so its heads n
 meet kubeweft's (``alembic_version``) or another project's. ``migrate`` runs kubeweft's
 revisions and then every set's, in the same transaction under the same lock. A set
 needs no ``env.py``: the revisions are run here, on the connection kubeweft opened.
+
+Alembic itself is imported only when something is pending: the version tables are
+compared with the heads the revision files declare first (``kubeweft.db.versions``),
+which is what almost every start finds, and saves the ≈ 10 MiB Alembic keeps resident.
 """
 
 from __future__ import annotations
@@ -20,17 +24,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from kubeweft.db import versions
 from kubeweft.db.engine import create_engine
+
+if TYPE_CHECKING:  # Alembic is imported only when a revision is pending (db/versions.py)
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # An arbitrary, fixed 64-bit key: "kubeweft" in ASCII.
@@ -77,6 +82,8 @@ class MigrationSet:
         return Path(locations[0])
 
     def script(self) -> ScriptDirectory:
+        from alembic.script import ScriptDirectory
+
         directory = self.directory()
         return ScriptDirectory(directory, version_locations=[directory])
 
@@ -99,6 +106,8 @@ class Pending:
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic ``Config`` pointing at the packaged scripts (no alembic.ini needed)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(slug)s")
@@ -108,6 +117,8 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships a revision
         raise RuntimeError("no migrations found")
@@ -128,6 +139,8 @@ async def _run(url: str, fn: Any, *args: Any) -> Any:
 
 
 def _with_connection(connection: Connection, action: str, revision: str) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     if action == "upgrade":
@@ -137,12 +150,17 @@ def _with_connection(connection: Connection, action: str, revision: str) -> None
 
 
 def _current(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
 def _run_set(connection: Connection, migrations: MigrationSet, action: str, revision: str) -> None:
     """Run a set's revisions on ``connection``: what ``alembic upgrade``/``downgrade`` does
     through an ``env.py``, done here so that a project's package holds revisions only."""
+    from alembic.config import Config
+    from alembic.runtime.environment import EnvironmentContext
+
     script = migrations.script()
 
     def steps(current: Any, _: MigrationContext) -> Any:
@@ -160,13 +178,29 @@ def _run_set(connection: Connection, migrations: MigrationSet, action: str, revi
             env.run_migrations()
 
 
+def _at_heads(connection: Connection, projects: Sequence[MigrationSet]) -> bool:
+    """Every version table holds exactly the heads its revision files declare (read
+    without Alembic; False when the files are beyond that reading)."""
+    sets = [(VERSION_TABLE, MIGRATIONS_DIR / "versions")]
+    sets += [(p.version_table, p.directory()) for p in projects]
+    for version_table, directory in sets:
+        heads = versions.declared_heads(directory)
+        if heads is None or versions.stored_revisions(connection, version_table) != heads:
+            return False
+    return True
+
+
 def _upgrade_all(connection: Connection, revision: str, projects: Sequence[MigrationSet]) -> None:
+    if revision == "head" and _at_heads(connection, projects):
+        return
     _with_connection(connection, "upgrade", revision)
     for migrations in projects:
         _run_set(connection, migrations, "upgrade", "heads")
 
 
 def _set_heads(connection: Connection, migrations: MigrationSet) -> tuple[str, ...]:
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(
         connection, opts={"version_table": migrations.version_table}
     )
@@ -174,6 +208,8 @@ def _set_heads(connection: Connection, migrations: MigrationSet) -> tuple[str, .
 
 
 def _pending(connection: Connection, projects: Sequence[MigrationSet]) -> list[Pending]:
+    if _at_heads(connection, projects):
+        return []
     found = []
     own, head = _current(connection), head_revision()
     if own != head:

@@ -12,8 +12,6 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic.util import rev_id
-
 from kubeweft.db.migrate import MigrationSet
 
 __all__ = ["RevisionError", "write_revision"]
@@ -62,6 +60,8 @@ def write_revision(project: MigrationSet, message: str, *, now: datetime | None 
     path = project.directory() / f"{when:%Y_%m_%d}_{slug}.py"
     if path.exists():
         raise RevisionError(f"{path} exists; refusing to overwrite it")
+    from alembic.util import rev_id  # here: `kubeweft run` imports this module, not Alembic
+
     revision = rev_id()
     path.write_text(
         _TEMPLATE.format(

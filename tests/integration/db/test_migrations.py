@@ -93,6 +93,32 @@ async def test_concurrent_migrations_run_once(database_url: str) -> None:
     assert await _tables(database_url) == EXPECTED_TABLES
 
 
+AT_HEAD_PROBE = """
+import sys, anyio
+from kubeweft.db.migrate import migrate, pending
+anyio.run(migrate, sys.argv[1])
+assert anyio.run(pending, sys.argv[1]) == []
+print("alembic" in sys.modules)
+"""
+
+
+async def test_a_database_at_head_is_checked_without_importing_alembic(database_url: str) -> None:
+    """Alembic stays resident once imported (≈ 10 MiB): a start that finds nothing
+    pending must not import it. A fresh interpreter, since this one has long ago."""
+
+    async def alembic_imported() -> str:
+        probe = [sys.executable, "-c", AT_HEAD_PROBE, database_url]
+        done = await anyio.run_process(probe, check=False, env=child_env())
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout.decode().strip()
+
+    await migrate(database_url)
+    assert await alembic_imported() == "False"
+    await downgrade(database_url, "base")
+    assert await alembic_imported() == "True"  # something was pending: Alembic ran it
+    assert await current_revision(database_url) == head_revision()
+
+
 def kubeweft_db(*args: str) -> str:
     """``kubeweft db ...`` as an operator types it; its stdout (fails on a non-zero exit)."""
     done = subprocess.run(
