@@ -14,7 +14,7 @@ from kubeweft.auth.identity import Identity
 from kubeweft.logging import get_logger
 from kubeweft.rest import bodies
 from kubeweft.rest.context import AppContext
-from kubeweft.rest.dependencies import NamespaceParam, require
+from kubeweft.rest.dependencies import ContextDep, NameParam, NamespaceParam, require
 from kubeweft.rest.problems import PROBLEM_JSON, ProblemBody
 from kubeweft.rest.schemas import ModelSchemas, schemas_for
 from kubeweft.views import DatabaseUnavailable, DetailView, ListPage, ResourceRecords
@@ -124,6 +124,23 @@ class ModelRoutes:
     def may(self, verb: str, subresource: str | None = None) -> Any:
         """Depend on the caller being authorized for ``verb`` on this model (or sub-resource)."""
         return Depends(require(verb, self.info.group, self.info.plural, subresource=subresource))
+
+    @cached_property
+    def loaded(self) -> Any:
+        """Depend on the object named by the path, from the cache with read-your-writes,
+        or a 404. Declare it after ``may(...)``: the caller is authorized before a
+        missing name is revealed."""
+        model = self.model
+        NamespaceArg = self.namespace_param
+
+        async def load(
+            namespace: NamespaceArg,  # type: ignore[valid-type]
+            name: NameParam,
+            ctx: ContextDep,
+        ) -> Any:
+            return await ctx.reader.get(model, namespace, name)
+
+        return Depends(load)
 
     # --- response bodies ----------------------------------------------------------------
 

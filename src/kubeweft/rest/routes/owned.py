@@ -10,11 +10,11 @@ schema and RBAC manifests publish anyway. The dashboard's detail page shows the 
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from kubeweft.auth.identity import Identity, ResourceAttributes
 from kubeweft.rest.context import AppContext
-from kubeweft.rest.dependencies import ContextDep, NameParam, check_access
+from kubeweft.rest.dependencies import ContextDep, check_access
 from kubeweft.rest.problems import Problem
 from kubeweft.rest.routes.model import ModelRoutes
 from kubeweft.rest.schemas import _Out
@@ -65,16 +65,6 @@ async def visible_owned(
 
 
 def add_owned_routes(router: APIRouter, routes: ModelRoutes) -> None:
-    model = routes.model
-    NamespaceArg = routes.namespace_param
-
-    async def load(
-        namespace: NamespaceArg,  # type: ignore[valid-type]
-        name: NameParam,
-        ctx: ContextDep,
-    ) -> Any:
-        return await ctx.reader.get(model, namespace, name)
-
     @router.get(
         f"{routes.item_path}/owned",
         response_model=OwnedRead,
@@ -82,7 +72,7 @@ def add_owned_routes(router: APIRouter, routes: ModelRoutes) -> None:
     )
     async def owned(
         identity: Annotated[Identity, routes.may("get")],
-        obj: Annotated[Any, Depends(load)],
+        obj: Annotated[Any, routes.loaded],
         ctx: ContextDep,
     ) -> OwnedRead:
         found, hidden = await visible_owned(ctx, identity, obj)

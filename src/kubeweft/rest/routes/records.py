@@ -11,11 +11,11 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from lightkube.resources.core_v1 import Event
 
 from kubeweft.auth.identity import Identity
-from kubeweft.rest.dependencies import ContextDep, NameParam
+from kubeweft.rest.dependencies import ContextDep
 from kubeweft.rest.problems import FieldError, Problem, problem_from_kube_error
 from kubeweft.rest.routes.model import ModelRoutes, json_response
 from kubeweft.rest.schemas import (
@@ -34,19 +34,9 @@ EVENTS_OF_CLUSTER_OBJECTS = "default"
 
 
 def add_record_routes(router: APIRouter, routes: ModelRoutes) -> None:
-    model = routes.model
     item = routes.item_path
-    NamespaceArg = routes.namespace_param
 
-    async def load(
-        namespace: NamespaceArg,  # type: ignore[valid-type]
-        name: NameParam,
-        ctx: ContextDep,
-    ) -> Any:
-        """The object named by the path, from the cache with read-your-writes, or 404."""
-        return await ctx.reader.get(model, namespace, name)
-
-    ResourceDep = Annotated[Any, Depends(load)]
+    ResourceDep = Annotated[Any, routes.loaded]
 
     # --- annotations (database only) --------------------------------------------------
     @router.get(
