@@ -44,7 +44,7 @@ from kubeweft.api import CustomResource
 from kubeweft.api.conversion import Conversion
 from kubeweft.application import App
 from kubeweft.auth.config import AuthConfigurationError, build_authenticator, build_authorizer
-from kubeweft.codegen.crd import crd_for
+from kubeweft.codegen.crd import crd_for, versions_share_schema
 from kubeweft.controllerutil import MANAGED_BY, MANAGED_BY_LABEL
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import MigrationSet, migrate, pending
@@ -74,7 +74,7 @@ from kubeweft.views.owned import OwnedObjects
 from kubeweft.views.reader import CacheReader, WriteTracker
 from kubeweft.views.repository_source import RepositorySource
 from kubeweft.views.watches import StreamLimits, Watches
-from kubeweft.webhook.setup import webhook_runnables
+from kubeweft.webhook.setup import certificate_mode, webhook_runnables
 
 if TYPE_CHECKING:  # cryptography loads only when a webhook is served
     from kubeweft.webhook.serving import WebhookServer
@@ -184,50 +184,99 @@ async def ensure_crds(
     install: bool,
     manager: str,
     conversions: Sequence[Conversion] = (),
+    serves_conversion: bool = True,
 ) -> None:
     """Verify every model's CRD can be listed; apply the generated CRDs first if asked
-    (with every version of a model that has ``conversions``)."""
-    by_hub = {conversion.hub: conversion for conversion in conversions}
+    (with every version of a model that has ``conversions``).
+
+    ``serves_conversion`` is False when this process serves no conversion webhook
+    (``KUBEWEFT_WEBHOOK_CERTIFICATES=off``). Then an installed CRD whose versions share
+    one schema gets ``conversion: strategy: None`` (the API server converts by itself),
+    and a CRD left asking for a webhook is named in a warning: every request in another
+    version than the stored one fails until something serves it."""
+    by_hub = {conversion.hub: conversion for conversion in conversions if conversion.spokes}
     for model in models:
+        crd_name = model.model_info.crd_name
+        converted = by_hub.get(model)
         if install:
-            generated = crd_for(model, by_hub.get(model))
+            generated = crd_for(model, converted)
             conversion = generated["spec"].pop("conversion", None)
             crd = objects.from_dict(CustomResourceDefinition, generated)
             await client.apply(crd, field_manager=manager, force=True)
+            if converted is not None and not serves_conversion and versions_share_schema(converted):
+                conversion = {"strategy": "None", "webhook": None}
             if conversion is not None:
-                await _ensure_conversion(client, model.model_info.crd_name, conversion)
-            await _wait_established(client, model.model_info.crd_name)
+                await _ensure_conversion(client, crd_name, conversion)
+            await _wait_established(client, crd_name)
+        if converted is not None and not serves_conversion:
+            await _warn_if_conversion_unserved(client, crd_name)
         try:
             await client.list(model, limit=1)
         except kube_errors.ServerError as error:
-            if model not in by_hub or "conversion webhook" not in error.message:
+            if converted is None or "conversion webhook" not in error.message:
                 raise
             # Objects stored in an older version are converted by this process's own
-            # webhook server, which starts later: the CRD is there, which is the question.
-            _log.info(
-                "crd verified; conversion waits for the webhook server",
-                crd=model.model_info.crd_name,
-            )
+            # webhook server, which starts later (or, unserved here, warned about above):
+            # the CRD is there, which is the question.
+            _log.info("crd verified; conversion waits for the webhook server", crd=crd_name)
             continue
         except kube_errors.NotFound:
             raise StartupError(
-                f"the CRD {model.model_info.crd_name} is not installed",
+                f"the CRD {crd_name} is not installed",
                 "install it with `kubeweft manifests && kubectl apply -k config/crd`, or let "
                 "kubeweft install it: --install-crds (KUBEWEFT_INSTALL_CRDS=true)",
             ) from None
-        _log.info("crd verified", crd=model.model_info.crd_name)
+        _log.info("crd verified", crd=crd_name)
 
 
 async def _ensure_conversion(client: Client, name: str, conversion: dict[str, Any]) -> None:
-    """Give the CRD its conversion webhook unless it has one. Where the webhook is
-    reached is not applied: the local webhook server points it at its own URL, a
-    cluster's manifests at the Service, and applying the Service beside that URL would
-    leave both in one client config, which the API server refuses."""
+    """Give the CRD its conversion webhook unless it has one (or, given ``strategy:
+    None``, none). Where the webhook is reached is not applied: the local webhook server
+    points it at its own URL, a cluster's manifests at the Service, and applying the
+    Service beside that URL would leave both in one client config, which the API server
+    refuses."""
     live = await client.get(CustomResourceDefinition, name)
     current = live.spec.conversion
-    if current is not None and current.strategy == "Webhook" and current.webhook is not None:
+    if conversion["strategy"] == "None":
+        if current is None or current.strategy == "None":
+            return
+        _log.info(
+            "crd conversion set to None: its versions share one schema and this process "
+            "serves no conversion webhook",
+            crd=name,
+        )
+    elif current is not None and current.strategy == "Webhook" and current.webhook is not None:
         return
     await client.patch(CustomResourceDefinition, name, {"spec": {"conversion": conversion}})
+
+
+async def _warn_if_conversion_unserved(client: Client, name: str) -> None:
+    """Warn when the CRD asks the API server to call a conversion webhook this process
+    does not serve (another process may: the warning says what to check)."""
+    try:
+        live = await client.get(CustomResourceDefinition, name)
+    except kube_errors.Forbidden:
+        return  # a process without --install-crds need not read CRDs; the list answers
+    current = live.spec.conversion
+    if current is None or current.strategy != "Webhook" or current.webhook is None:
+        return
+    config = current.webhook.clientConfig
+    service = config.service if config is not None else None
+    if service is not None:
+        where = f"the Service {service.namespace}/{service.name}"
+    else:
+        where = (config.url if config is not None else None) or "nowhere"
+    _log.warning(
+        "crd conversion webhook not served by this process: reading or writing the CRD "
+        "in another version than the stored one fails unless that webhook answers",
+        crd=name,
+        conversion_webhook=where,
+        fix="serve conversion from this process (KUBEWEFT_WEBHOOK_CERTIFICATES=local, "
+        "files or secret; local is the default on the local control plane), or deploy "
+        "the webhook Service of config/ (kubectl apply -k config/default); "
+        "--install-crds sets strategy None by itself only when every version has the "
+        "same schema",
+    )
 
 
 async def _wait_established(client: Client, name: str) -> None:
@@ -390,6 +439,7 @@ async def _verify_kubernetes(
             install=settings.install_crds,
             manager=settings.field_manager,
             conversions=conversions,
+            serves_conversion=certificate_mode(settings) != "off",
         )
     except StartupError:
         raise

@@ -78,6 +78,34 @@ def crd_for(
     }
 
 
+def versions_share_schema(conversion: Conversion) -> bool:
+    """Whether every version of ``conversion`` has the same schema (descriptions aside).
+
+    Then the API server can convert by itself, with the CRD's ``conversion: strategy:
+    None``: it rewrites ``apiVersion`` and keeps every field, which no version's schema
+    then prunes. Versions whose schemas differ (a field renamed, a list in place of a
+    single value) need the conversion webhook."""
+    first, *others = (_without_descriptions(openapi_schema(v)) for v in conversion.versions)
+    return all(other == first for other in others)
+
+
+def _without_descriptions(schema: Any) -> Any:
+    """``schema`` without its ``description`` keywords (a property may be named so)."""
+    if isinstance(schema, list):
+        return [_without_descriptions(each) for each in schema]
+    if not isinstance(schema, dict):
+        return schema
+    kept: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "description" and isinstance(value, str):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            kept[key] = {name: _without_descriptions(sub) for name, sub in value.items()}
+        else:
+            kept[key] = _without_descriptions(value)
+    return kept
+
+
 def _version(model: type[CustomResource], *, storage: bool) -> dict[str, Any]:
     info = model.model_info
     version: dict[str, Any] = {

@@ -3,14 +3,16 @@ the webhook; ``kubeweft manifests`` writes the Service, RBAC and cert-manager pa
 
 import subprocess
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Self
 
 import yaml
+from pydantic import Field
 
+from kubeweft.api import CustomResource, ModelInfo, ResourceModel
 from kubeweft.api.conversion import Conversion
 from kubeweft.application import App
 from kubeweft.codegen import manifests
-from kubeweft.codegen.crd import crd_for
+from kubeweft.codegen.crd import crd_for, versions_share_schema
 from kubeweft.codegen.webhooks import url_client_config
 from tests.support.versioned import GaugeV1, GaugeV2
 from tests.unit.codegen.test_config import CONFIG, project_kubectl
@@ -127,3 +129,59 @@ def test_kustomize_points_the_webapp_conversion_at_the_renamed_service() -> None
         "cert-manager.io/inject-ca-from": "kubeweft-system/kubeweft-serving-cert"
     }
     assert "annotations" not in rendered_crd("default")["metadata"]
+
+
+# --- versions the API server can convert by itself (conversion strategy None) -----------
+
+
+NOTES = "notes.kubeweft.test"
+
+
+class NoteSpecV1(ResourceModel):
+    """A note, documented for v1: the fields of v1beta1 unchanged."""
+
+    description: str = Field("", description="What the note says.")
+    pages: int = Field(1, description="How long it is.")
+
+
+class NoteV1(CustomResource):
+    model_info = ModelInfo(group=NOTES, version="v1", kind="Note", plural="notes")
+
+    spec: NoteSpecV1
+
+
+class NoteSpecV1beta1(ResourceModel):
+    description: str = ""
+    pages: int = 1
+
+
+class NoteV1beta1(CustomResource):
+    model_info = ModelInfo(group=NOTES, version="v1beta1", kind="Note", plural="notes")
+
+    spec: NoteSpecV1beta1
+
+    def convert_to(self, restored: NoteV1 | None) -> NoteV1:
+        return NoteV1.model_validate(self.to_dict())
+
+    @classmethod
+    def convert_from(cls, hub: NoteV1) -> Self:
+        return cls.model_validate(hub.to_dict())
+
+
+class NoteSpecV1alpha1(ResourceModel):
+    pages: int = 1
+
+
+class NoteV1alpha1(NoteV1beta1):
+    """No ``description`` field: a property of that name is a field, not documentation."""
+
+    model_info = ModelInfo(group=NOTES, version="v1alpha1", kind="Note", plural="notes")
+
+    spec: NoteSpecV1alpha1  # type: ignore[assignment]
+
+
+def test_versions_share_a_schema_when_only_their_descriptions_differ() -> None:
+    assert versions_share_schema(Conversion(NoteV1, (NoteV1beta1,)))
+    assert not versions_share_schema(Conversion(NoteV1, (NoteV1alpha1,)))
+    assert not versions_share_schema(Conversion(NoteV1, (NoteV1beta1, NoteV1alpha1)))
+    assert not versions_share_schema(CONVERSION)
