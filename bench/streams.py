@@ -234,6 +234,13 @@ async def bench(kubeconfig: Path, database_url: str, args: argparse.Namespace) -
     database = Database(database_url).connect()
     client = Client.from_settings(settings)
     per_reader = -(-args.streams // args.readers)
+    if args.without_database_fields:
+        from kubeweft.rest.streambodies import StreamBodies
+
+        async def no_fields(self: Any, ctx: Any, uids: list[str]) -> tuple[Any, Any]:
+            return {}, {}
+
+        StreamBodies._database_fields = no_fields  # type: ignore[method-assign]
     run_for = args.seconds + 10  # readers stay a little longer than the writer
     try:
         await ensure_crds(client, app.models, install=True, manager="bench")
@@ -346,6 +353,8 @@ async def bench(kubeconfig: Path, database_url: str, args: argparse.Namespace) -
             )
         cut_off = sum(r["cut_off"] for r in results)
         print(f"  streams cut off as too slow: {cut_off} of {args.streams}")
+        fields = "left out (--without-database-fields)" if args.without_database_fields else "read"
+        print(f"  the events' database fields (latest samples, project fields): {fields}")
         print(f"  changes the informer delivered to the watch cache: {recorded}")
         readers_cpu = sum(r["cpu_s"] for r in results)
         print(f"  CPU of the {args.readers} reader processes: {readers_cpu:.1f} s")
@@ -396,4 +405,9 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=30.0, help="how long changes flow")
     parser.add_argument("--objects", type=int, default=100, help="WebApps that change")
     parser.add_argument("--readers", type=int, default=4, help="reader processes")
+    parser.add_argument(
+        "--without-database-fields",
+        action="store_true",
+        help="send events without their database fields (no read per burst), to isolate its cost",
+    )
     anyio.run(main, parser.parse_args())

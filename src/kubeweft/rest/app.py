@@ -35,6 +35,7 @@ from kubeweft.rest.problems import install_problem_handlers
 from kubeweft.rest.router import model_router, watch_router
 from kubeweft.settings import Settings
 from kubeweft.views.detail_fields import DetailFields
+from kubeweft.views.watches import Watches
 
 __all__ = ["API_TITLE", "create_app", "openapi_document"]
 
@@ -47,7 +48,7 @@ DOCS_ASSETS = Path(__file__).parent / "static" / "swagger-ui"
 
 def create_app(settings: Settings, context: AppContext) -> FastAPI:
     fields = context.fields.declared if context.fields is not None else ()
-    app = _routes(context.models, ListLimits.of(settings), fields)
+    app = _routes(context.models, ListLimits.of(settings), fields, context.watches)
     app.state.context = context
     install_problem_handlers(app)
     _serve_docs(app)
@@ -77,6 +78,7 @@ def _routes(
     models: Sequence[type[CustomResource]],
     limits: ListLimits = DEFAULT_LIST_LIMITS,
     fields: Sequence[DetailFields] = (),
+    watches: Watches | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title=API_TITLE,
@@ -93,7 +95,7 @@ def _routes(
         own = [declared for declared in fields if declared.model is model]
         app.include_router(model_router(model, limits, own))
     for model in models:
-        app.include_router(watch_router(model))
+        app.include_router(watch_router(model, watches))
     return app
 
 

@@ -29,6 +29,7 @@ from kubeweft.rest.routes.records import add_record_routes
 from kubeweft.rest.routes.rollback import add_rollback_route
 from kubeweft.rest.routes.watch import add_watch_routes, watch_prefix
 from kubeweft.views.detail_fields import DetailFields
+from kubeweft.views.watches import Watches
 
 __all__ = ["PROBLEM_RESPONSES", "model_router", "watch_router"]
 
@@ -66,11 +67,12 @@ def model_router(
     return router
 
 
-def watch_router(model: type[CustomResource]) -> APIRouter:
+def watch_router(model: type[CustomResource], watches: Watches | None = None) -> APIRouter:
     """The router serving ``/api/watch/<plural>``: ``model``'s live updates (server-sent
-    events, docs/guide/live-updates.md)."""
+    events, docs/guide/live-updates.md), fed by ``watches`` (the process's; None when
+    the app is built only for its OpenAPI document)."""
     routes = ModelRoutes.of(model)
     plural = routes.info.plural
     router = APIRouter(prefix=watch_prefix(plural), tags=[plural], responses=PROBLEM_RESPONSES)
-    add_watch_routes(router, routes)
+    add_watch_routes(router, routes, watches)
     return router

@@ -17,15 +17,23 @@ number of clients, and no extra watch on the API server per client.
   delivers is not in version order and cannot be resumed into: those changes are sent
   to live subscriptions without a version, and the floor rises past the relist so that
   every earlier version resyncs.
+* A change is offered to the *feeds* that may select it — one per distinct filter,
+  shared by every stream with that filter (``views.feed``) — found by the object's
+  name and namespace, so a change costs work per feed that may show it, not per stream.
+* The buffer keeps each change's wire form, not the object: ``encode`` (set by the
+  stream routes) renders the object's part when the change is recorded, and the
+  object is let go; the database fields complete it when it is first sent
+  (``rest.streambodies``). An object's old versions are not kept alive for resuming.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from kubeweft.views.feed import Feed
 from kubeweft.views.subscription import Subscription, WatchFilter
 
 __all__ = ["Change", "Start", "WatchCache", "WatchedInformer"]
@@ -55,16 +63,45 @@ class Change:
     """One change of one object: ``added``, ``modified`` or ``deleted``."""
 
     type: str
-    obj: Any
     #: None for a change that cannot be resumed from (a relist's difference).
     resource_version: int | None
+    namespace: str | None
+    name: str
+    uid: str
+    labels: Mapping[str, str]
     #: The labels before a modification (a label selector may stop or start matching).
     old_labels: Mapping[str, str] | None = None
-    #: The object's wire form, encoded once and shared by every stream that sends it.
+    #: The object, until its wire form is known (``head`` or ``payload``).
+    obj: Any | None = None
+    #: The object's part of its wire form (a list item up to its database fields).
+    head: bytes | None = None
+    #: The whole wire form, with its database fields, shared by every stream.
     payload: str | None = None
-    #: The framed event per event name (with a selector one change can be sent as
-    #: ``added``, ``modified`` or ``deleted``), framed once for every stream.
-    frames: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        kind: str,
+        obj: Any,
+        version: int | None,
+        old_labels: Mapping[str, str] | None,
+        encode: Callable[[Any], bytes] | None,
+    ) -> Change:
+        meta = obj.metadata
+        change = cls(
+            kind,
+            version,
+            meta.namespace or None,
+            meta.name,
+            meta.uid or "",
+            meta.labels or {},
+            old_labels,
+        )
+        if encode is None:
+            change.obj = obj
+        else:
+            change.head = encode(obj)
+        return change
 
 
 @dataclass(frozen=True)
@@ -83,17 +120,24 @@ def _version(value: str | None) -> int | None:
 
 
 class WatchCache:
-    """The recent changes of one model, offered to every subscription; an event handler."""
+    """The recent changes of one model, offered to every feed; an event handler."""
 
     def __init__(self, informer: WatchedInformer, capacity: int) -> None:
         self.informer = informer
         self.capacity = capacity
+        #: Renders an object's part of its wire form when a change is recorded; None:
+        #: the change keeps the object until it is first sent.
+        self.encode: Callable[[Any], bytes] | None = None
         self._changes: deque[Change] = deque()
         self._floor: int | None = None
         self._last = 0
         # The informer's version when an out-of-order change showed a relist.
         self._relist_from: str | None = None
-        self._subscriptions: set[Subscription] = set()
+        self._feeds: dict[tuple[WatchFilter, int], Feed] = {}
+        # The feeds by what may select a change: a name, a namespace, or anything.
+        self._by_name: dict[str, list[Feed]] = {}
+        self._by_namespace: dict[str, list[Feed]] = {}
+        self._anywhere: list[Feed] = []
         informer.add_event_handler(self)
 
     # --- the informer's handler (synchronous, never blocks) -----------------------------
@@ -114,15 +158,23 @@ class WatchCache:
         if version is None or version <= self._last:
             # A relist's difference: deliver it, but nobody can resume inside it.
             self._relist_from = self.informer.resource_version
-            change = Change(kind, obj, None, old_labels)
+            change = Change.of(kind, obj, None, old_labels, self.encode)
         else:
-            change = Change(kind, obj, version, old_labels)
+            change = Change.of(kind, obj, version, old_labels, self.encode)
             self._last = version
             self._changes.append(change)
             while len(self._changes) > self.capacity:
                 self._floor = self._changes.popleft().resource_version
-        for subscription in list(self._subscriptions):
-            subscription.offer(change)
+        if self._feeds:
+            for feed in self._feeds_for(change):
+                feed.offer(change)
+
+    def _feeds_for(self, change: Change) -> list[Feed]:
+        found = list(self._anywhere)
+        if change.namespace is not None:
+            found += self._by_namespace.get(change.namespace, ())
+        found += self._by_name.get(change.name, ())
+        return found
 
     def _settle(self) -> None:
         """Fix the floor: at the informer's version once it has synced, and past a relist
@@ -147,6 +199,11 @@ class WatchCache:
         return self._floor
 
     @property
+    def position(self) -> int:
+        """The version every change up to has been offered (the informer's, once synced)."""
+        return max(_version(self.informer.resource_version) or 0, self._last)
+
+    @property
     def buffered(self) -> int:
         """Changes held for resuming (at most ``capacity``)."""
         return len(self._changes)
@@ -163,15 +220,18 @@ class WatchCache:
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
-        return tuple(self._subscriptions)
+        return tuple(s for feed in self._feeds.values() for s in feed.subscriptions)
+
+    @property
+    def feeds(self) -> tuple[Feed, ...]:
+        return tuple(self._feeds.values())
 
     def subscribe(self, subscription: Subscription, since: int | None) -> Start:
         """Register ``subscription`` and say where it starts: the changes after ``since``
         when the buffer still covers them, otherwise a resync from the current state."""
         self._settle()
-        current = _version(self.informer.resource_version) or 0
-        position = max(current, self._last)
-        self._subscriptions.add(subscription)
+        position = self.position
+        self._feed(subscription).attach(subscription)
         subscription.resource_version = position
         floor = self._floor
         if since is not None and floor is not None and floor <= since <= position:
@@ -180,13 +240,44 @@ class WatchCache:
         return Start(True, position, snapshot=self._current(subscription.filter))
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscriptions.discard(subscription)
+        feed = subscription.feed
+        if feed is None:
+            return
+        feed.detach(subscription)
+        if not feed.subscriptions:
+            del self._feeds[(feed.filter, feed.capacity)]
+            self._index(feed).remove(feed)
+            selection = feed.filter
+            for index, key in (
+                (self._by_name, selection.name),
+                (self._by_namespace, selection.namespace),
+            ):
+                if key is not None and not index.get(key, True):
+                    del index[key]
 
     def close(self) -> None:
         """End every subscription (the server is draining)."""
-        for subscription in list(self._subscriptions):
+        for subscription in self.subscriptions:
             subscription.close()
-        self._subscriptions.clear()
+
+    def _feed(self, subscription: Subscription) -> Feed:
+        key = (subscription.filter, subscription.capacity)
+        feed = self._feeds.get(key)
+        if feed is None:
+            feed = self._feeds[key] = Feed(subscription.filter, subscription.capacity, self._seen)
+            self._index(feed).append(feed)
+        return feed
+
+    def _seen(self) -> int:
+        return self.position
+
+    def _index(self, feed: Feed) -> list[Feed]:
+        selection = feed.filter
+        if selection.name is not None:
+            return self._by_name.setdefault(selection.name, [])
+        if selection.namespace is not None:
+            return self._by_namespace.setdefault(selection.namespace, [])
+        return self._anywhere
 
     def _current(self, selection: WatchFilter) -> list[Any]:
         if selection.name is not None:

@@ -8,12 +8,16 @@ The informer here is a stand-in that calls the handler the way ``SharedInformer`
 from __future__ import annotations
 
 import builtins
+import time
 from types import SimpleNamespace
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from kubeweft.runtime.labels import LabelSelector
+from kubeweft.views.feed import Burst
 from kubeweft.views.subscription import Subscription, WatchFilter
 from kubeweft.views.watchcache import WatchCache
 
@@ -21,7 +25,9 @@ pytestmark = pytest.mark.anyio
 
 
 def obj(name: str, rv: int, namespace: str = "ns", **labels: str) -> Any:
-    meta = SimpleNamespace(name=name, namespace=namespace, resourceVersion=str(rv), labels=labels)
+    meta = SimpleNamespace(
+        name=name, namespace=namespace, uid=f"uid-{name}", resourceVersion=str(rv), labels=labels
+    )
     return SimpleNamespace(metadata=meta)
 
 
@@ -117,7 +123,7 @@ def test_after_a_relist_every_earlier_version_resyncs() -> None:
     assert cache.subscribe(subscription(), since=41).resync is False
 
 
-def test_a_label_change_moves_an_object_into_and_out_of_a_selection() -> None:
+async def test_a_label_change_moves_an_object_into_and_out_of_a_selection() -> None:
     informer = Informer(10)
     cache = WatchCache(informer, capacity=100)
     informer.modify(obj("a", 11, tier="db"))
@@ -127,8 +133,11 @@ def test_a_label_change_moves_an_object_into_and_out_of_a_selection() -> None:
     informer.modify(obj("a", 13, tier="web", team="x"))
     informer.modify(obj("a", 14, tier="db"))
     informer.modify(obj("a", 15, tier="db", team="y"))
-    kinds = [(kind, change.resource_version) for kind, change in selected._pending]
+    batch = await selected.take(timeout=0)
+    assert batch is not None
+    kinds = [(kind, change.resource_version) for kind, change in batch.changes]
     assert kinds == [("added", 12), ("modified", 13), ("deleted", 14)]
+    assert await selected.take(timeout=0) is None
     assert selected.resource_version == 15  # seen, though left out
 
 
@@ -142,7 +151,73 @@ def test_a_full_buffer_overflows_and_drops_what_it_held() -> None:
     assert slow.overflowed
     assert slow.ended.is_set()
     assert slow.high_water == 3
-    assert not slow._pending
+    (feed,) = cache.feeds
+    assert feed.held <= 3  # what the feed holds stays bounded with nobody reading it
+
+
+async def test_a_slow_stream_is_cut_off_while_its_feed_keeps_serving_the_others() -> None:
+    informer = Informer(10)
+    cache = WatchCache(informer, capacity=100)
+    fast, slow = Subscription(WatchFilter(), 3), Subscription(WatchFilter(), 3)
+    cache.subscribe(fast, since=None)
+    cache.subscribe(slow, since=None)
+    (feed,) = cache.feeds
+    taken = []
+    for rv in range(11, 20):
+        informer.modify(obj("a", rv))
+        batch = await fast.take(timeout=0)
+        assert batch is not None
+        taken += [change.resource_version for _, change in batch.changes]
+        assert feed.held <= 3  # bounded by the slowest live cursor, whatever it was
+    assert taken == list(range(11, 20))
+    assert slow.overflowed
+    assert not fast.overflowed
+    assert (slow.high_water, fast.high_water) == (3, 1)
+    cache.unsubscribe(slow)
+    cache.unsubscribe(fast)
+    assert cache.feeds == ()
+
+
+async def test_streams_with_one_filter_share_one_feed_and_its_bytes() -> None:
+    informer = Informer(10)
+    cache = WatchCache(informer, capacity=100)
+    cache.encode = lambda o: o.metadata.name.encode()
+    same = [subscription(namespace="ns") for _ in range(3)]
+    other = subscription(namespace="elsewhere")
+    for each in [*same, other]:
+        cache.subscribe(each, since=None)
+    assert len(cache.feeds) == 2
+    prepared: list[list[int | None]] = []
+
+    async def prepare(burst: Burst) -> None:
+        prepared.append([change.resource_version for _, change in burst.changes])
+        burst.encode(lambda kind, change: f"{kind} {change.resource_version};".encode())
+
+    informer.modify(obj("a", 11))
+    informer.modify(obj("b", 12))
+    batches = [await each.take(timeout=0, prepare=prepare) for each in same]
+    assert prepared == [[11, 12]]  # once for the three streams
+    sent = [batch.bursts[0].data for batch in batches if batch is not None]
+    assert len({id(data) for data in sent}) == 1  # one bytes object for the three
+    assert sent == [b"added 11;added 12;"] * 3
+    assert await other.take(timeout=0, prepare=prepare) is None  # never offered
+    # The buffer for resuming keeps the encoded part, not the object.
+    assert [(c.obj, c.head) for c in cache.without_payload()] == [(None, b"a"), (None, b"b")]
+
+
+async def test_a_late_producer_stretches_the_gather() -> None:
+    informer = Informer(10)
+    cache = WatchCache(informer, capacity=100)
+    live = subscription()
+    cache.subscribe(live, since=None)
+    (feed,) = cache.feeds
+    informer.modify(obj("a", 11))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(live.take, 10, 0.01)
+        while feed.needs_producer():  # until the producer is asleep for its 10 ms
+            await anyio.lowlevel.checkpoint()
+        time.sleep(0.1)  # noqa: ASYNC251 - the event loop is held: its wake-up comes late
+    assert feed.stretch == 2.0  # the next burst gathers for 20 ms
 
 
 def test_other_namespaces_and_names_do_not_take_a_slot() -> None:

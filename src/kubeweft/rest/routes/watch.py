@@ -43,6 +43,7 @@ from kubeweft.rest.routes.collection import SelectorQuery
 from kubeweft.rest.routes.model import ModelRoutes, problem_doc
 from kubeweft.rest.streambodies import StreamBodies
 from kubeweft.runtime.labels import LabelSelector
+from kubeweft.views.feed import Burst
 from kubeweft.views.subscription import Subscription, WatchFilter
 from kubeweft.views.watchcache import Change, Start, WatchCache
 from kubeweft.views.watches import TooManyStreams, Watches, WatchesClosed
@@ -151,12 +152,11 @@ async def _events(
     gather: float,
 ) -> AsyncGenerator[bytes, None]:
     def send(kind: str, change: Change) -> bytes:
-        frame = change.frames.get(kind)
-        if frame is None:
-            if change.payload is None:
-                change.payload = routes.item_json(change.obj)
-            frame = change.frames[kind] = _frame(kind, change.payload, change.resource_version)
-        return frame
+        return _frame(kind, change.payload, change.resource_version)
+
+    async def prepare(burst: Burst) -> None:  # once per burst, for every stream of the feed
+        await bodies.fill(ctx, cache, [change for _, change in burst.changes])
+        burst.encode(send)
 
     try:
         if start.resync:
@@ -173,7 +173,7 @@ async def _events(
             await bodies.fill(ctx, cache, start.replay)
             for change in start.replay:
                 kind = subscription.event_for(change)
-                if kind is not None and await gate.allows(change.obj.metadata.namespace):
+                if kind is not None and await gate.allows(change.namespace):
                     yield send(kind, change)
         yield _frame(
             "synced",
@@ -181,7 +181,7 @@ async def _events(
             start.resource_version,
         )
         while True:
-            batch = await subscription.take(heartbeat, gather)
+            batch = await subscription.take(heartbeat, gather, prepare)
             if batch is None:
                 if subscription.overflowed:
                     yield _resync(
@@ -194,28 +194,38 @@ async def _events(
                     return
                 yield _heartbeat(subscription.resource_version)
                 continue
-            frames, withdrawn = [], False
-            await bodies.fill(ctx, cache, [change for _, change in batch.changes])
-            for kind, change in batch.changes:
-                namespace = change.obj.metadata.namespace
-                allowed = gate.known(namespace)
+            if gate.scoped:
+                allowed = gate.known(None)
                 if allowed is None:
-                    allowed = await gate.allows(namespace)
-                if allowed:
-                    frames.append(send(kind, change))
-                elif gate.scoped:
-                    withdrawn = True  # access withdrawn: a reconnect gets the 403
-                    break
-            if frames:
-                yield b"".join(frames)  # a burst is one write
-            if withdrawn:
-                return
+                    allowed = await gate.allows(None)
+                if not allowed:
+                    return  # access withdrawn: a reconnect gets the 403
+                yield b"".join(burst.data for burst in batch.bursts)  # one write
+                continue
+            parts = []
+            for burst in batch.bursts:
+                allowed_in = {ns: await _allows(gate, ns) for ns in burst.namespaces}
+                if all(allowed_in.values()):
+                    parts.append(burst.data)
+                else:
+                    parts += [framed for ns, framed in burst.frames if allowed_in[ns]]
+            if parts:
+                yield b"".join(parts)  # a burst is one write
     except ReviewUnavailable:
         return  # never skip silently: the client resumes from its last id
 
 
-def add_watch_routes(router: APIRouter, routes: ModelRoutes) -> None:
-    """Stream routes of ``routes.model`` on ``router`` (prefixed ``watch_prefix(plural)``)."""
+async def _allows(gate: AccessGate, namespace: str | None) -> bool:
+    """The gate's answer: the fresh one without a checkpoint, else asked."""
+    known = gate.known(namespace)
+    return known if known is not None else await gate.allows(namespace)
+
+
+def add_watch_routes(router: APIRouter, routes: ModelRoutes, watches: Watches | None) -> None:
+    """Stream routes of ``routes.model`` on ``router`` (prefixed ``watch_prefix(plural)``);
+    ``watches``' cache of the model records each change's wire form, not the object."""
+    if watches is not None:
+        watches.cache_for(routes.model).encode = routes.object_parts.list_head
     info = routes.info
     plural, group, kind = info.plural, info.group, info.kind
     item_schema = routes.schemas.list_item.__name__
