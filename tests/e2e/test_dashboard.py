@@ -16,7 +16,6 @@ the start (set ``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import time
@@ -30,9 +29,10 @@ import pytest
 
 from kubeweft.localcluster.access import ClusterAccess
 from tests.integration.auth.conftest import binding, editor_role, user
+from tests.support import dashboard
 from tests.support.browser import ENTER, Browser, headless_chromium
 from tests.support.crds import WEBAPP_CRD, WEBAPP_CRD_NAME, install_crd
-from tests.support.process import KubeweftProcess, kubeweft_run
+from tests.support.process import KubeweftProcess
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.localcluster]
@@ -76,11 +76,7 @@ def children_reader(namespace: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def teams(local_cluster: ClusterAccess) -> Iterator[tuple[str, str]]:
-    suffix = secrets.token_hex(3)
-    team_a, team_b = f"t-ui-a-{suffix}", f"t-ui-b-{suffix}"
-    try:
-        for namespace in (team_a, team_b):
-            local_cluster.kubectl("create", "namespace", namespace)
+    with dashboard.teams(local_cluster, "t-ui") as (team_a, team_b):
         install_crd(local_cluster, WEBAPP_CRD, WEBAPP_CRD_NAME)
         local_cluster.apply(
             [
@@ -93,9 +89,6 @@ def teams(local_cluster: ClusterAccess) -> Iterator[tuple[str, str]]:
             ]
         )
         yield team_a, team_b
-    finally:
-        for namespace in (team_a, team_b):
-            local_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
 @pytest.fixture(scope="module")
@@ -105,41 +98,26 @@ def server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[KubeweftProcess]:
     env = {
-        "KUBEWEFT_DEV_USER": "",
         "KUBEWEFT_JWT_HS256_SECRET": SECRET,
         "KUBEWEFT_JWT_ISSUER": ISSUER,
         "KUBEWEFT_JWT_AUDIENCE": AUDIENCE,
         "KUBEWEFT_JWT_USERNAME_PREFIX": "-",
-        "KUBEWEFT_DRAIN_TIMEOUT_SECONDS": "5",
     }
     workdir = tmp_path_factory.mktemp("dashboard")
-    with kubeweft_run(
-        local_cluster.kubeconfig_path, workdir, "--no-leader-election", env=env, dev_user=None
-    ) as process:
+    with dashboard.dashboard_process(local_cluster, workdir, env) as process:
         yield process
 
 
 @pytest.fixture(scope="module")
 def base(server: KubeweftProcess, teams: tuple[str, str]) -> str:
-    url = f"http://127.0.0.1:{server.api_port}"
     team_a, _ = teams
     headers = {"Authorization": f"Bearer {token('alice')}"}
-
-    def all_listed() -> bool:
-        body = httpx.get(f"{url}/api/webapps/{team_a}", headers=headers).json()
-        return {item["name"] for item in body.get("items", [])} == set(APPS)
-
-    wait_until(all_listed, what="team-a's WebApps in the API's cache", timeout=DEADLINE)
-    return url
+    return dashboard.api_once_listed(server, team_a, APPS, headers)
 
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    chosen = os.environ.get("KUBEWEFT_TEST_ARTIFACTS")
-    where = Path(chosen) if chosen else tmp_path_factory.mktemp("dashboard-screenshots")
-    where.mkdir(parents=True, exist_ok=True)
-    print(f"dashboard screenshots: {where}")
-    return where
+    return dashboard.screenshots(tmp_path_factory, "dashboard-screenshots")
 
 
 @pytest.fixture(scope="module")

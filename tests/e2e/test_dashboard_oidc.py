@@ -13,8 +13,6 @@ the issuer's page and reads the list; the REST API takes the issuer's ID tokens 
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,9 +23,10 @@ import pytest
 
 from kubeweft.localcluster.access import ClusterAccess
 from tests.integration.auth.conftest import binding, editor_role
+from tests.support import dashboard
 from tests.support.browser import Browser, headless_chromium
 from tests.support.oidc_issuer import TestIssuer, serving
-from tests.support.process import KubeweftProcess, kubeweft_run
+from tests.support.process import KubeweftProcess
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.localcluster]
@@ -36,7 +35,6 @@ CLIENT_ID = "kubeweft-dashboard"
 CLIENT_SECRET = "e2e-oidc-client-secret"
 APPS = ("oidc-web-a", "oidc-web-b")
 OUTSIDER = "oidc-outsider"
-DEADLINE = 60.0
 
 
 def webapp(namespace: str, name: str) -> dict[str, Any]:
@@ -54,11 +52,7 @@ def group(name: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def teams(local_cluster: ClusterAccess) -> Iterator[tuple[str, str]]:
-    suffix = secrets.token_hex(3)
-    team_a, team_b = f"t-oidc-a-{suffix}", f"t-oidc-b-{suffix}"
-    try:
-        for namespace in (team_a, team_b):
-            local_cluster.kubectl("create", "namespace", namespace)
+    with dashboard.teams(local_cluster, "t-oidc") as (team_a, team_b):
         local_cluster.apply(
             [
                 editor_role(team_a),
@@ -66,9 +60,6 @@ def teams(local_cluster: ClusterAccess) -> Iterator[tuple[str, str]]:
             ]
         )
         yield team_a, team_b
-    finally:
-        for namespace in (team_a, team_b):
-            local_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +81,6 @@ def server(
     secret_file = workdir / "client-secret"
     secret_file.write_text(CLIENT_SECRET + "\n")
     env = {
-        "KUBEWEFT_DEV_USER": "",
         "KUBEWEFT_OIDC_ISSUER_URL": issuer.url,
         "KUBEWEFT_OIDC_CLIENT_ID": CLIENT_ID,
         "KUBEWEFT_OIDC_CLIENT_SECRET_FILE": str(secret_file),
@@ -98,11 +88,8 @@ def server(
         "KUBEWEFT_OIDC_USERNAME_PREFIX": "oidc:",
         "KUBEWEFT_OIDC_GROUPS_CLAIM": "groups",
         "KUBEWEFT_OIDC_GROUPS_PREFIX": "oidc:",
-        "KUBEWEFT_DRAIN_TIMEOUT_SECONDS": "5",
     }
-    with kubeweft_run(
-        local_cluster.kubeconfig_path, workdir, "--no-leader-election", env=env, dev_user=None
-    ) as process:
+    with dashboard.dashboard_process(local_cluster, workdir, env) as process:
         yield process
 
 
@@ -113,26 +100,16 @@ def base(
     issuer: TestIssuer,
     local_cluster: ClusterAccess,
 ) -> str:
-    url = f"http://127.0.0.1:{server.api_port}"
     team_a, team_b = teams
     # Created once the process has installed the CRD (and serves any conversion).
     local_cluster.apply([*(webapp(team_a, name) for name in APPS), webapp(team_b, OUTSIDER)])
     headers = {"Authorization": f"Bearer {issuer.id_token('alice')}"}
-
-    def all_listed() -> bool:
-        body = httpx.get(f"{url}/api/webapps/{team_a}", headers=headers).json()
-        return {item["name"] for item in body.get("items", [])} == set(APPS)
-
-    wait_until(all_listed, what="team-a's WebApps in the API's cache", timeout=DEADLINE)
-    return url
+    return dashboard.api_once_listed(server, team_a, APPS, headers)
 
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    chosen = os.environ.get("KUBEWEFT_TEST_ARTIFACTS")
-    where = Path(chosen) if chosen else tmp_path_factory.mktemp("dashboard-oidc-screenshots")
-    where.mkdir(parents=True, exist_ok=True)
-    return where
+    return dashboard.screenshots(tmp_path_factory, "dashboard-oidc-screenshots")
 
 
 def names(browser: Browser) -> list[str]:
