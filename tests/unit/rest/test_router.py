@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by
@@ -133,6 +135,80 @@ async def test_patch_that_changes_nothing_does_not_write(harness: Harness) -> No
     response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"replicas": 1}})
     assert response.status_code == 200
     assert [verb for verb, _, _ in harness.kube.writes] == ["create"]
+
+
+async def _created_and_cached(harness: Harness) -> None:
+    assert (await harness.http.post("/api/webapps", json=NEW)).status_code == 201
+    assert (await harness.http.get("/api/webapps/team-a/shop")).status_code == 200
+
+
+def _count_live_gets(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    names: list[str] = []
+    live_get = harness.kube.get
+
+    async def get(kind: Any, name: str, namespace: str | None = None) -> Any:
+        names.append(name)
+        return await live_get(kind, name, namespace)
+
+    monkeypatch.setattr(harness.kube, "get", get)
+    return names
+
+
+async def _someone_else_sets(harness: Harness, replicas: int) -> str:
+    """A write the cache has not seen (it lags); the object's new resourceVersion."""
+    harness.kube.lag = True
+    live = await harness.kube.get(harness.context.models[0], "shop", "team-a")
+    live.spec.replicas = replicas
+    written = await harness.kube.update(live)
+    return str(written.metadata.resourceVersion)
+
+
+async def test_patch_reads_the_object_from_the_cache(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _created_and_cached(harness)
+    live_gets = _count_live_gets(harness, monkeypatch)
+    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"image": "b"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["spec"]["image"] == "b"
+    assert live_gets == []
+    again = await harness.http.get("/api/webapps/team-a/shop")
+    assert again.json()["spec"]["image"] == "b"
+
+
+async def test_patch_on_a_stale_cache_is_refused_then_made_on_the_live_object(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _created_and_cached(harness)
+    await _someone_else_sets(harness, replicas=3)
+    live_gets = _count_live_gets(harness, monkeypatch)
+    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"image": "b"}})
+    assert response.status_code == 200, response.text
+    stored = harness.kube.raw("WebApp", "shop", "team-a")
+    assert (stored["spec"]["image"], stored["spec"]["replicas"]) == ("b", 3)  # nothing lost
+    assert live_gets == ["shop"]  # the retry, after the conflict the cached copy caused
+
+
+async def test_if_match_newer_than_the_cache_is_checked_on_the_api_server(
+    harness: Harness,
+) -> None:
+    await _created_and_cached(harness)
+    current = await _someone_else_sets(harness, replicas=3)
+    response = await harness.http.patch(
+        "/api/webapps/team-a/shop",
+        json={"spec": {"image": "b"}},
+        headers={"If-Match": f'"{current}"'},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["spec"]["replicas"] == 3
+
+
+async def test_patch_that_changes_nothing_in_a_stale_cache_still_writes(harness: Harness) -> None:
+    await _created_and_cached(harness)  # replicas 1
+    await _someone_else_sets(harness, replicas=3)
+    response = await harness.http.patch("/api/webapps/team-a/shop", json={"spec": {"replicas": 1}})
+    assert response.status_code == 200, response.text
+    assert harness.kube.raw("WebApp", "shop", "team-a")["spec"]["replicas"] == 1
 
 
 async def test_delete_then_404(harness: Harness) -> None:

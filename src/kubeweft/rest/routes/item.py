@@ -3,11 +3,15 @@
 A cluster-scoped model serves the same handlers at ``/api/<plural>/{name}``.
 
 The detail reads the cache and the database in parallel (``views.get_detail``). A
-patch reads the object from the API server, merges the caller's ``spec``/``labels``
-into it and writes it back with its resourceVersion: ``If-Match`` makes a stale ETag a
-412, and without it a conflict is retried on a fresh read. A spec change carries the
-caller's name in the ``kubeweft.dev/last-changed-by`` annotation of the same write, so
-the reconciler can attribute the deployment-history row without reading the database.
+patch reads the object from the cache (as fresh as this process's own last write to
+it), merges the caller's ``spec``/``labels`` into it and writes it back with its
+resourceVersion. That write is the precondition: if the cache was behind, the API
+server refuses it with a conflict, and the next attempt reads the API server itself.
+``If-Match`` makes a stale ETag a 412 (checked against the API server when the cache
+disagrees), and a patch that would change nothing is confirmed on a live read before
+it is answered without a write. A spec change carries the caller's name in the
+``kubeweft.dev/last-changed-by`` annotation of the same write, so the reconciler can
+attribute the deployment-history row without reading the database.
 """
 
 from typing import Annotated, Any
@@ -18,6 +22,7 @@ from pydantic import ValidationError
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.auth.identity import Identity
 from kubeweft.rest.admission import admit, warning_headers
+from kubeweft.rest.context import AppContext
 from kubeweft.rest.dependencies import ContextDep, NameParam
 from kubeweft.rest.problems import (
     FieldError,
@@ -27,9 +32,16 @@ from kubeweft.rest.problems import (
 )
 from kubeweft.rest.routes.model import ModelRoutes, etag_of, json_response, problem_doc
 from kubeweft.runtime import errors as kube_errors
-from kubeweft.views import get_detail
+from kubeweft.views import ResourceNotFound, get_detail
 
-__all__ = ["PATCH_RETRIES", "add_item_routes", "merge_patch", "parse_if_match", "restamp"]
+__all__ = [
+    "PATCH_RETRIES",
+    "add_item_routes",
+    "merge_patch",
+    "parse_if_match",
+    "restamp",
+    "validated_spec",
+]
 
 PATCH_RETRIES = 5
 
@@ -54,6 +66,20 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
+
+
+def validated_spec(spec_type: type[Any], wire: dict[str, Any], *, title: str) -> Any:
+    """``wire`` (a spec in its JSON form) as the model's spec type; a 422 titled
+    ``title`` naming each ``spec.*`` field it does not satisfy."""
+    try:
+        return spec_type.model_validate(wire)
+    except ValidationError as exc:
+        raise Problem(
+            422,
+            title,
+            slug="validation-error",
+            errors=field_errors_from_pydantic(exc.errors(), prefix="spec"),
+        ) from None
 
 
 def restamp(new: Any, current: Any, user: str) -> None:
@@ -104,15 +130,7 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
             old_wire = current.to_dict().get("spec", {})
             spec_patch = patch.spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
             merged = merge_patch(old_wire, spec_patch)
-            try:
-                spec = spec_type.model_validate(merged)
-            except ValidationError as exc:
-                raise Problem(
-                    422,
-                    "The patched spec is invalid.",
-                    slug="validation-error",
-                    errors=field_errors_from_pydantic(exc.errors(), prefix="spec"),
-                ) from None
+            spec = validated_spec(spec_type, merged, title="The patched spec is invalid.")
             new_wire = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
             if new_wire != old_wire:
                 new.spec = spec
@@ -135,6 +153,25 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
             slug="precondition-failed",
             headers=headers,
         )
+
+    async def current_of(
+        ctx: AppContext,
+        namespace: str | None,
+        name: str,
+        *,
+        live: bool,
+    ) -> Any:
+        """The object to patch: the cache's (read-your-writes), or the API server's when
+        ``live`` or when the cache does not hold it (yet)."""
+        if not live:
+            try:
+                return await ctx.reader.get(model, namespace, name)
+            except ResourceNotFound:
+                pass
+        try:
+            return await ctx.client.get(model, name, namespace)
+        except kube_errors.ApiError as exc:
+            raise problem_from_kube_error(exc, what=routes.what(namespace, name)) from None
 
     @router.patch(
         routes.item_path,
@@ -167,15 +204,20 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
         expected = parse_if_match(if_match)
         result: Any = None
         warnings: list[str] = []
+        live = False  # the first attempt reads the cache; a retry, the API server
         for _attempt in range(PATCH_RETRIES):
-            try:
-                current = await ctx.client.get(model, name, namespace)
-            except kube_errors.ApiError as exc:
-                raise problem_from_kube_error(exc, what=what) from None
+            current = await current_of(ctx, namespace, name, live=live)
             if expected is not None and current.metadata.resourceVersion != expected:
-                raise precondition_failed(namespace, name, current)
+                if not live:  # the cache may be behind the ETag the caller holds
+                    live = True
+                    current = await current_of(ctx, namespace, name, live=live)
+                if current.metadata.resourceVersion != expected:
+                    raise precondition_failed(namespace, name, current)
             new = patched(current, body, identity.user)
             if new is None:
+                if not live:  # nothing to write against the cache: confirm it is current
+                    live = True
+                    continue
                 result = current
                 break
             warnings = await admit(ctx, identity, "UPDATE", new, current, what=what)
@@ -186,6 +228,7 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
             except kube_errors.Conflict:
                 if expected is not None:
                     raise precondition_failed(namespace, name, None) from None
+                live = True
                 continue
             except kube_errors.ApiError as exc:
                 status = exc.code or 502

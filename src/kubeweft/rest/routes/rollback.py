@@ -16,19 +16,13 @@ docs/design/rest.md explains why this is a POST on a sub-resource, as Kubernetes
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from pydantic import ValidationError
 
 from kubeweft.api.changes import CHANGED_BY_ANNOTATION, changed_by_value
 from kubeweft.auth.identity import Identity
 from kubeweft.rest.admission import admit, warning_headers
 from kubeweft.rest.dependencies import ContextDep, NameParam
-from kubeweft.rest.problems import (
-    FieldError,
-    Problem,
-    field_errors_from_pydantic,
-    problem_from_kube_error,
-)
-from kubeweft.rest.routes.item import parse_if_match
+from kubeweft.rest.problems import FieldError, Problem, problem_from_kube_error
+from kubeweft.rest.routes.item import parse_if_match, validated_spec
 from kubeweft.rest.routes.model import ModelRoutes, etag_of, json_response, problem_doc
 from kubeweft.rest.schemas import RollbackCreate
 from kubeweft.runtime import errors as kube_errors
@@ -52,19 +46,6 @@ def add_rollback_route(router: APIRouter, routes: ModelRoutes) -> None:
             errors=[FieldError(IF_MATCH_FIELD, "does not match the current ETag")],
             headers=headers,
         )
-
-    def spec_of(entry_spec: dict[str, Any]) -> Any:
-        """The recorded spec as today's spec type; a 422 naming the field it no longer
-        satisfies (the model changed since that generation)."""
-        try:
-            return spec_type.model_validate(entry_spec)
-        except ValidationError as exc:
-            raise Problem(
-                422,
-                "That generation's spec is not valid for the model any more.",
-                slug="validation-error",
-                errors=field_errors_from_pydantic(exc.errors(), prefix="spec"),
-            ) from None
 
     @router.post(
         f"{routes.item_path}/rollback",
@@ -121,7 +102,12 @@ def add_rollback_route(router: APIRouter, routes: ModelRoutes) -> None:
                 slug="validation-error",
                 errors=[FieldError("generation", message)],
             )
-        spec = spec_of(entry.spec)
+        # The model may have changed since that generation: a 422 names the field.
+        spec = validated_spec(
+            spec_type,
+            entry.spec,
+            title="That generation's spec is not valid for the model any more.",
+        )
         result = current
         warnings: list[str] = []
         if current.to_dict().get("spec", {}) != spec.model_dump(
