@@ -9,15 +9,15 @@ Deployment controller's own bookkeeping during a rollout costs no reconcile.
 
 from __future__ import annotations
 
-from lightkube.resources.apps_v1 import Deployment
-
 from kubeweft.application import App, ControllerContext
 from kubeweft.examples.webapp.api import v1alpha1
 from kubeweft.examples.webapp.api.v1 import WebApp
-from kubeweft.examples.webapp.controllers import WebAppReconciler, WebAppReconcilerOptions
-from kubeweft.examples.webapp.controllers.webapp_events import deployment_reads
+from kubeweft.examples.webapp.controllers import (
+    WebAppReconciler,
+    WebAppReconcilerOptions,
+    webapp_events,
+)
 from kubeweft.examples.webapp.webhooks import WebAppDefaulter, WebAppValidator
-from kubeweft.runtime import predicate
 
 
 def webapp_reconciler(context: ControllerContext) -> WebAppReconciler:
@@ -36,6 +36,6 @@ app.add_model(WebApp, spokes=(v1alpha1.WebApp,))  # v1 stored, v1alpha1 still se
 app.add_controller(
     WebApp,
     webapp_reconciler,
-    owned_predicates={Deployment: [predicate.Changed(deployment_reads)]},
+    owned_predicates=webapp_events.owned_predicates(),
 )
 app.add_webhook(WebApp, defaulter=WebAppDefaulter(), validator=WebAppValidator())

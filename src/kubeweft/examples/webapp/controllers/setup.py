@@ -6,7 +6,9 @@ otherwise wake it once more for nothing. Deployment and Service events enqueue t
 controller owner, so a hand edit of an owned object, a pod becoming ready (the
 Deployment's status moves) or a deleted Service each bring the WebApp back to the
 reconciler. Time is the fourth source: every reconcile asks to be requeued after
-``requeue_after``.
+``requeue_after``. The owned Deployments pass their predicates
+(``webapp_events.owned_predicates``): the same wiring ``kubeweft.App`` gives the
+shipped app, so tests that use these functions run the controller as it ships.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from lightkube.resources.core_v1 import Service
 
 from kubeweft.controllerutil.reconcile_log import LoggedReconciler, RecordSink
 from kubeweft.examples.webapp.api.v1 import WebApp
+from kubeweft.examples.webapp.controllers import webapp_events
 from kubeweft.examples.webapp.controllers.webapp import (
     EventSink,
     ObjectWriter,
@@ -64,8 +67,13 @@ def new_webapp_controller(
     controller.watch(
         source.Kind(cache, WebApp, handler.EnqueueRequestForObject(), predicate.GenerationChanged())
     )
+    predicates = webapp_events.owned_predicates()
     for owned in (Deployment, Service):
-        controller.watch(source.Kind(cache, owned, handler.EnqueueRequestForOwner(WebApp)))
+        controller.watch(
+            source.Kind(
+                cache, owned, handler.EnqueueRequestForOwner(WebApp), *predicates.get(owned, [])
+            )
+        )
     return controller
 
 
@@ -101,10 +109,12 @@ def setup_webapp_controller(
     )
     if records is not None:  # the reconcile log and samples, as kubeweft.App writes them
         target = LoggedReconciler(target, WebApp, cache, records)
-    return (
+    builder = (
         ControllerBuilder(manager)
         .named(CONTROLLER_NAME)
         .for_(WebApp, predicate.GenerationChanged())
         .with_options(controller_options or ControllerOptions(max_concurrent_reconciles=workers))
-        .complete(target)
     )
+    for owned, predicates in webapp_events.owned_predicates().items():
+        builder.owns(owned, *predicates)
+    return builder.complete(target)

@@ -5,8 +5,9 @@ controller while it rolls out: the ``deployment.kubernetes.io/revision`` annotat
 and a ``Progressing: NewReplicaSetCreated`` condition, then the replica counts as the
 pods come up, each condition's ``lastUpdateTime`` along the way. Only some of those
 writes move what the WebApp reconciler reads, so only those need a reconcile:
-:func:`deployment_reads` is the key of the ``predicate.Changed`` the app gives the
-owned Deployments.
+:func:`deployment_reads` is the key of the ``predicate.Changed`` the owned Deployments
+are watched through, and :func:`owned_predicates` is that wiring, given to
+``kubeweft.App`` by the shipped app and used by ``setup_webapp_controller`` alike.
 
 It covers what ``webapp_status.compute_status`` reads of the Deployment's status (the
 replica counts, ``observedGeneration``, a stalled rollout, a replica failure) and what
@@ -18,9 +19,13 @@ the Deployment must add it here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lightkube.resources.apps_v1 import Deployment
 
-__all__ = ["deployment_reads"]
+from kubeweft.runtime import predicate
+
+__all__ = ["deployment_reads", "owned_predicates"]
 
 #: Annotations the Deployment controller writes (the rollout's revision); not ours.
 _KUBERNETES_ANNOTATIONS = "deployment.kubernetes.io/"
@@ -55,3 +60,8 @@ def deployment_reads(deployment: Deployment) -> tuple[object, ...]:
         status.updatedReplicas,
     )
     return metadata, annotations, counts, conditions
+
+
+def owned_predicates() -> dict[type[Any], list[predicate.Predicate]]:
+    """The predicates of each owned kind the WebApp controller watches through."""
+    return {Deployment: [predicate.Changed(deployment_reads)]}
