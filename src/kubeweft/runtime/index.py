@@ -17,11 +17,13 @@ from kubeweft.runtime.objects import ObjectKey
 
 __all__ = [
     "NAMESPACE_INDEX",
+    "OWNERS_INDEX",
     "OWNER_UID_INDEX",
     "IndexFunc",
     "Indexer",
     "by_controller_owner_uid",
     "by_namespace",
+    "by_owner_uids",
 ]
 
 #: Computes the values under which an object is indexed (zero, one or several).
@@ -29,6 +31,8 @@ IndexFunc = Callable[[Any], Iterable[str]]
 
 NAMESPACE_INDEX = "namespace"
 OWNER_UID_INDEX = "owner-uid"
+#: Every owner's UID (controller or not): what the detail view lists as children.
+OWNERS_INDEX = "owners"
 
 
 def by_namespace(obj: Any) -> Iterable[str]:
@@ -38,6 +42,10 @@ def by_namespace(obj: Any) -> Iterable[str]:
 def by_controller_owner_uid(obj: Any) -> Iterable[str]:
     owner = objects.controller_owner(obj)
     return (owner.uid,) if owner is not None else ()
+
+
+def by_owner_uids(obj: Any) -> Iterable[str]:
+    return tuple(ref.uid for ref in obj.metadata.ownerReferences or ())
 
 
 class Indexer:

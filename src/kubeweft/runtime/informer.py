@@ -23,6 +23,13 @@ version the server has shown it. From there:
 
 Handlers are called synchronously from the informer's task, in event order; they must
 not block (they enqueue keys). A handler that raises is logged and skipped.
+
+With ``keep_encoded`` the store holds each object as its JSON bytes (a third of a
+decoded Deployment's memory, or less) and every read decodes a private copy — which is
+faster than the deep copy a cache read makes otherwise (≈ 10 µs against ≈ 200 µs for a
+Deployment). The cache keeps the kinds that only controllers read this way (the owned
+children, ``Cache.informer_for(owned=True)``); a model's informer, read in place by
+every REST list, keeps decoded objects.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import random
 from collections.abc import Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol
+from typing import Any, Generic, Protocol, cast
 
 import anyio
 import anyio.abc
@@ -45,10 +52,12 @@ from kubeweft.runtime.clock import Clock, RealClock
 from kubeweft.runtime.index import (
     NAMESPACE_INDEX,
     OWNER_UID_INDEX,
+    OWNERS_INDEX,
     Indexer,
     IndexFunc,
     by_controller_owner_uid,
     by_namespace,
+    by_owner_uids,
 )
 from kubeweft.runtime.labels import LabelSelector
 from kubeweft.runtime.objects import K, ObjectKey
@@ -103,6 +112,8 @@ class InformerOptions:
     indexers: Mapping[str, IndexFunc] = field(default_factory=dict)
     #: Time for the resync period (tests drive it with ``clock.FakeClock``).
     clock: Clock = field(default_factory=RealClock)
+    #: Keep each object as its JSON bytes and decode on read (reads return copies).
+    keep_encoded: bool = False
 
 
 class SharedInformer(Generic[K]):
@@ -115,10 +126,13 @@ class SharedInformer(Generic[K]):
         self.kind = kind
         self.options = options or InformerOptions()
         self._name = objects.kind_info(kind).kind
-        self._store: dict[ObjectKey, K] = {}
+        # The object, or its JSON bytes with keep_encoded (_keep and _load convert).
+        self._store: dict[ObjectKey, Any] = {}
+        self._encoded = self.options.keep_encoded
         self._indexer = Indexer()
         self._indexer.add_index(NAMESPACE_INDEX, by_namespace, {})
         self._indexer.add_index(OWNER_UID_INDEX, by_controller_owner_uid, {})
+        self._indexer.add_index(OWNERS_INDEX, by_owner_uids, {})
         for name, func in self.options.indexers.items():
             self._indexer.add_index(name, func, {})
         self._handlers: list[ResourceEventHandler] = []
@@ -136,18 +150,23 @@ class SharedInformer(Generic[K]):
         """Register ``handler``; if already synced it first gets every cached object as an add."""
         self._handlers.append(handler)
         if self.has_synced():
-            for obj in list(self._store.values()):
-                self._call(handler, "on_add", obj, True)
+            for entry in list(self._store.values()):
+                self._call(handler, "on_add", self._load(entry), True)
 
     def remove_event_handler(self, handler: ResourceEventHandler) -> None:
         self._handlers.remove(handler)
 
     def add_index(self, name: str, func: IndexFunc) -> None:
-        self._indexer.add_index(name, func, self._store)
+        self._indexer.add_index(name, func, self._objects())
 
     # --- reads ----------------------------------------------------------------------
     def has_synced(self) -> bool:
         return self._synced.is_set()
+
+    @property
+    def returns_copies(self) -> bool:
+        """Reads decode a fresh object each time (``keep_encoded``): the caller owns it."""
+        return self._encoded
 
     async def wait_for_sync(self) -> None:
         await self._synced.wait()
@@ -171,16 +190,19 @@ class SharedInformer(Generic[K]):
         return False
 
     def get(self, namespace: str | None, name: str) -> K | None:
-        """The cached object (shared, do not mutate) or None."""
-        return self._store.get(ObjectKey(namespace or None, name))
+        """The cached object (shared, do not mutate, unless ``returns_copies``) or None."""
+        entry = self._store.get(ObjectKey(namespace or None, name))
+        return None if entry is None else self._load(entry)
 
     def list(self, namespace: str | None = None, label_selector: Selector | None = None) -> list[K]:
         """Cached objects, optionally of one namespace and matching a label selector."""
         if namespace is not None:
             keys = self._indexer.lookup(NAMESPACE_INDEX, namespace)
-            candidates = [self._store[key] for key in sorted(keys)]
+            # One namespace: its keys' order is their names' (compared in C, where
+            # ObjectKey's dataclass ordering is a Python call per comparison).
+            candidates = [self._load(self._store[key]) for key in sorted(keys, key=_key_name)]
         else:
-            candidates = list(self._store.values())
+            candidates = [self._load(entry) for entry in self._store.values()]
         selector = LabelSelector.of(label_selector)  # parsed once, invalid or not
         if selector:
             candidates = [
@@ -191,7 +213,8 @@ class SharedInformer(Generic[K]):
         return candidates
 
     def by_index(self, name: str, value: str) -> builtins.list[K]:
-        return [self._store[key] for key in sorted(self._indexer.lookup(name, value))]
+        keys = sorted(self._indexer.lookup(name, value))
+        return [self._load(self._store[key]) for key in keys]
 
     def __len__(self) -> int:
         return len(self._store)
@@ -280,21 +303,22 @@ class SharedInformer(Generic[K]):
             fresh[objects.object_key(obj)] = obj
         undecodable = {self._report_undecodable(bad) for bad in skipped}
         for key in undecodable & self._store.keys():
-            fresh[key] = self._store[key]  # keep the last version that decoded
+            fresh[key] = self._load(self._store[key])  # keep the last version that decoded
         # Forget reports of objects that are gone or decode again (bounded memory).
         self._undecodable = {k: v for k, v in self._undecodable.items() if k in undecodable}
-        old_store, self._store = self._store, fresh
+        old_store = self._store
+        self._store = {key: self._keep(obj) for key, obj in fresh.items()}
         self._indexer.rebuild(fresh)
         for key, obj in fresh.items():
-            old = old_store.get(key)
-            if old is None:
+            old_entry = old_store.get(key)
+            if old_entry is None:
                 self._dispatch("on_add", obj, initial)
-            elif _rv(old) != _rv(obj):
+            elif _rv(old := self._load(old_entry)) != _rv(obj):
                 self._dispatch("on_update", old, obj)
-        for key, old in old_store.items():
+        for key, old_entry in old_store.items():
             if key not in fresh:
                 # Deleted while we were not watching: the last state we knew.
-                self._dispatch("on_delete", old)
+                self._dispatch("on_delete", self._load(old_entry))
         self._observe(snapshot.resource_version)
         self._synced.set()
 
@@ -331,17 +355,17 @@ class SharedInformer(Generic[K]):
             key = objects.object_key(obj)
             self._undecodable.pop(key, None)
             if event.type == "DELETED":
-                old = self._store.pop(key, None)
+                self._store.pop(key, None)
                 self._indexer.update(key, None)
-                self._dispatch("on_delete", obj if obj is not None else old)
+                self._dispatch("on_delete", obj)
             else:
                 old = self._store.get(key)
-                self._store[key] = obj
+                self._store[key] = self._keep(obj)
                 self._indexer.update(key, obj)
                 if old is None:
                     self._dispatch("on_add", obj, False)
                 else:
-                    self._dispatch("on_update", old, obj)
+                    self._dispatch("on_update", self._load(old), obj)
         self._observe(event.resource_version)
 
     def _skip_undecodable_event(self, bad: Undecodable) -> None:
@@ -353,7 +377,7 @@ class SharedInformer(Generic[K]):
             old = self._store.pop(key, None)
             self._indexer.update(key, None)
             if old is not None:
-                self._dispatch("on_delete", old)
+                self._dispatch("on_delete", self._load(old))
         self._observe(bad.resource_version)
 
     def _report_undecodable(self, bad: Undecodable) -> ObjectKey:
@@ -377,13 +401,24 @@ class SharedInformer(Generic[K]):
         assert period
         while True:
             await self._clock.sleep(period * random.uniform(0.9, 1.1))
-            for obj in list(self._store.values()):
+            for entry in list(self._store.values()):
+                obj = self._load(entry)
                 self._dispatch("on_update", obj, obj)
 
     # --- plumbing -------------------------------------------------------------------
     def _transform(self, obj: K) -> K:
         transform = self.options.transform
         return transform(obj) if transform is not None else obj
+
+    def _keep(self, obj: K) -> Any:
+        """What the store holds for ``obj``: itself, or its JSON bytes (keep_encoded)."""
+        return objects.encode(obj) if self._encoded else obj
+
+    def _load(self, entry: Any) -> K:
+        return objects.decode(self.kind, entry) if self._encoded else cast(K, entry)
+
+    def _objects(self) -> dict[ObjectKey, K]:
+        return {key: self._load(entry) for key, entry in self._store.items()}
 
     def _observe(self, resource_version: str) -> None:
         if resource_version:
@@ -414,3 +449,7 @@ class SharedInformer(Generic[K]):
 
 def _rv(obj: Any) -> str | None:
     return getattr(obj.metadata, "resourceVersion", None)
+
+
+def _key_name(key: ObjectKey) -> str:
+    return key.name

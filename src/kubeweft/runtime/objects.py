@@ -31,6 +31,7 @@ __all__ = [
     "controller_owner",
     "decode",
     "deep_copy",
+    "encode",
     "from_dict",
     "is_custom_kind",
     "kind_info",
@@ -160,6 +161,13 @@ def from_dict(kind: type[K], data: Mapping[str, Any]) -> K:
     if is_custom_kind(kind):
         return kind.model_validate(data)  # type: ignore[attr-defined,no-any-return]
     return msgspec.convert(data, kind, strict=False)
+
+
+def encode(obj: object) -> bytes:
+    """The object as JSON bytes that :func:`decode` turns back into an equal object."""
+    if isinstance(obj, CustomResource):
+        return obj.__pydantic_serializer__.to_json(obj, by_alias=True, exclude_none=True)
+    return msgspec.json.encode(obj)
 
 
 def decode(kind: type[K], data: bytes) -> K:

@@ -20,13 +20,14 @@ from typing import Any, Protocol
 import anyio
 
 from kubeweft.runtime import objects
+from kubeweft.runtime.index import OWNERS_INDEX
 from kubeweft.runtime.objects import KindInfo, kind_info
 
 __all__ = ["OwnedCache", "OwnedObject", "OwnedObjects", "summarize"]
 
 
 class _Store(Protocol):
-    def list(self, namespace: str | None = None, label_selector: Any = None) -> list[Any]: ...
+    def by_index(self, name: str, value: str) -> list[Any]: ...
 
     def has_synced(self) -> bool: ...
 
@@ -119,11 +120,12 @@ class OwnedObjects:
             with anyio.move_on_after(self._sync_timeout):
                 await store.wait_for_sync()
         namespace = owner.metadata.namespace if kind.namespaced else None
-        uid = owner.metadata.uid
+        # By the owners index: an owned informer decodes what it reads, so only the
+        # owner's children are decoded, not every object of the namespace.
         children = [
             child
-            for child in store.list(namespace)
-            if any(ref.uid == uid for ref in child.metadata.ownerReferences or ())
+            for child in store.by_index(OWNERS_INDEX, owner.metadata.uid)
+            if namespace is None or child.metadata.namespace == namespace
         ]
         found = []
         for child in sorted(children, key=lambda c: (c.metadata.namespace or "", c.metadata.name)):

@@ -16,7 +16,7 @@ from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors, metrics
 from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client
-from kubeweft.runtime.index import OWNER_UID_INDEX
+from kubeweft.runtime.index import OWNER_UID_INDEX, OWNERS_INDEX
 from kubeweft.runtime.informer import InformerOptions, SharedInformer
 from kubeweft.runtime.objects import owner_reference
 from kubeweft.runtime.retry import RetryPolicy
@@ -140,6 +140,71 @@ async def test_cache_reads_typed_objects_and_indexes_owned_objects(
         with pytest.raises(errors.NotFound):
             await cache.get(WebApp, "nobody", namespace)
         assert len(await cache.list(ConfigMap, namespace)) >= 2
+        group.cancel_scope.cancel()
+
+
+class UpdateRecorder(RecordingHandler):
+    """Remembers each update's old and new data as well."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates: list[tuple[Any, Any]] = []
+
+    def on_update(self, old: Any, new: Any) -> None:
+        self.updates.append((old.data, new.data))
+        super().on_update(old, new)
+
+
+async def test_an_owned_kind_is_kept_encoded_and_read_as_private_copies(
+    client: Client, namespace: str
+) -> None:
+    """An owned-only informer holds JSON bytes: each read decodes an object the caller
+    owns (no deep copy needed), events still carry objects, the old one included, and
+    the owners index finds a child by any owner reference, controller or not."""
+    cache = Cache(
+        client,
+        CacheOptions(
+            defaults=InformerOptions(namespace=namespace), owned_label_selector="tier=child"
+        ),
+    )
+    owner = await client.create(webapp("owner", namespace))
+    uid = owner.metadata.uid or ""
+    child = config_map("child", namespace, v="0")
+    assert child.metadata is not None
+    child.metadata.labels = {"tier": "child"}
+    child.metadata.ownerReferences = [owner_reference(owner, controller=False)]
+    await client.create(child)
+    informer = cache.informer_for(ConfigMap, owned=True)
+    assert informer.returns_copies
+    assert not cache.informer_for(WebApp).returns_copies
+    handler = UpdateRecorder()
+    informer.add_event_handler(handler)
+    async with anyio.create_task_group() as group:
+        await group.start(cache.run)
+        first, second = informer.get(namespace, "child"), informer.get(namespace, "child")
+        assert first is not None
+        assert first is not second
+        assert first == second
+        assert first.metadata is not None
+        assert first.metadata.managedFields is None
+        got = await cache.get(ConfigMap, "child", namespace)
+        assert got.data == {"v": "0"}
+        got.data["v"] = "mutated"  # the caller's own copy
+        assert (await cache.get(ConfigMap, "child", namespace)).data == {"v": "0"}
+        assert [c.metadata.name for c in informer.by_index(OWNERS_INDEX, uid) if c.metadata] == [
+            "child"
+        ]
+
+        await client.patch(ConfigMap, "child", {"data": {"v": "1"}}, namespace=namespace)
+        await handler.wait_for(lambda: bool(handler.updates))
+        assert handler.updates == [({"v": "0"}, {"v": "1"})]
+        assert [c.data for c in await cache.list(ConfigMap, namespace)] == [{"v": "1"}]
+
+        await client.delete(ConfigMap, "child", namespace)
+        await handler.wait_for(lambda: bool(handler.seen("delete", "child")))
+        assert handler.seen("delete", "child")[0].data == {"v": "1"}
+        assert informer.get(namespace, "child") is None
+        assert informer.by_index(OWNERS_INDEX, uid) == []
         group.cancel_scope.cancel()
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from kubeweft.runtime import errors as kube_errors
 from kubeweft.runtime import objects
+from kubeweft.runtime.index import OWNERS_INDEX, by_owner_uids
 from kubeweft.runtime.labels import LabelSelector
 from kubeweft.runtime.objects import K
 from kubeweft.views.errors import DatabaseUnavailable
@@ -87,6 +88,10 @@ class FakeInformer:
 
     def list(self, namespace: str | None = None, label_selector: str | None = None) -> list[Any]:
         return self.kube.cache_list(self.kind, namespace, label_selector=label_selector)
+
+    def by_index(self, name: str, value: str) -> list[Any]:
+        assert name == OWNERS_INDEX, f"the fake has only the {OWNERS_INDEX!r} index"
+        return [obj for obj in self.list() if value in by_owner_uids(obj)]
 
     def has_synced(self) -> bool:
         return True

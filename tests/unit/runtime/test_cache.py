@@ -27,6 +27,9 @@ def test_an_owned_kind_is_cached_by_the_owned_label_selector() -> None:
         Deployment, owned=True
     )
     assert scoped.informer_for(Service).options.label_selector is None
+    # Only controllers read an owned kind: kept as bytes, each read a private copy.
+    assert scoped.informer_for(Deployment, owned=True).returns_copies
+    assert not scoped.informer_for(Service).returns_copies
 
 
 def test_a_request_for_the_whole_kind_before_start_widens_the_informer() -> None:
@@ -37,6 +40,7 @@ def test_a_request_for_the_whole_kind_before_start_widens_the_informer() -> None
     assert whole.options.label_selector is None
     # Once widened, an owned request shares the whole-kind informer.
     assert scoped.informer_for(Deployment, owned=True) is whole
+    assert not whole.returns_copies  # read in place by views: objects, not bytes
 
 
 def test_without_a_selector_or_with_by_kind_options_nothing_is_scoped() -> None:

@@ -14,6 +14,7 @@ from kubeweft.runtime.objects import (
     ObjectKey,
     controller_owner,
     decode,
+    encode,
     from_dict,
     kind_info,
     object_key,
@@ -56,6 +57,26 @@ def test_round_trip_and_owner_references() -> None:
     assert (owner.kind, owner.uid) == ("WebApp", "u-1")
     with pytest.raises(ValueError, match="created"):
         owner_reference(WebApp(spec=WebAppSpec(image="x")))
+
+
+def test_encode_then_decode_gives_an_equal_object_of_both_families() -> None:
+    """What an encoded cache keeps (``InformerOptions.keep_encoded``) reads back equal."""
+    app = WebApp(
+        metadata={"name": "web", "namespace": "ns", "uid": "u-1", "labels": {"a": "b"}},
+        spec=WebAppSpec(image="nginx", replicas=3),
+    )
+    assert decode(WebApp, encode(app)) == app
+    owner = {"apiVersion": "kubeweft.dev/v1", "kind": "WebApp", "name": "web", "uid": "u-1"}
+    dep = from_dict(
+        Deployment,
+        {
+            "metadata": {"name": "d", "namespace": "ns", "ownerReferences": [owner]},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"a": "b"}}, "template": {}},
+            "status": {"conditions": [{"type": "Available", "status": "True"}]},
+        },
+    )
+    assert decode(Deployment, encode(dep)) == dep
+    assert len(encode(dep)) < 400  # compact: no nulls written
 
 
 def test_error_mapping_from_status() -> None:
