@@ -9,9 +9,13 @@ submitted to the database's record sink. The history row is exactly once per (ui
 generation) because the database ignores a repeat, so a retry, a restart or another
 replica taking over cannot duplicate it; the in-memory "already recorded" mark only
 saves the sink the work. With a writer that has a spool (``db.spool``) the record of a
-generation not yet recorded is kept on disk *before* the reconciler runs — so before it
-can advance ``observedGeneration`` — and dropped again when the attempt fails: a kill -9
-while the database is down loses no generation that was acted on. A reconciler therefore
+generation not yet recorded is kept on disk *while* the reconciler starts (so the fsync
+does not delay its first write, e.g. the Deployment a spec change is for) and *before*
+it can advance ``observedGeneration``: ``controllerutil.patch_status`` waits for
+:meth:`Attempt.kept` first, and the attempt does not end before it. It is dropped again
+when the attempt fails: a kill -9 while the database is down loses no generation that
+was observed. A reconciler that writes status some other way awaits
+``current_attempt().kept()`` before it. A reconciler therefore
 contains no database code of its own; it only *reports* into the attempt under way, through
 :func:`current_attempt` (also ``ControllerContext.attempt()``):
 
@@ -77,6 +81,14 @@ class Attempt:
     waiting: str | None = None
     #: Metric values seen by this attempt, by name (the last report of a name wins).
     samples: dict[str, float] = field(default_factory=dict)
+    #: Set once this attempt's history record is on disk (None: nothing to keep).
+    on_disk: anyio.Event | None = field(default=None, repr=False)
+
+    async def kept(self) -> None:
+        """Wait until the history record of the generation under way is on disk (the
+        spool), so a status write that advances ``observedGeneration`` cannot outrun it."""
+        if self.on_disk is not None:
+            await self.on_disk.wait()
 
     def action(self, what: str) -> None:
         """Add ``what`` (``"created ConfigMap"``) to this attempt's reconcile-log row."""
@@ -143,20 +155,33 @@ class LoggedReconciler:
         except errors.NotFound:
             obj = None  # deleted: nothing to log against (no UID)
             self._forget(request)
-        change = await self._hold(obj)
-        attempt = Attempt()
+        change = self._change(obj)
+        attempt = Attempt(on_disk=anyio.Event() if self._to_keep(change) else None)
         token = _current.set(attempt)
         started_at, started = self.options.now(), self.options.monotonic()
+        failure: Exception | None = None
         try:
-            result = await self.inner.reconcile(request)
-        except BaseException as err:
-            if isinstance(err, Exception):  # failed; cancelled means stopping: in doubt, kept
-                self._release(change)
+            # The record goes to disk while the reconciler starts; the attempt (and any
+            # status write, through Attempt.kept) waits for it.
+            async with anyio.create_task_group() as group:
+                if attempt.on_disk is not None and change is not None:
+                    group.start_soon(self._hold, change, attempt.on_disk)
+                try:
+                    result = await self.inner.reconcile(request)
+                except Exception as err:  # raised below, outside the task group
+                    failure = err
+        except BaseException as err:  # cancelled: stopping, so in doubt, kept
             self._finish(obj, attempt, started_at, started, "error", f"{type(err).__name__}: {err}")
             self._write_samples(request, obj, attempt)
             raise
         finally:
             _current.reset(token)
+        if failure is not None:
+            self._release(change)
+            error = f"{type(failure).__name__}: {failure}"
+            self._finish(obj, attempt, started_at, started, "error", error)
+            self._write_samples(request, obj, attempt)
+            raise failure
         outcome: Outcome = "requeue" if result.requeue or attempt.waiting else "success"
         self._finish(obj, attempt, started_at, started, outcome, attempt.waiting)
         self._write_samples(request, obj, attempt)
@@ -188,18 +213,27 @@ class LoggedReconciler:
             rolled_back_to=change.rolled_back_to if change is not None else None,
         )
 
-    async def _hold(self, obj: Any) -> HistoryRecord | None:
-        """The record a success would submit, kept in the spool before the attempt."""
-        change = self._change(obj)
-        if change is None or self.spool is None:
-            return change
-        if change.generation not in self._held.get(change.uid, set()):
+    def _to_keep(self, change: HistoryRecord | None) -> bool:
+        """Whether ``change`` still has to go to the spool."""
+        return (
+            change is not None
+            and self.spool is not None
+            and change.generation not in self._held.get(change.uid, set())
+        )
+
+    async def _hold(self, change: HistoryRecord, on_disk: anyio.Event) -> None:
+        """Keep the record a success would submit in the spool; set ``on_disk`` after."""
+        assert self.spool is not None
+        # Shielded: a stopping process lets the few milliseconds of a keep finish, so
+        # an attempt cut short has its record either on disk and held, or not at all.
+        with anyio.CancelScope(shield=True):
             try:
                 if await anyio.to_thread.run_sync(self.spool.keep, change):
                     self._held.setdefault(change.uid, set()).add(change.generation)
-            except OSError:  # a side channel: without the disk, history waits in memory
+            except Exception:  # a side channel: without the disk, history waits in memory
                 _log.exception("history record not kept on disk", uid=change.uid)
-        return change
+            finally:
+                on_disk.set()
 
     def _release(self, change: HistoryRecord | None) -> None:
         """The attempt failed: its generation waits for a success, not on disk."""

@@ -16,6 +16,10 @@ status subresource has one writer, the controller, and the work queue never runs
 reconciles of one object at once, while spec and metadata cannot change through it.
 A patch computed from a stale copy only re-sends values the next reconcile computes
 again from fresher state (level-triggered). An empty difference sends nothing.
+
+A status write may advance ``observedGeneration``, so it first waits until the
+generation's history record is on disk (``reconcile_log.Attempt.kept``; at once
+outside a logged reconcile, or when the generation is recorded already).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubeweft.controllerutil.client import Writer
+from kubeweft.controllerutil.reconcile_log import current_attempt
 from kubeweft.runtime import objects
 
 __all__ = ["merge_patch", "patch_status"]
@@ -36,6 +41,7 @@ async def patch_status(
     patch = merge_patch(_status(original), _status(obj))
     if not patch:
         return False
+    await current_attempt().kept()
     meta = obj.metadata
     await client.patch(
         type(obj),

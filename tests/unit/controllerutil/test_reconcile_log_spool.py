@@ -1,18 +1,22 @@
 """History kept on disk around a reconcile: the record of a generation not yet recorded
-is in the spool *before* the reconciler runs (it may advance observedGeneration), stays
-after a success until the writer stores it, and is dropped when the attempt fails — but
-kept when the attempt is cut short by the process stopping, since whether it acted is
-then unknown."""
+goes to the spool while the reconciler starts (its first write need not wait for an
+fsync) and is there *before* a status write (which may advance observedGeneration:
+``patch_status`` waits for it), stays after a success until the writer stores it, and
+is dropped when the attempt fails — but kept when the attempt is cut short by the
+process stopping, since whether it acted is then unknown."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from kubeweft.controllerutil.reconcile_log import LoggedReconciler
+from kubeweft import controllerutil
+from kubeweft.controllerutil.reconcile_log import LoggedReconciler, current_attempt
 from kubeweft.db.records import HistoryRecord, Record
 from kubeweft.db.spool import HistorySpool
 from kubeweft.db.writer import RecordWriter
@@ -41,7 +45,8 @@ class Writer(RecordWriter):
 
 
 class Scripted:
-    """Answers as told, and notes which generations the spool held while it ran."""
+    """Answers as told, and notes which generations the spool held when it came to write
+    status (``current_attempt().kept()``, as ``patch_status`` does)."""
 
     def __init__(self, spool: HistorySpool) -> None:
         self.spool = spool
@@ -49,6 +54,7 @@ class Scripted:
         self.held_while_running: list[list[int]] = []
 
     async def reconcile(self, request: Request) -> Result:
+        await current_attempt().kept()
         self.held_while_running.append([r.generation for r in self.spool.load()])
         if isinstance(self.outcome, BaseException):
             raise self.outcome
@@ -81,7 +87,7 @@ def next_generation(cluster: FakeClient) -> None:
     cluster.edit("CronTab", "nightly", lambda d: d["metadata"].update(generation=2))
 
 
-async def test_the_generation_is_on_disk_before_the_reconciler_acts(
+async def test_the_generation_is_on_disk_before_the_status_is_written(
     cluster: FakeClient, spool: HistorySpool
 ) -> None:
     reconciler, inner, writer = logged(cluster, spool)
@@ -146,3 +152,55 @@ async def test_a_generation_a_previous_process_left_is_not_dropped_by_a_failure(
 
     assert on_disk(spool) == [1]  # the writer is replaying it; it is not this process's
     assert writer.changes() == []
+
+
+class SlowDisk(HistorySpool):
+    """A spool whose ``keep`` lasts until the reconciler has started (at most 10 s)."""
+
+    def __init__(self, directory: Path, order: list[str]) -> None:
+        super().__init__(directory)
+        self.order = order
+        self.reconciler_started = threading.Event()
+
+    def keep(self, record: HistoryRecord) -> bool:
+        self.reconciler_started.wait(timeout=10)
+        kept = super().keep(record)
+        self.order.append("kept")
+        return kept
+
+
+class StatusClient(FakeClient):
+    def __init__(self, order: list[str]) -> None:
+        super().__init__()
+        self.order = order
+
+    async def patch(self, *args: Any, **kwargs: Any) -> Any:
+        self.order.append("status")
+        return await super().patch(*args, **kwargs)
+
+
+async def test_the_reconciler_writes_while_the_record_goes_to_disk_and_status_waits(
+    cluster: FakeClient, tmp_path: Path
+) -> None:
+    order: list[str] = []
+    spool = SlowDisk(tmp_path / "history-spool", order)
+    status_client = StatusClient(order)
+    status_client.put(await cluster.get(CronTab, "nightly", "default"))
+
+    class WritesThenStatus:
+        async def reconcile(self, request: Request) -> Result:
+            order.append("owned object written")  # e.g. the Deployment update
+            spool.reconciler_started.set()
+            original = await status_client.get(CronTab, "nightly", "default")
+            changed = original.model_copy(deep=True)
+            changed.status.active = 1
+            assert await controllerutil.patch_status(status_client, changed, original)
+            return Result()
+
+    writer = Writer(spool)
+    reconciler = LoggedReconciler(WritesThenStatus(), CronTab, cluster, writer)
+    await reconciler.reconcile(REQUEST)
+
+    assert order == ["owned object written", "kept", "status"]
+    assert writer.changes() == [1]
+    assert on_disk(spool) == [1]
