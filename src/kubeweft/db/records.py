@@ -23,7 +23,6 @@ from typing import Any, Literal, cast
 
 import jsonpatch
 from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db.tables import (
@@ -129,10 +128,16 @@ def _row(record: Record) -> dict[str, Any]:
 
 
 def _dialect_insert(session: AsyncSession, table: Any) -> Any:
+    # The dialect modules are imported here, where the engine has loaded its own: a
+    # process on SQLite does not keep PostgreSQL's (≈ 2 MiB) resident, nor the reverse.
     name = session.get_bind().dialect.name
     if name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table)
     if name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table)
     raise ValueError(f"unsupported dialect {name!r}")
 
