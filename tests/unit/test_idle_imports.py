@@ -3,7 +3,8 @@
 PyJWT and cryptography cost ≈ 8 MiB of an idle process's memory; they load with the
 first setting or request that needs them (``docs/design/performance.md``). Alembic
 (≈ 7 MiB) loads only when a migration is pending (``tests/integration/db``), and
-PostgreSQL's SQLAlchemy dialect (≈ 2 MiB) only with a PostgreSQL database. Checked in
+PostgreSQL's SQLAlchemy dialect (≈ 2 MiB) only with a PostgreSQL database; httpx
+(≈ 5 MiB; the Kubernetes client is on httpx2) with OIDC or a local cluster. Checked in
 a fresh interpreter, since this test process has imported them long ago.
 """
 
@@ -29,7 +30,7 @@ PROBE = textwrap.dedent(
     build_authenticator(settings, client=None, database=None)
     sessions = Sessions.new(None, max_age_seconds=60, secure=False)
     assert webhook_runnables("kubeweft", app.webhooks, settings, client=None) == (None, None)
-    unused = ("jwt", "cryptography", "alembic", "sqlalchemy.dialects.postgresql")
+    unused = ("jwt", "cryptography", "alembic", "sqlalchemy.dialects.postgresql", "httpx")
     print(" ".join(m for m in unused if m in sys.modules))
     """
 )

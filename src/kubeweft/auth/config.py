@@ -12,8 +12,6 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING
 
-import httpx
-
 from kubeweft.auth._client import ReviewClient
 from kubeweft.auth.apikeys import ApiKeyAuthenticator
 from kubeweft.auth.chain import ChainAuthenticator
@@ -133,6 +131,8 @@ def _oidc_authenticator(settings: Settings, clock: Clock | None) -> JwtAuthentic
     """The issuer's ID tokens as bearer tokens, audience = the client id."""
     if not _check_oidc(settings):
         return None
+    import httpx  # with OIDC only: ≈ 5 MiB resident (the Kubernetes client is httpx2)
+
     from kubeweft.auth.jwks import KeySetCache
     from kubeweft.auth.jwtbearer import JwtAuthenticator
 

@@ -23,14 +23,16 @@ import secrets
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlencode, urlsplit
 
 import anyio
-import httpx
 import structlog
 
 from kubeweft.runtime.clock import Clock, RealClock
+
+if TYPE_CHECKING:  # imported where used: a process without OIDC never loads it
+    import httpx
 
 __all__ = [
     "LOOPBACK_HOSTS",
@@ -140,6 +142,8 @@ class OidcClient:
         return urlsplit(self.issuer).netloc
 
     def http(self) -> httpx.AsyncClient:
+        import httpx  # at the first sign-in: a process without OIDC never loads it (≈ 5 MiB)
+
         return httpx.AsyncClient(
             timeout=self._timeout, transport=self._transport, verify=self._verify
         )
@@ -253,6 +257,8 @@ def _basic(client_id: str, secret: str) -> str:
 
 
 async def _json(pending: Any, url: str) -> dict[str, Any]:
+    import httpx
+
     try:
         response: httpx.Response = await pending
     except httpx.HTTPError as error:

@@ -12,10 +12,12 @@ import ssl
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import yaml
+
+if TYPE_CHECKING:  # imported where used: `kubeweft run` never loads httpx (≈ 5 MiB)
+    import httpx
 
 NON_ADMIN_USERS = ("alice", "bob", "carol")
 
@@ -80,6 +82,8 @@ class ClusterAccess:
 
     def http(self, *, token: str | None = None, timeout: float = 30.0) -> httpx.Client:
         """An HTTP client on the API server, authenticated with ``token`` (default: admin)."""
+        import httpx
+
         bearer = token if token is not None else self.admin_token()
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         return httpx.Client(

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
 from kubeweft.localcluster import build, state
@@ -89,6 +88,8 @@ def status_command(directory: DirOption = state.DEFAULT_DIR) -> None:
     if "kube-apiserver" not in live:
         raise typer.Exit(1)
     cluster = ExternalCluster(Path(recorded["kubeconfig"]))
+    import httpx  # here: every `kubeweft` command imports this module
+
     try:
         with cluster.http(timeout=5.0) as client:
             ready = client.get("/readyz").status_code == 200

@@ -27,7 +27,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
-import httpx
 
 from kubeweft.localcluster import kubeconfig, kwok
 from kubeweft.localcluster.access import NON_ADMIN_USERS, ClusterAccess
@@ -406,6 +405,8 @@ class LocalCluster(ClusterAccess):
 
     def _wait(self, deadline: float, blame: str, ready: Callable[[], bool]) -> None:
         """Poll ``ready`` until true; fail early with the log of a component that died."""
+        from httpx import HTTPError  # here: `kubeweft run` imports this module, not httpx
+
         while True:
             self._check_abort()
             for component in self.components.values():
@@ -418,7 +419,7 @@ class LocalCluster(ClusterAccess):
             try:
                 if ready():
                     return
-            except (httpx.HTTPError, OSError):
+            except (HTTPError, OSError):
                 pass
             if time.monotonic() > deadline:
                 blamed = self.components.get(blame)
@@ -434,6 +435,8 @@ class LocalCluster(ClusterAccess):
         self._wait(deadline, "kube-apiserver", self._apiserver_ready)
 
     def _etcd_healthy(self) -> bool:
+        import httpx
+
         url = f"http://127.0.0.1:{self.ports['etcd']}/health"
         response = httpx.get(url, timeout=2.0)
         return response.status_code == 200 and json.loads(response.text).get("health") == "true"
