@@ -311,9 +311,15 @@ async def bench(kubeconfig: Path, database_url: str, args: argparse.Namespace) -
                 scheduled.update({name: _scheduled(pid) for name, pid in cluster.items()})
                 cpu_before = _cpu_seconds()
                 before = watches.cache_for(app.models[0]).buffered
+                feeds: tuple[Any, ...] = ()
+                bursts, stretch = 0, 1.0
                 for _ in range(int(run_for)):
                     await anyio.sleep(1)
                     peak = max(peak, rss_mib())
+                    # The feeds go when the readers leave: note what they show until then.
+                    feeds = watches.cache_for(app.models[0]).feeds or feeds
+                    bursts = sum(feed.burst_count for feed in feeds)
+                    stretch = max([stretch, *(feed.stretch for feed in feeds)])
                 cpu = _cpu_seconds() - cpu_before
                 pids = {"kubeweft": str(os.getpid()), **cluster}
                 for name, (ran, waited) in list(scheduled.items()):
@@ -356,8 +362,17 @@ async def bench(kubeconfig: Path, database_url: str, args: argparse.Namespace) -
         fields = "left out (--without-database-fields)" if args.without_database_fields else "read"
         print(f"  the events' database fields (latest samples, project fields): {fields}")
         print(f"  changes the informer delivered to the watch cache: {recorded}")
+        print(
+            f"  feeds: {len(feeds)}; bursts: {bursts} ({recorded / max(bursts, 1):.1f} changes "
+            f"each); the gather stretched up to x{stretch:g}"
+        )
         readers_cpu = sum(r["cpu_s"] for r in results)
         print(f"  CPU of the {args.readers} reader processes: {readers_cpu:.1f} s")
+        if recorded and latencies:
+            print(
+                f"  kubeweft CPU per change: {1000 * cpu / recorded:.2f} ms; per event received: "
+                f"{1e6 * cpu / len(latencies):.1f} us"
+            )
         print(
             f"  CPU of the kubeweft process while changes flow: {cpu:.1f} s in {run_for:g} s; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"

@@ -59,14 +59,14 @@ class Burst:
     #: Each framed event with its object's namespace, for a stream that may not.
     frames: list[tuple[str | None, bytes]] = field(default_factory=list)
 
-    @property
-    def namespaces(self) -> set[str | None]:
-        return {change.namespace for _, change in self.changes}
+    #: The namespaces of its objects, and the newest resourceVersion among its changes.
+    namespaces: frozenset[str | None] = frozenset()
+    resource_version: int | None = None
 
-    @property
-    def resource_version(self) -> int | None:
+    def __post_init__(self) -> None:
+        self.namespaces = frozenset(change.namespace for _, change in self.changes)
         versions = [c.resource_version for _, c in self.changes if c.resource_version is not None]
-        return max(versions, default=None)
+        self.resource_version = max(versions, default=None)
 
     def encode(self, frame: Callable[[str, Change], bytes]) -> None:
         """Frame every change once (``frame(event, change)``) for every stream."""
@@ -95,6 +95,8 @@ class Feed:
         self._oldest = 0  # no live cursor is behind this (may be stale, never too high)
         self._producing = False
         self.stretch = 1.0
+        #: Bursts sealed so far (a benchmark reads changes per burst from it).
+        self.burst_count = 0
 
     # --- the watch cache's side (synchronous, never blocks) ---------------------------------
     def offer(self, change: Change) -> None:
@@ -133,7 +135,15 @@ class Feed:
 
     # --- the streams' side ----------------------------------------------------------------
     def ready_after(self, position: int) -> list[Burst]:
-        return [b for b in self._bursts if b.ready and b.end > position]
+        """The ready bursts past ``position``, oldest first: read from the newest end,
+        since a cursor that keeps up wants only the last one or two."""
+        found = []
+        for burst in reversed(self._bursts):
+            if burst.end <= position:
+                break
+            if burst.ready:
+                found.append(burst)
+        return found[::-1]
 
     @property
     def ready_end(self) -> int:
@@ -181,6 +191,7 @@ class Feed:
         if self._pending:
             end = self._sealed + len(self._pending)
             self._bursts.append(Burst(self._sealed, end, self._pending))
+            self.burst_count += 1
             self._pending = []
             self._sealed = end
 

@@ -138,7 +138,7 @@ class Subscription:
         self.high_water = max(self.high_water, feed.appended - self.position)
         bursts = feed.ready_after(self.position)
         self.position = feed.ready_end
-        newest = max((v for b in bursts if (v := b.resource_version) is not None), default=None)
+        newest = next((v for b in reversed(bursts) if (v := b.resource_version)), None)
         if newest is not None:
             self.resource_version = max(self.resource_version or 0, newest)
         return Batch(bursts, self.resource_version)
