@@ -8,15 +8,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e manifests system-deps venv localcluster bench bench-deps clean
+.PHONY: run test test-without-cluster lint unit integration e2e manifests system-deps browser-deps venv localcluster bench bench-deps clean
 
 # The dashboard it prints (/ui) and the API act as the development identity for requests
 # without credentials (refused in production mode).
 run: venv localcluster
 	$(BIN)/kubeweft run --dev-user developer
 
-test: system-deps venv localcluster lint
-	$(BIN)/python -m pytest -p no:cacheprovider tests examples/tenant/tests examples/backup/tests
+# The unit tests need no control plane, database or browser: `test-without-cluster` runs
+# them as soon as the virtualenv is there, beside apt and the Go build (.ci/run's jobs).
+# The rest waits for everything; so do the few unit tests that run the control plane's
+# kubectl (marked localcluster).
+test: system-deps venv localcluster browser-deps lint test-without-cluster
+	$(BIN)/python -m pytest -p no:cacheprovider tests examples/tenant/tests examples/backup/tests \
+	  --ignore=tests/unit
+	$(BIN)/python -m pytest -p no:cacheprovider -m localcluster tests/unit
+
+test-without-cluster: venv
+	$(BIN)/python -m pytest -p no:cacheprovider -m "not localcluster" tests/unit
 
 lint: venv
 	$(BIN)/ruff check src tests bench examples
@@ -32,13 +41,19 @@ unit: venv
 integration: system-deps venv localcluster
 	$(BIN)/python -m pytest tests/integration
 
-e2e: system-deps venv localcluster
+e2e: system-deps browser-deps venv localcluster
 	$(BIN)/python -m pytest tests/e2e
 
-# Debian packages the tests need: PostgreSQL (started per test session in a temp dir),
-# Go (the local control plane's build) and headless Chromium with its driver (the
-# dashboard's browser tests). hack/system-deps.sh is the script `kubeweft init` writes.
+# Debian packages the tests need: PostgreSQL (started per test session in a temp dir)
+# and Go (the local control plane's build). hack/system-deps.sh is the script
+# `kubeweft init` writes.
 system-deps:
+	@bash hack/system-deps.sh
+
+# Headless Chromium with its driver (the dashboard's browser tests), a second apt run
+# after the first: only the Go build waits for system-deps, so with jobs Chromium's
+# download and install happen beside the build instead of before it.
+browser-deps: system-deps
 	@bash hack/system-deps.sh chromium chromium-driver:chromedriver
 
 venv: $(STAMP)

@@ -17,6 +17,7 @@ cluster) and the local control plane's build (``KUBEWEFT_LOCALCLUSTER_*``) are k
 import os
 from collections.abc import Mapping
 
+import hypothesis
 import pytest
 
 pytest_plugins = [
@@ -24,6 +25,12 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.crds",
 ]
+
+
+# No per-example time limit: a test asserts behaviour, never a wall-clock time, and
+# `make test` runs the unit tests beside the Go build, where an example may wait for a CPU.
+hypothesis.settings.register_profile("kubeweft", deadline=None)
+hypothesis.settings.load_profile("kubeweft")
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from kubeweft.examples.webapp.api.v1 import WebApp
@@ -147,6 +148,7 @@ def project_kubectl() -> str:
         return found
 
 
+@pytest.mark.localcluster  # runs the local control plane's kubectl
 def test_kustomize_renders_a_consistent_deployment() -> None:
     kubectl = project_kubectl()
     done = subprocess.run(

@@ -5,6 +5,7 @@ import subprocess
 from pathlib import PurePosixPath
 from typing import Any, Self
 
+import pytest
 import yaml
 from pydantic import Field
 
@@ -115,6 +116,7 @@ def rendered_crd(overlay: str) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.localcluster  # runs the local control plane's kubectl
 def test_kustomize_points_the_webapp_conversion_at_the_renamed_service() -> None:
     for overlay in ("default", "cert-manager"):
         crd = rendered_crd(overlay)

@@ -82,6 +82,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory, kubectl: Path) -> Path:
     return root
 
 
+@pytest.mark.localcluster  # runs the local control plane's kubectl
 def test_config_default_serves_the_webhooks_with_a_certificate_kept_in_a_secret(
     shop: Path, kubectl: Path
 ) -> None:
@@ -111,6 +112,7 @@ def test_config_default_serves_the_webhooks_with_a_certificate_kept_in_a_secret(
     assert [rule["resourceNames"] for rule in secret_rules] == [["shop-webhook-server-cert"]]
 
 
+@pytest.mark.localcluster  # runs the local control plane's kubectl
 def test_config_cert_manager_mounts_an_issued_certificate_and_injects_its_ca(
     shop: Path, kubectl: Path
 ) -> None:
@@ -131,6 +133,7 @@ def test_config_cert_manager_mounts_an_issued_certificate_and_injects_its_ca(
     assert volume["secret"]["secretName"] == certificate["spec"]["secretName"]
 
 
+@pytest.mark.localcluster  # runs the local control plane's kubectl
 def test_the_manifests_stay_generated_and_a_second_webhook_changes_no_config(
     shop: Path,
 ) -> None:
