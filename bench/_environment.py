@@ -3,23 +3,36 @@
 The local control plane and a private PostgreSQL server are started unless the caller
 names an existing cluster (``--kubeconfig``) or database (``--database-url``). Everything
 started is registered on the caller's ``ExitStack`` and stops with it.
+
+The webhook benchmarks use :func:`webhook_environment` instead: no database server (the
+process keeps SQLite in a temporary directory) and ``kubeweft run`` serving its webhooks
+to the API server at its loopback address.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
 from tests.support.postgres import PostgresServer, find_bin_dir
+from tests.support.process import KubeweftProcess, spawn
 
 from kubeweft.localcluster import ExternalCluster, LocalCluster, find_binaries
 from kubeweft.localcluster.access import ClusterAccess
 
 CRD = Path(__file__).parents[1] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
+#: The shipped application's webhook configurations, which ``local`` certificates apply.
+WEBHOOK_CONFIGURATIONS = (
+    "mutatingwebhookconfiguration/kubeweft-mutating-webhook-configuration",
+    "validatingwebhookconfiguration/kubeweft-validating-webhook-configuration",
+)
 
 
 @dataclass(frozen=True)
@@ -57,3 +70,51 @@ def environment(
     cluster.kubectl("wait", "--for=condition=Established", "crd/webapps.kubeweft.dev")
     cluster.kubectl("create", "namespace", namespace)
     return Environment(cluster, database_url)
+
+
+@dataclass(frozen=True)
+class WebhookEnvironment:
+    cluster: ClusterAccess
+    #: A client of the API server itself (the cluster's credentials).
+    http: httpx.Client
+    workdir: Path
+
+    def spawn(self, stack: ExitStack) -> KubeweftProcess:
+        """Spawn the shipped application (``--no-controller``, SQLite under ``workdir``)
+        with ``local`` webhook certificates, so the API server calls it at its loopback
+        address; stopped with ``stack``. Returns at once, so the caller can time the
+        start-up."""
+        env = {
+            "KUBEWEFT_WEBHOOK_CERTIFICATES": "local",
+            "KUBEWEFT_WEBHOOK_PORT": "0",
+            "KUBEWEFT_STATE_DIR": str(self.workdir / "state"),
+        }
+        process = spawn(self.cluster.kubeconfig_path, self.workdir, "--no-controller", env=env)
+        stack.callback(process.stop)
+        return process
+
+
+def webhook_environment(
+    stack: ExitStack, *, kubeconfig: Path | None, namespace: str
+) -> WebhookEnvironment:
+    """Start (or reuse) a cluster with no nodes (an external one's API server must reach
+    this machine's loopback address), install the CRD and create ``namespace``. The
+    namespace and the webhook configurations are deleted with ``stack``."""
+    work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    cluster: ClusterAccess
+    if kubeconfig is None:
+        cluster = stack.enter_context(LocalCluster(binaries=find_binaries(), nodes=0))
+    else:
+        cluster = ExternalCluster(kubeconfig)
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    cluster.kubectl("wait", "--for=condition=Established", "crd/webapps.kubeweft.dev")
+    cluster.kubectl("create", "namespace", namespace)
+    stack.callback(cluster.kubectl, "delete", "namespace", namespace, "--wait=false")
+    stack.callback(cluster.kubectl, "delete", "--ignore-not-found", *WEBHOOK_CONFIGURATIONS)
+    return WebhookEnvironment(cluster, stack.enter_context(cluster.http()), work)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -24,32 +24,16 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
+from _environment import percentile, webhook_environment
 
-from tests.support.process import spawn
-
-from kubeweft.localcluster import ExternalCluster, LocalCluster, find_binaries
-from kubeweft.localcluster.access import ClusterAccess
-
-CRD = Path(__file__).parents[1] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
-CONFIGURATIONS = (
-    "mutatingwebhookconfiguration/kubeweft-mutating-webhook-configuration",
-    "validatingwebhookconfiguration/kubeweft-validating-webhook-configuration",
-)
 NAMESPACE = "bench-conversion"
 PORTS = [{"name": "http", "port": 8080}, {"name": "metrics", "port": 9113}]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(http: httpx.Client, path: str) -> float:
@@ -68,26 +52,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        cluster: ClusterAccess
-        if args.kubeconfig is None:
-            cluster = stack.enter_context(LocalCluster(binaries=find_binaries(), nodes=0))
-        else:
-            cluster = ExternalCluster(args.kubeconfig)
-        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-        cluster.kubectl("wait", "--for=condition=Established", "crd/webapps.kubeweft.dev")
-        cluster.kubectl("create", "namespace", NAMESPACE)
-        stack.callback(cluster.kubectl, "delete", "namespace", NAMESPACE, "--wait=false")
-        stack.callback(cluster.kubectl, "delete", "--ignore-not-found", *CONFIGURATIONS)
-        http = stack.enter_context(cluster.http())
-
-        env = {
-            "KUBEWEFT_WEBHOOK_CERTIFICATES": "local",
-            "KUBEWEFT_WEBHOOK_PORT": "0",
-            "KUBEWEFT_STATE_DIR": str(work / "state"),
-        }
-        process = spawn(cluster.kubeconfig_path, work, "--no-controller", env=env)
-        stack.callback(process.stop)
+        bench = webhook_environment(stack, kubeconfig=args.kubeconfig, namespace=NAMESPACE)
+        http = bench.http
+        process = bench.spawn(stack)
         process.wait_ready()
         base = f"/apis/kubeweft.dev/{{}}/namespaces/{NAMESPACE}/webapps"
         for i in range(args.objects):

@@ -23,7 +23,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from datetime import datetime
@@ -32,18 +31,8 @@ from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
+from _environment import WEBHOOK_CONFIGURATIONS, percentile, webhook_environment
 
-from tests.support.process import spawn
-
-from kubeweft.localcluster import ExternalCluster, LocalCluster, find_binaries
-from kubeweft.localcluster.access import ClusterAccess
-
-CRD = Path(__file__).parents[1] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
-CONFIGURATIONS = (
-    "mutatingwebhookconfiguration/kubeweft-mutating-webhook-configuration",
-    "validatingwebhookconfiguration/kubeweft-validating-webhook-configuration",
-)
 NAMESPACE = "bench-webhooks"
 
 
@@ -54,11 +43,6 @@ def webapp(name: str) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": NAMESPACE},
         "spec": {"image": "nginx:1.27"},
     }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def log_steps(log: str) -> dict[str, float]:
@@ -103,27 +87,10 @@ def main() -> None:
     args = parser.parse_args()
 
     with ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        cluster: ClusterAccess
-        if args.kubeconfig is None:
-            cluster = stack.enter_context(LocalCluster(binaries=find_binaries(), nodes=0))
-        else:
-            cluster = ExternalCluster(args.kubeconfig)
-        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-        cluster.kubectl("wait", "--for=condition=Established", "crd/webapps.kubeweft.dev")
-        cluster.kubectl("create", "namespace", NAMESPACE)
-        stack.callback(cluster.kubectl, "delete", "namespace", NAMESPACE, "--wait=false")
-        stack.callback(cluster.kubectl, "delete", "--ignore-not-found", *CONFIGURATIONS)
-        http = stack.enter_context(cluster.http())
-
-        env = {
-            "KUBEWEFT_WEBHOOK_CERTIFICATES": "local",
-            "KUBEWEFT_WEBHOOK_PORT": "0",
-            "KUBEWEFT_STATE_DIR": str(work / "state"),
-        }
+        bench = webhook_environment(stack, kubeconfig=args.kubeconfig, namespace=NAMESPACE)
+        cluster, http = bench.cluster, bench.http
         started = time.perf_counter()
-        process = spawn(cluster.kubeconfig_path, work, "--no-controller", env=env)
-        stack.callback(process.stop)
+        process = bench.spawn(stack)
         dry_run = f"/apis/kubeweft.dev/v1/namespaces/{NAMESPACE}/webapps?dryRun=All"
         while True:
             response = http.post(dry_run, json=webapp("probe"))
@@ -142,7 +109,8 @@ def main() -> None:
             print(f"          {event}: {seconds:.2f} s after the process's first log line")
 
         saved = [
-            json.loads(cluster.kubectl("get", name, "-o", "json").stdout) for name in CONFIGURATIONS
+            json.loads(cluster.kubectl("get", name, "-o", "json").stdout)
+            for name in WEBHOOK_CONFIGURATIONS
         ]
         for document in saved:
             for key in ("resourceVersion", "uid", "creationTimestamp", "generation"):
@@ -153,7 +121,7 @@ def main() -> None:
         without: list[float] = []
         for round_ in range(args.rounds):
             with_hooks += time_creates(http, f"w{round_}", per_round)
-            cluster.kubectl("delete", *CONFIGURATIONS)
+            cluster.kubectl("delete", *WEBHOOK_CONFIGURATIONS)
             without += time_creates(http, f"n{round_}", per_round)
             cluster.apply(saved)
             # The API server picks up a webhook configuration within a moment: wait for
