@@ -360,7 +360,11 @@ async def run_process(
     """Run until SIGTERM/SIGINT (or cancellation); return after a graceful shutdown."""
     url = settings.resolved_database_url()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(url, statement_timeout=settings.database_statement_timeout_seconds)
+    database = Database(
+        url,
+        statement_timeout=settings.database_statement_timeout_seconds,
+        pool_size=settings.database_pool_size,
+    )
     database.connect()
     try:
         await _prepare_database(settings, database, app.migrations)

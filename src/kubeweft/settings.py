@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     record_buffer_size: int = Field(default=10_000, ge=1)
     # Bounds every statement, lock wait and connection wait; past it a request gets 503.
     database_statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    # PostgreSQL: connections per pool (the engine's, and the read model's own), kept open.
+    database_pool_size: int = Field(default=20, ge=1)
     # Retention per table (docs/design/database.md): by age; annotations from their last
     # edit; API keys from their revocation or expiry (a key in force is kept).
     metric_retention_days: float = Field(default=7.0, gt=0)

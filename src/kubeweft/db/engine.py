@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from sqlalchemy import event, text
@@ -40,8 +40,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine as _create_async_engine,
 )
 
+if TYPE_CHECKING:  # asyncpg loads only when a PostgreSQL database is used
+    import asyncpg
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 DEFAULT_STATEMENT_TIMEOUT_S = 5.0
+# Connections per PostgreSQL pool (KUBEWEFT_DATABASE_POOL_SIZE): SQLAlchemy's default
+# pool held 5 + 10 overflow, so 32 concurrent reads queued for a connection.
+DEFAULT_POOL_SIZE = 20
 # The client-side deadline fires this much after the drivers' own bounds, so that a
 # driver normally ends the wait itself (a clean error; cancelling a driver mid-call
 # costs the connection) and the deadline only catches what no driver bound covers.
@@ -70,24 +76,63 @@ def _on_sqlite_connect(busy_timeout_ms: int, dbapi_connection: Any, _record: Any
         cursor.close()
 
 
-def _replace_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """Hand out no pooled connection the server has closed (a restart, an idle timeout).
+def _replace_unusable_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out no pooled connection that cannot run a statement right now.
 
-    asyncpg marks a connection closed as soon as the event loop sees the server's close,
-    so this is a flag read, not the round trip ``pool_pre_ping`` costs on every checkout
-    (one per read). The pool replaces a connection refused here with a new one.
+    Two cases, both read from asyncpg's own state instead of the round trips
+    ``pool_pre_ping`` costs on every checkout (BEGIN, an empty query and ROLLBACK: three
+    per read). The server closed it (a restart, an idle timeout): asyncpg sets the closed
+    flag as soon as the event loop sees the close. Or a statement on it ran past a
+    timeout: asyncpg is then still cancelling that statement on the server (a new
+    connection that may hang as long as the server does), and a statement sent meanwhile
+    fails as "another operation is in progress" — a 500 where a server that stopped
+    answering must give a 503 (``tests/integration/db/test_statement_timeout.py``).
+    asyncpg's own pool makes the same check on release (``_is_cancelling``). The pool
+    replaces a connection refused here with a new one; against a server that does not
+    answer, connecting runs into the statement timeout, hence the 503.
     """
-    if dbapi_connection.driver_connection.is_closed():
+    driver = dbapi_connection.driver_connection
+    if driver.is_closed():
         raise sa_exc.DisconnectionError("the server closed this pooled connection")
+    if driver._protocol._is_cancelling():
+        raise sa_exc.DisconnectionError("a timed-out statement is still being cancelled")
+
+
+def _postgres_connect_args(statement_timeout: float | None) -> dict[str, Any]:
+    """asyncpg's connect arguments: the statement timeout as the server's and the client's
+    bound on each statement, lock wait and connection attempt."""
+    server_settings = {"application_name": "kubeweft"}
+    connect_args: dict[str, Any] = {"timeout": 10, "server_settings": server_settings}
+    if statement_timeout is not None:
+        milliseconds = str(max(1, int(statement_timeout * 1000)))
+        server_settings["statement_timeout"] = milliseconds
+        server_settings["lock_timeout"] = milliseconds
+        connect_args["timeout"] = statement_timeout
+        connect_args["command_timeout"] = statement_timeout
+    return connect_args
+
+
+async def _keep_session(_connection: Any) -> None:
+    """The read pool's reset on release: none. Its connections only run single SELECTs
+    outside a transaction, so there is no session state to undo, and asyncpg's default
+    reset (``RESET ALL`` and friends) would cost a round trip per read."""
 
 
 def create_engine(
-    url: str, *, echo: bool = False, statement_timeout: float | None = None, **kwargs: Any
+    url: str,
+    *,
+    echo: bool = False,
+    statement_timeout: float | None = None,
+    pool_size: int | None = None,
+    **kwargs: Any,
 ) -> AsyncEngine:
     """An async engine for ``url``, with the per-dialect settings kubeweft relies on.
 
     ``statement_timeout`` (seconds) bounds each statement, each lock wait, connecting
     and the wait for a pooled connection; None leaves them at the drivers' defaults.
+    ``pool_size`` (PostgreSQL) is how many connections the pool keeps and may hold, with
+    no overflow beyond it: an overflow connection is closed when it comes back, and the
+    next burst pays PostgreSQL a new backend and every statement's preparation again.
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -104,23 +149,14 @@ def create_engine(
         event.listen(engine.sync_engine, "connect", partial(_on_sqlite_connect, busy_ms))
         return engine
     if backend == "postgresql":
-        # The closed-flag check below is not enough on its own: a connection whose
-        # statement hit the client-side deadline is closed by asyncpg only after it is
-        # back in the pool, so the next checkout still sees it open and its first
-        # statement fails as a disconnect (a 500, not the 503 a frozen server must
-        # give: tests/integration/db/test_statement_timeout.py). The ping finds it.
-        kwargs.setdefault("pool_pre_ping", True)
-        server_settings = {"application_name": "kubeweft"}
-        connect_args: dict[str, Any] = {"timeout": 10, "server_settings": server_settings}
+        connect_args = _postgres_connect_args(statement_timeout)
         if statement_timeout is not None:
-            milliseconds = str(max(1, int(statement_timeout * 1000)))
-            server_settings["statement_timeout"] = milliseconds
-            server_settings["lock_timeout"] = milliseconds
-            connect_args["timeout"] = statement_timeout
-            connect_args["command_timeout"] = statement_timeout
             kwargs.setdefault("pool_timeout", statement_timeout)
+        if pool_size is not None:
+            kwargs.setdefault("pool_size", pool_size)
+            kwargs.setdefault("max_overflow", 0)
         engine = _create_async_engine(url, echo=echo, connect_args=connect_args, **kwargs)
-        event.listen(engine.sync_engine, "checkout", _replace_closed_connection)
+        event.listen(engine.sync_engine, "checkout", _replace_unusable_connection)
         return engine
     raise ValueError(
         f"unsupported database URL {parsed.render_as_string()!r}: use sqlite or postgresql"
@@ -161,18 +197,29 @@ class Database:
     ``ping()`` is the readiness probe's question; ``aclose()`` returns connections.
     ``statement_timeout`` (seconds, None for the drivers' defaults) bounds every
     statement and connection wait, and ``deadline()`` a whole unit of work.
+    ``driver_connection()`` lends the driver's own connection for the read model's
+    single statements; on PostgreSQL from a pool of asyncpg's own, of at most
+    ``pool_size`` connections (the engine's pool has the same size).
     """
 
     def __init__(
-        self, url: str, *, echo: bool = False, statement_timeout: float | None = None
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        statement_timeout: float | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         self.url = url
         # Read on every request's statement: parsed once.
         self.dialect = make_url(url).get_backend_name()
         self.statement_timeout = statement_timeout
+        self.pool_size = pool_size
         self._echo = echo
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._driver_pool: asyncpg.Pool | None = None
+        self._driver_pool_lock: anyio.Lock | None = None  # made in the loop that uses it
 
     @property
     def engine(self) -> AsyncEngine:
@@ -189,7 +236,10 @@ class Database:
     def connect(self) -> Database:
         if self._engine is None:
             self._engine = create_engine(
-                self.url, echo=self._echo, statement_timeout=self.statement_timeout
+                self.url,
+                echo=self._echo,
+                statement_timeout=self.statement_timeout,
+                pool_size=self.pool_size if self.dialect == "postgresql" else None,
             )
             self._sessions = session_factory(self._engine)
         return self
@@ -203,6 +253,54 @@ class Database:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions.begin() as session:
             yield session
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """The driver's own connection (asyncpg's or aiosqlite's), for one statement.
+
+        The read model sends its statements here, past the ORM and SQLAlchemy's pool:
+        on PostgreSQL a checkout of SQLAlchemy's pool cost more client CPU than the read
+        itself (its greenlet bridge and bookkeeping), so these reads take connections
+        from an asyncpg pool of their own, which replaces a connection the server closed
+        and waits out (or drops) one whose statement timed out before lending it again.
+        SQLite's reads keep the engine's pool: its connections are threads of one file.
+        """
+        if self.dialect != "postgresql":
+            async with self.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                yield raw.driver_connection
+            return
+        pool = self._driver_pool or await self._open_driver_pool()
+        async with pool.acquire(timeout=self.statement_timeout) as connection:
+            try:
+                yield connection
+            except BaseException:
+                if not connection.is_closed() and connection._protocol._is_cancelling():
+                    # A statement that timed out (or whose request was cancelled) is
+                    # still being cancelled on the server. Returned as it is, asyncpg's
+                    # release would wait for that in a task of its own, and against a
+                    # server that does not answer fail there, where no one hears it.
+                    # Closed now, it is replaced by the next acquire instead.
+                    connection.terminate()
+                raise
+
+    async def _open_driver_pool(self) -> asyncpg.Pool:
+        import asyncpg
+
+        if self._driver_pool_lock is None:
+            self._driver_pool_lock = anyio.Lock()
+        async with self._driver_pool_lock:
+            if self._driver_pool is None:
+                self.engine  # noqa: B018 -- raises unless connect() was called
+                dsn = make_url(self.url).set(drivername="postgresql")
+                self._driver_pool = await asyncpg.create_pool(
+                    dsn.render_as_string(hide_password=False),
+                    min_size=0,
+                    max_size=self.pool_size,
+                    reset=_keep_session,
+                    **_postgres_connect_args(self.statement_timeout),
+                )
+            return self._driver_pool
 
     @contextmanager
     def deadline(self) -> Iterator[None]:
@@ -245,6 +343,12 @@ class Database:
         return True
 
     async def aclose(self) -> None:
+        pool, self._driver_pool = self._driver_pool, None
+        if pool is not None:
+            with anyio.move_on_after(self.statement_timeout or 10.0) as waited:
+                await pool.close()
+            if waited.cancelled_caught:
+                pool.terminate()
         if self._engine is not None:
             await self._engine.dispose()
         self._engine = None
