@@ -293,12 +293,18 @@ class Database:
             if self._driver_pool is None:
                 self.engine  # noqa: B018 -- raises unless connect() was called
                 dsn = make_url(self.url).set(drivername="postgresql")
+                connect_args = _postgres_connect_args(self.statement_timeout)
+                # Plan each prepared statement once per connection. By default PostgreSQL
+                # re-plans it on every execution while the plan for the values at hand
+                # looks cheaper than a generic one, which for the detail's statement it
+                # always did: planning cost as much server CPU as running it.
+                connect_args["server_settings"]["plan_cache_mode"] = "force_generic_plan"
                 self._driver_pool = await asyncpg.create_pool(
                     dsn.render_as_string(hide_password=False),
                     min_size=0,
                     max_size=self.pool_size,
                     reset=_keep_session,
-                    **_postgres_connect_args(self.statement_timeout),
+                    **connect_args,
                 )
             return self._driver_pool
 
