@@ -3,14 +3,16 @@
 One ``kubeweft run`` on the local control plane with real authentication (HS256 JWTs, no
 development identity) and RBAC deciding: alice may edit WebApps in team-a and has no
 access to team-b. One browser session signs in as alice with her token, then reads the
-list (team-a's WebApps only), sorts and filters it by a spec field, sees a ``kubectl
-scale`` arrive in the open list without a reload (the streams API), opens a detail page
-whose history names her change, adds an annotation, rolls the WebApp back to generation
-1 from the timeline (confirmed in a dialog, by keyboard), and creates a WebApp through
-the form (the API's field error shown next to the field, then Ready and its Events
-arriving live) and deletes it after confirming. Screenshots of the list, the form's
-error, the detail page and the rollback dialog are written to the directory printed at
-the start (set ``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
+list (team-a's WebApps only), sorts and filters it by a spec field and by health (one
+WebApp is blocked by a Deployment of its name that kubeweft did not create, so its
+controller reports it NotOwned: not Ready, Degraded), sees a ``kubectl scale`` arrive in
+the open list without a reload (the streams API), opens a detail page whose history
+names her change, adds an annotation, rolls the WebApp back to generation 1 from the
+timeline (confirmed in a dialog, by keyboard), and creates a WebApp through the form
+(the API's field error shown next to the field, then Ready and its Events arriving live)
+and deletes it after confirming. Screenshots of the list, the form's error, the detail
+page and the rollback dialog are written to the directory printed at the start (set
+``KUBEWEFT_TEST_ARTIFACTS`` to choose it).
 """
 
 from __future__ import annotations
@@ -41,7 +43,14 @@ SECRET = "e2e-dashboard-hs256-secret-" + "k" * 32
 ISSUER = "kubeweft-e2e-dashboard"
 AUDIENCE = "kubeweft-e2e"
 #: name → (image, replicas) of team-a's WebApps.
-APPS = {"web-a": ("nginx:1.27", 1), "web-b": ("nginx:1.26", 3), "web-c": ("httpd:2.4", 2)}
+APPS = {
+    "web-a": ("nginx:1.27", 1),
+    "web-b": ("nginx:1.26", 3),
+    "web-c": ("httpd:2.4", 2),
+    "web-d": ("nginx:1.25", 1),
+}
+#: The WebApp whose Deployment's name is already taken: it never becomes healthy.
+BLOCKED = "web-d"
 OUTSIDER = "outsider"
 DEADLINE = 60.0
 
@@ -58,6 +67,24 @@ def webapp(namespace: str, name: str, image: str, replicas: int) -> dict[str, An
         "kind": "WebApp",
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"image": image, "replicas": replicas},
+    }
+
+
+def deployment_in_the_way(namespace: str, name: str) -> dict[str, Any]:
+    """A Deployment kubeweft did not create, named as a WebApp's own would be."""
+    labels = {"app": f"{name}-by-hand"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]},
+            },
+        },
     }
 
 
@@ -84,6 +111,7 @@ def teams(local_cluster: ClusterAccess) -> Iterator[tuple[str, str]]:
                 binding(team_a, "alice-edit", "webapp-editor", user("alice")),
                 children_reader(team_a),
                 binding(team_a, "alice-children", "children-reader", user("alice")),
+                deployment_in_the_way(team_a, BLOCKED),  # before its WebApp
                 *(webapp(team_a, name, *spec) for name, spec in APPS.items()),
                 webapp(team_b, OUTSIDER, "nginx:1.27", 1),
             ]
@@ -156,13 +184,14 @@ def test_sort_and_filter_by_a_spec_field(browser: Browser, base: str) -> None:
     browser.find("#order").select("desc")
     browser.find("form.query button[type=submit]").click()
     wait_until(
-        lambda: names(browser) == ["web-b", "web-c", "web-a"], what="sorted by replicas, desc"
+        lambda: names(browser) == ["web-b", "web-c", "web-a", "web-d"],
+        what="sorted by replicas, desc (equal ones by name)",
     )
     # The column headers work from the keyboard: Enter on "Desired" sorts by spec.replicas.
     browser.get(f"{base}/ui/webapps?sort=metadata.name")
 
     def sorted_by_enter() -> bool:
-        if names(browser) == ["web-a", "web-c", "web-b"]:
+        if names(browser) == ["web-a", "web-d", "web-c", "web-b"]:
             return True
         # The table is swapped on live changes, which may take the focus with it: again.
         if "sort=metadata.name" in browser.url and browser.focus(
@@ -177,6 +206,28 @@ def test_sort_and_filter_by_a_spec_field(browser: Browser, base: str) -> None:
     wait_until(lambda: names(browser) == ["web-b"], what="filtered by image")
     assert "sort=spec.replicas" in browser.url
     assert "filter=spec.image" in browser.url
+
+
+def test_sort_and_filter_by_health(browser: Browser, base: str) -> None:
+    browser.get(f"{base}/ui/webapps")
+    browser.find("#sort").select("health")
+    browser.find("#order").select("asc")
+    browser.find("form.query button[type=submit]").click()
+    # Healthy once their Deployments are ready; the blocked one stays Failing, first.
+    wait_until(
+        lambda: names(browser) == [BLOCKED, "web-a", "web-b", "web-c"],
+        what=f"sorted by health, {BLOCKED} (NotOwned) first",
+        timeout=DEADLINE,
+    )
+    rows = browser.texts("#table tbody tr")
+    # Not Ready (0 of 1 replicas) and Degraded: 15 of 100, in words as well as colour.
+    assert re.search(r"Failing\s+15\b", rows[0]), rows
+    assert all(re.search(r"Healthy\s+100\b", row) for row in rows[1:]), rows
+    browser.find("#filter").type("health=100")
+    browser.find("form.query button[type=submit]").click()
+    wait_until(lambda: names(browser) == ["web-a", "web-b", "web-c"], what="only health 100")
+    assert "sort=health" in browser.url
+    assert "filter=health%3D100" in browser.url
 
 
 def test_a_kubectl_scale_shows_up_in_the_open_list_without_a_reload(
