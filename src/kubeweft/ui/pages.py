@@ -35,6 +35,7 @@ from kubeweft.ui.charts import DEFAULT_WINDOW, SLICES, WINDOWS, charts
 from kubeweft.ui.forms import spec_form
 from kubeweft.ui.oidc import OidcSignIn, oidc_router
 from kubeweft.ui.session import Sessions
+from kubeweft.ui.table_chrome import TableChrome
 from kubeweft.ui.table_rows import RowCache
 from kubeweft.views import DetailView, get_detail
 from kubeweft.views.errors import ResourceNotFound
@@ -92,6 +93,7 @@ def dashboard_router(
     by_plural = {model.model_info.plural: model for model in models}
     router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
     row_cache = RowCache(_templates.get_template("table_row.html"), _age)
+    table_chrome = TableChrome()
 
     async def identity_of(request: Request, ctx: ContextDep) -> Identity | None:
         try:
@@ -99,14 +101,17 @@ def dashboard_router(
         except AuthenticationError:
             return None
 
-    def render(request: Request, template: str, code: int = 200, **values: Any) -> HTMLResponse:
+    def page_text(request: Request, template: str, **values: Any) -> str:
         cookie = getattr(request.state, "session_cookie", None)
-        page = _templates.get_template(template).render(
+        return _templates.get_template(template).render(
             plurals=[(m.model_info.plural, m.model_info.kind) for m in models],
             csrf=sessions.csrf_token(cookie) if cookie else "",
             signed_in_by_cookie=cookie is not None,
             **values,
         )
+
+    def render(request: Request, template: str, code: int = 200, **values: Any) -> HTMLResponse:
+        page = page_text(request, template, **values)
         return HTMLResponse(page, code, headers={"Cache-Control": "no-store"})
 
     def missing(request: Request, user: Identity | None, what: str) -> HTMLResponse:
@@ -294,24 +299,40 @@ def dashboard_router(
             ]
             return f"{UI_PREFIX}/{plural}?{urlencode(pairs)}"
 
-        return render(
-            request,
-            "table.html",
-            400 if error else 200,
-            user=identity,
-            info=info,
-            plural=plural,
-            namespace=namespace or "",
-            query=query,
-            filters=[f"{f}={v}" for f, v in filters],
-            fields=table_fields(model),
-            columns=columns,
-            metric_names=metric_names,
-            rows=rows,
-            page=page,
-            error=error,
-            link=link,
+        # Everything table.html and base.html show besides the rows (``TableChrome``).
+        shown = (
+            plural,
+            namespace,
+            query,
+            (page.total, page.page, page.pages) if page else None,
+            error,
+            tuple(metric_names),
+            identity.user,
+            identity.method,
+            getattr(request.state, "session_cookie", None),
         )
+        text = table_chrome.page(
+            shown,
+            rows,
+            lambda rows: page_text(
+                request,
+                "table.html",
+                user=identity,
+                info=info,
+                plural=plural,
+                namespace=namespace or "",
+                query=query,
+                filters=[f"{f}={v}" for f, v in filters],
+                fields=table_fields(model),
+                columns=columns,
+                metric_names=metric_names,
+                rows=rows,
+                page=page,
+                error=error,
+                link=link,
+            ),
+        )
+        return HTMLResponse(text, 400 if error else 200, headers={"Cache-Control": "no-store"})
 
     @router.get("/{plural}/_new", response_class=HTMLResponse)
     async def create_form(request: Request, plural: str, ctx: ContextDep) -> Response:

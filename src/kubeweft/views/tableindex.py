@@ -12,7 +12,10 @@ API server keeps its watch cache instead of reading etcd per list:
   in that field's sort order (value, then namespace/name; blanks apart) and the rows per
   value's text (an equality filter is one dict lookup);
 * a count of objects per namespace (the namespaces offered to the RBAC filter, and the
-  total of a page that only a namespace restriction narrows).
+  total of a page that only a namespace restriction narrows);
+* the pages asked for since the last change (an open table page fetches itself again
+  after every change event, and every open copy of it asks the same): any event that
+  changes a row forgets them all.
 
 A request then costs about the rows it shows: the filter's matching set, or a walk down
 the sort order until the page is full. The order and the rows are exactly those of the
@@ -41,6 +44,7 @@ from kubeweft.views.table import HEALTH, SortKey, object_value, sort_key, value_
 __all__ = ["IndexedInformer", "TableIndex", "TableIndexes"]
 
 _Key = tuple[str, str]  # (namespace or "", name): the tie-break of every order
+_PAGES_KEPT = 64
 
 
 class Row:
@@ -139,6 +143,8 @@ class TableIndex:
         self.rows: dict[_Key, Row] = {}
         self.namespaces: Counter[str | None] = Counter()
         self._fields: dict[str, FieldIndex] = {}
+        #: page() answers since the last change, by their arguments.
+        self._pages: dict[tuple[Any, ...], tuple[list[Row], int, int, int]] = {}
 
     # --- the informer's handler -------------------------------------------------------
     def on_add(self, obj: Any, is_initial_list: bool) -> None:
@@ -152,6 +158,7 @@ class TableIndex:
         row = self.rows.pop((meta.namespace or "", meta.name), None)
         if row is not None:
             self._unindex(row)
+            self._pages.clear()
 
     def _put(self, obj: Any) -> None:
         row = Row(obj)
@@ -160,6 +167,7 @@ class TableIndex:
             if old.obj is obj:  # a resync hands the same object again
                 return
             self._unindex(old)
+        self._pages.clear()
         self.rows[row.key] = row
         self.namespaces[row.namespace] += 1
         for index in self._fields.values():
@@ -193,6 +201,26 @@ class TableIndex:
     ) -> tuple[list[Row], int, int, int]:
         """Rows of page ``page`` (clamped), the total and the page count, among objects
         of ``namespaces`` matching every filter and the (lower-case) search text."""
+        asked = (sort, descending, filters, search, namespaces, page, size)
+        answer = self._pages.get(asked)
+        if answer is None:
+            answer = self._page(sort, descending, filters, search, namespaces, page, size)
+            self._pages[asked] = answer
+            if len(self._pages) > _PAGES_KEPT:
+                del self._pages[next(iter(self._pages))]  # the oldest
+        rows, total, page, pages = answer
+        return list(rows), total, page, pages
+
+    def _page(
+        self,
+        sort: str,
+        descending: bool,
+        filters: tuple[tuple[str, str], ...],
+        search: str,
+        namespaces: frozenset[str | None],
+        page: int,
+        size: int,
+    ) -> tuple[list[Row], int, int, int]:
         every_namespace = namespaces.issuperset(self.namespaces)
         selected: set[_Key] | None = None
         if filters or search:

@@ -161,6 +161,50 @@ async def test_sign_in_sets_a_strict_cookie_and_writes_need_its_csrf_token() -> 
         assert "Max-Age=0" in out.headers["set-cookie"]
 
 
+async def sign_in(http: httpx.AsyncClient, credential: str) -> None:
+    form = await http.get("/ui/sign-in")
+    nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
+    assert nonce is not None
+    data = {"credential": credential, "next": "/ui", "nonce": nonce[1]}
+    assert (await http.post("/ui/sign-in", data=data)).status_code == 303
+
+
+def csrf_and_total(page: httpx.Response) -> tuple[str, str]:
+    token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.text)
+    total = re.search(r'<span id="total" data-live>(\d+)</span>', page.text)
+    assert token is not None, page.text
+    assert total is not None, page.text
+    return token[1], total[1]
+
+
+async def test_a_table_page_asked_again_is_the_asking_sessions_and_shows_what_changed() -> None:
+    """The page around the rows is kept between requests (``ui.table_chrome``): asked
+    again, it carries the asking session's CSRF token and the new total and rows."""
+    settings = Settings(dev_user="alice", mode="development")
+    app, kube, _store, _authorizer, context = build(settings)
+    await kube.create(
+        WebApp(metadata=ObjectMeta(name="w", namespace="n"), spec=WebAppSpec(image="x"))
+    )
+    transport = httpx.ASGITransport(app=install_dashboard(app, settings, context))
+    first, second = (httpx.AsyncClient(transport=transport, base_url="http://t") for _ in "12")
+    async with first, second:
+        await sign_in(first, "token")
+        await sign_in(second, "token")
+        asked = {"sort": "spec.replicas"}
+        token, total = csrf_and_total(await first.get("/ui/webapps", params=asked))
+        assert total == "1"
+        other, _ = csrf_and_total(await second.get("/ui/webapps", params=asked))
+        detail = await second.get("/ui/webapps/n/w")
+        assert other != token
+        assert f'name="csrf-token" content="{other}"' in detail.text  # its own session's
+        await kube.create(
+            WebApp(metadata=ObjectMeta(name="v", namespace="n"), spec=WebAppSpec(image="x"))
+        )
+        again = await first.get("/ui/webapps", params=asked)
+        assert csrf_and_total(again) == (token, "2")
+        assert names(again) == ["v", "w"]
+
+
 async def test_create_and_edit_forms_come_from_the_spec_class(
     ui: tuple[httpx.AsyncClient, RecordingAuthorizer],
 ) -> None:

@@ -317,6 +317,38 @@ async def test_a_large_filtered_page_is_walked_and_sorted_alike() -> None:
             assert indexed.total == plain.total > 100
 
 
+async def test_a_page_asked_again_after_any_change_is_the_new_page() -> None:
+    """The index remembers the pages asked since the last change: the same question after
+    an add, a new version, a delete or a resync is answered as the plain query answers it."""
+    rng = random.Random(11)
+    informer, records = Informer(), Records()
+    for i in range(120):
+        informer.put(webapp(rng, f"app-{i:03d}", NAMESPACES[i % 4]))
+    plain_reader, indexed_reader = readers(informer)
+    query = TableQuery(
+        sort="spec.replicas", descending=True, filters=(("spec.image", "nginx:1.2"),), size=7
+    )
+    shown = await query_table(WebApp, None, query, cluster=indexed_reader, records=records)
+    first = shown.items[0].obj
+    moved = webapp(rng, first.metadata.name, first.metadata.namespace)
+    moved.spec.image, moved.spec.replicas = "nginx:1.2", 0  # to the end of the order
+    changes: list[Callable[[], None]] = [
+        lambda: informer.put(moved),
+        lambda: informer.put(webapp(rng, "app-new", "alpha")),
+        lambda: informer.delete(next(iter(informer.objects))),
+        lambda: informer.resync(next(iter(informer.objects))),
+    ]
+    for change in changes:
+        asked = await query_table(WebApp, None, query, cluster=indexed_reader, records=records)
+        change()
+        plain = await query_table(WebApp, None, query, cluster=plain_reader, records=records)
+        indexed = await query_table(WebApp, None, query, cluster=indexed_reader, records=records)
+        assert (_shown(indexed), indexed.total) == (_shown(plain), plain.total)
+        if change is changes[0]:
+            assert first not in [item.obj for item in indexed.items]  # moved to the end
+            assert _shown(indexed) != _shown(asked)
+
+
 async def test_an_undeclared_field_is_refused_with_the_index_too() -> None:
     informer = Informer()
     _, indexed_reader = readers(informer)
