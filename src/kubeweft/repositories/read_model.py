@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -27,7 +29,17 @@ import orjson
 from kubeweft.db.engine import Database
 from kubeweft.repositories import _validate
 
-__all__ = ["STATEMENTS", "AggregateRow", "AnnotationRow", "DetailRows", "HistoryRow", "detail_rows"]
+__all__ = [
+    "STATEMENTS",
+    "AggregateRow",
+    "AnnotationRow",
+    "DetailRows",
+    "HistoryRow",
+    "SampleRows",
+    "decode_samples",
+    "detail_rows",
+    "latest_sample_rows",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +189,7 @@ async def detail_rows(
         _validate.positive(attempt_limit, "attempt_limit"),
     )
     dialect = database.dialect
-    async with database.engine.connect() as conn:
-        raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
+    async with database.driver_connection() as driver:
         if dialect == "postgresql":
             rows = await driver.fetch(STATEMENTS[dialect], uid, since, *limits)
         else:
@@ -219,37 +229,53 @@ def _assemble(rows: Any) -> DetailRows:
     return DetailRows(history, metrics, annotations, attempts, failures)
 
 
-async def latest_samples(
-    database: Database, uids: Iterable[str]
-) -> dict[str, dict[str, tuple[float, datetime]]]:
-    """``{uid: {metric name: (value, ts)}}`` from ``metric_latest``, for a list page.
+#: One UID's ``metric_latest`` rows as the driver returned them, ``(uid, name, value,
+#: ts)`` in name order. Equal rows are equal samples, so a caller may keep what it derived
+#: from them and compare the rows instead of decoding them again (``decode_samples``).
+SampleRows = tuple[Any, ...]
+
+
+async def latest_sample_rows(database: Database, uids: Iterable[str]) -> dict[str, SampleRows]:
+    """Each UID's ``metric_latest`` rows, undecoded, for a list page.
 
     One statement for the whole page, whatever its size: the UIDs are one bound
     parameter (a PostgreSQL array; a JSON array that SQLite's ``json_each`` unpacks), so
     no batching under SQLite's parameter limit is needed. Sent as SQL text on a
-    connection (no ORM session, no per-row type processing): a page of 1,000 objects
-    reads 3,000 rows, and their conversion was most of the page's cost. Every requested
-    UID is a key, with an empty dict when it has no samples.
+    connection (no ORM session, no per-row type processing), ordered by the primary key
+    so each UID's rows arrive together and in name order. A page of 1,000 objects reads
+    3,000 rows, and turning their timestamps into datetimes was most of the page's cost:
+    here nothing is converted, and a caller that kept the samples of equal rows
+    (``views.repository_source``) converts only the rows that changed. Every requested
+    UID is a key, with no rows when it has no samples.
     """
     # The UIDs are bound parameters, taken from the cache: deduplicated, not re-parsed.
     wanted = list(dict.fromkeys(uids))
-    result: dict[str, dict[str, tuple[float, datetime]]] = {uid: {} for uid in wanted}
+    result: dict[str, SampleRows] = dict.fromkeys(wanted, ())
     if not wanted:
         return result
     async with database.engine.connect() as conn:
-        rows: Sequence[Any] = (
-            await conn.exec_driver_sql(*_latest_statement(database.dialect, wanted))
-        ).all()
-    for uid, name, value, ts in rows:
-        result[uid][name] = (float(value), _ts(ts))
+        found = await conn.exec_driver_sql(*_latest_statement(database.dialect, wanted))
+        # The driver's own rows (tuples, asyncpg Records), already fetched by SQLAlchemy's
+        # async adapter: building a Row around each of them cost more than the statement,
+        # and comparing Rows is a Python call per row where tuples compare in C.
+        rows: Sequence[Any] = found.cursor.fetchall()
+        found.close()
+    for uid, group in groupby(rows, itemgetter(0)):
+        result[uid] = tuple(group)
     return result
+
+
+def decode_samples(rows: SampleRows) -> dict[str, tuple[float, datetime]]:
+    """``{metric name: (value, ts)}`` of one UID's rows (``latest_sample_rows``)."""
+    return {name: (float(value), _ts(ts)) for _, name, value, ts in rows}
 
 
 def _latest_statement(dialect: str, uids: list[str]) -> tuple[str, tuple[Any, ...]]:
     columns = "SELECT uid, name, value, ts FROM metric_latest"
+    order = "ORDER BY uid, name"
     if dialect == "postgresql":
-        return f"{columns} WHERE uid = ANY($1::varchar[])", (uids,)
+        return f"{columns} WHERE uid = ANY($1::varchar[]) {order}", (uids,)
     return (
-        f"{columns} WHERE uid IN (SELECT value FROM json_each(?))",
+        f"{columns} WHERE uid IN (SELECT value FROM json_each(?)) {order}",
         (orjson.dumps(uids).decode(),),
     )

@@ -14,13 +14,16 @@ serialized as its own object and loses its opening brace. Fields a project adds 
 body belong in the database part's dict.
 
 A list item's health score depends on the object alone, so it is kept with the
-object's part: per version, the item up to ``"latestMetrics":`` is ready bytes, and a
-page is those bytes, each item's latest samples (one statement's rows) and the joins.
+object's part: per version, the item up to ``"latestMetrics":`` is ready bytes. The
+whole item is kept too, for its object version and the read-only mapping of samples the
+record source hands out (the same one while a UID's samples are unchanged): a page is,
+for every item that did not change since the previous page, a join of ready bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -39,13 +42,15 @@ class ObjectParts:
 
     ``render`` serializes one object; the newest ``capacity`` versions are kept (an
     object's old versions age out as the informer replaces them), each with the start
-    of its list item (``list_head``).
+    of its list item (``list_head``), and the newest ``capacity`` whole list items
+    (``list_item``).
     """
 
     def __init__(self, render: Callable[[Any], bytes], capacity: int = 4096) -> None:
         self._render = render
         self._capacity = capacity
         self._parts: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+        self._items: dict[str, tuple[str, Mapping[str, MetricPoint], bytes]] = {}
 
     def _entry(self, obj: Any) -> tuple[bytes, bytes]:
         meta = obj.metadata
@@ -68,8 +73,32 @@ class ObjectParts:
         without its samples; the score has no reconcile error rate, as in a list)."""
         return self._entry(obj)[1]
 
+    def list_item(self, obj: Any, latest: Mapping[str, MetricPoint]) -> bytes:
+        """A list item without a project's fields: ``list_head`` plus ``latest``'s JSON.
+
+        Kept per UID for its object version and its samples' mapping *instance* when that
+        mapping is read-only (``MappingProxyType``: a record source hands out the same one
+        again while a UID's samples are unchanged), so an unchanged item costs a lookup;
+        built anew otherwise."""
+        meta = obj.metadata
+        uid, version = meta.uid, meta.resourceVersion
+        kept = self._items.get(uid)
+        if kept is not None and kept[1] is latest and kept[0] == version:
+            return kept[2]
+        item = self.list_head(obj) + _encode(_points(latest)) + b"}"
+        if uid and version and isinstance(latest, MappingProxyType):
+            self._items.pop(uid, None)  # re-inserted as the newest
+            self._items[uid] = (version, latest, item)
+            if len(self._items) > self._capacity:
+                del self._items[next(iter(self._items))]
+        return item
+
     def __len__(self) -> int:
         return len(self._parts)
+
+
+def _encode(value: Any) -> bytes:
+    return orjson.dumps(value, option=_OPTIONS)
 
 
 def _object(part: bytes, rest: Mapping[str, Any]) -> bytes:
@@ -132,11 +161,7 @@ def item_body(
 def list_body(parts: ObjectParts, page: ListPage) -> bytes:
     """A ``<Kind>List`` body: each item's object part plus its health and latest samples."""
     items = b",".join(
-        (
-            parts.list_head(item.obj)
-            + orjson.dumps(_points(item.latest_metrics), option=_OPTIONS)
-            + b"}"
-        )
+        parts.list_item(item.obj, item.latest_metrics)
         if item.known_score is None and not item.fields
         else _object(
             parts(item.obj),

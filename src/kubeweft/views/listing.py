@@ -25,7 +25,8 @@ __all__ = ["ListItem", "ListPage", "list_with_metrics"]
 @dataclass(frozen=True)
 class ListItem:
     obj: Any
-    latest_metrics: dict[str, MetricPoint]
+    #: Newest sample per metric name (read-only; see ``RecordSource.latest_metrics``).
+    latest_metrics: Mapping[str, MetricPoint]
     #: The health score when the caller has it at hand (a table index keeps it); None:
     #: ``health_score`` computes it from ``obj`` when asked. A REST list body takes it
     #: from its per-version cache instead (``rest.bodies``), so a page computes none.

@@ -8,7 +8,7 @@ over kubeweft's repositories is :class:`kubeweft.views.repository_source.Reposit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -127,8 +127,11 @@ class RecordSource(Protocol):
         self, uid: str, *, history_limit: int, since: datetime
     ) -> ResourceRecords: ...
 
-    async def latest_metrics(self, uids: Sequence[str]) -> dict[str, dict[str, MetricPoint]]:
-        """Newest sample per metric name for each UID, in one query for all of them."""
+    async def latest_metrics(self, uids: Sequence[str]) -> Mapping[str, Mapping[str, MetricPoint]]:
+        """Newest sample per metric name for each UID, in one query for all of them.
+
+        The mappings are read-only: a source may hand out the same one again while a
+        UID's samples are unchanged."""
         ...
 
 

@@ -2,7 +2,8 @@
 
 One short session per call, and a fixed number of statements per call however many
 rows or UIDs are involved (the detail view: one, from ``repositories.read_model``, sent
-on the driver's connection; a list page: one per 900 objects, as SQL text). Any driver or
+on the driver's connection; a list page: one, as SQL text, whose rows are decoded only
+when they changed since the last page: ``LatestSamples``). Any driver or
 connection failure becomes :class:`DatabaseUnavailable` (the seed's "DB query fails →
 500"), one that ran out of time (the statement timeout, applied to the whole session)
 :class:`DatabaseTimeout` (503); the driver's message is chained for the log, never
@@ -11,9 +12,10 @@ shown to a client.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
+from types import MappingProxyType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +39,7 @@ from kubeweft.views.records import (
     ResourceRef,
 )
 
-__all__ = ["RepositorySource"]
+__all__ = ["LatestSamples", "RepositorySource"]
 
 # Enough attempts to make a rate meaningful, few enough to stay one cheap query.
 ERROR_RATE_SAMPLE = 100
@@ -46,8 +48,9 @@ ERROR_RATE_SAMPLE = 100
 class RepositorySource:
     """A :class:`~kubeweft.views.records.RecordStore` backed by the database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, latest_capacity: int = 4096) -> None:
         self._database = database
+        self._latest = LatestSamples(latest_capacity)
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -99,13 +102,11 @@ class RepositorySource:
             reconcile_error_rate=rows.failures / rows.attempts if rows.attempts else None,
         )
 
-    async def latest_metrics(self, uids: Sequence[str]) -> dict[str, dict[str, MetricPoint]]:
+    async def latest_metrics(self, uids: Sequence[str]) -> dict[str, Mapping[str, MetricPoint]]:
         with self._guard():
-            latest = await read_model.latest_samples(self._database, uids)
-        return {
-            uid: {name: MetricPoint(value, ts) for name, (value, ts) in samples.items()}
-            for uid, samples in latest.items()
-        }
+            found = await read_model.latest_sample_rows(self._database, uids)
+        kept = self._latest
+        return {uid: kept.samples(uid, rows) for uid, rows in found.items()}
 
     async def history(self, uid: str, *, limit: int) -> list[HistoryEntry]:
         async with self._session() as session:
@@ -183,6 +184,42 @@ class RepositorySource:
                 status_code=entry.status_code,
                 request_id=entry.request_id,
             )
+
+
+_NO_SAMPLES: Mapping[str, MetricPoint] = MappingProxyType({})
+
+
+class LatestSamples:
+    """Each UID's latest samples as a read-only mapping, kept while its rows are unchanged.
+
+    A list page asks for the same rows again and again (an object's samples change at
+    most once per sampling interval), and decoding 3,000 rows into datetimes and
+    ``MetricPoint``s on every page was most of its cost. Here a UID's rows are compared
+    with the rows its mapping was made from (tuples, compared in C) and decoded only
+    when they differ. The same mapping instance for unchanged rows also lets a body keep
+    its encoded form (``rest.bodies``). The newest ``capacity`` UIDs are kept.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._kept: dict[str, tuple[read_model.SampleRows, Mapping[str, MetricPoint]]] = {}
+
+    def samples(self, uid: str, rows: read_model.SampleRows) -> Mapping[str, MetricPoint]:
+        if not rows:
+            return _NO_SAMPLES
+        kept = self._kept.get(uid)
+        if kept is not None and kept[0] == rows:
+            return kept[1]
+        decoded = read_model.decode_samples(rows)
+        points = MappingProxyType({name: MetricPoint(v, ts) for name, (v, ts) in decoded.items()})
+        self._kept.pop(uid, None)  # re-inserted as the newest
+        self._kept[uid] = (rows, points)
+        if len(self._kept) > self._capacity:
+            del self._kept[next(iter(self._kept))]
+        return points
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
 
 def _history(row: tables.ChangeHistory) -> HistoryEntry:

@@ -179,13 +179,17 @@ async def test_latest_samples_match_the_repository_read(database: Database) -> N
         )
         want = await metrics.latest_metrics(session, uids)
 
-    got = await read_model.latest_samples(database, uids)
+    rows = await read_model.latest_sample_rows(database, uids)
+    got = {uid: read_model.decode_samples(found) for uid, found in rows.items()}
 
     assert got == {
         uid: {name: (s.value, s.ts) for name, s in samples.items()} for uid, samples in want.items()
     }
     assert got[uids[0]]["cpu"] == (0.0, now)
     assert got[uids[2]] == {}
+    # Each UID's rows in name order, so equal samples are equal rows.
+    assert [row[1] for row in rows[uids[0]]] == ["cpu", "ready_replicas"]
+    assert rows == await read_model.latest_sample_rows(database, reversed(uids))
 
 
 async def test_latest_samples_of_a_large_page_are_one_statement(database: Database) -> None:
@@ -201,8 +205,9 @@ async def test_latest_samples_of_a_large_page_are_one_statement(database: Databa
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", count)
     try:
-        got = await read_model.latest_samples(database, [*uids, uids[0]])
+        rows = await read_model.latest_sample_rows(database, [*uids, uids[0]])
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", count)
     assert len(statements) == 1, statements
+    got = {uid: read_model.decode_samples(found) for uid, found in rows.items()}
     assert got == {uid: {"cpu": (1.0, now)} for uid in uids}

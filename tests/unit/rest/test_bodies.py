@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from kubeweft.api import ObjectMeta
@@ -139,3 +140,27 @@ def test_an_object_part_is_rendered_once_per_version() -> None:
     assert len(parts) == 2  # the oldest version went
     parts(first)
     assert len(rendered) == 4
+
+
+def test_a_list_item_is_kept_for_its_version_and_its_read_only_samples() -> None:
+    routes = ModelRoutes.of(WebApp)
+    parts = routes.object_parts
+    samples = MappingProxyType({"cpu": MetricPoint(0.5, T0)})
+    first = parts.list_item(webapp("a", rv="7"), samples)
+    reference = schema_list(routes, ListPage([ListItem(webapp("a", rv="7"), dict(samples))], None))
+    assert b'{"items":[' + first + b'],"continue":null}' == reference
+    # The same version and the same samples instance: the kept bytes themselves.
+    assert parts.list_item(webapp("a", rv="7"), samples) is first
+    # Another samples instance (the rows changed), another version, or samples a caller
+    # may still change (a plain dict): built again, from what is given.
+    changed = MappingProxyType({"cpu": MetricPoint(0.75, T1)})
+    assert b"0.75" in parts.list_item(webapp("a", rv="7"), changed)
+    assert parts.list_item(webapp("a", rv="8"), changed) is not parts.list_item(
+        webapp("a", rv="7"), changed
+    )
+    plain = {"cpu": MetricPoint(0.5, T0)}
+    item = parts.list_item(webapp("a", rv="7"), plain)
+    plain["cpu"] = MetricPoint(9.5, T1)
+    again = parts.list_item(webapp("a", rv="7"), plain)
+    assert b"9.5" in again
+    assert b"9.5" not in item
