@@ -294,11 +294,10 @@ class Database:
                 self.engine  # noqa: B018 -- raises unless connect() was called
                 dsn = make_url(self.url).set(drivername="postgresql")
                 connect_args = _postgres_connect_args(self.statement_timeout)
-                # Plan each prepared statement once per connection. By default PostgreSQL
-                # re-plans it on every execution while the plan for the values at hand
-                # looks cheaper than a generic one, which for the detail's statement it
-                # always did: planning cost as much server CPU as running it.
-                connect_args["server_settings"]["plan_cache_mode"] = "force_generic_plan"
+                # PostgreSQL's default plan_cache_mode stays: it re-plans the detail's
+                # statement on every execution, but the generic plan it would keep
+                # instead read thirty days of samples twenty times slower than one day
+                # (bench/rest_throughput.py; docs/design/performance.md).
                 self._driver_pool = await asyncpg.create_pool(
                     dsn.render_as_string(hide_password=False),
                     min_size=0,
