@@ -1,32 +1,37 @@
 """REST throughput at size, as ratios to a bare endpoint of the same server, driven by wrk.
 
 Run: ``.venv/bin/python bench/rest_throughput.py [--databases sqlite,postgresql]
-[--days 1,7,30] 2>bench.log`` (``make bench-deps`` installs wrk; Debian package ``wrk``).
+[--days 1,30] [--rounds 4] [--slice 4] 2>bench.log`` (``make bench-deps`` installs wrk;
+Debian package ``wrk``).
 
 Set-up, once per run: a local control plane (or ``KUBECONFIG``), ``--webapps`` WebApps
-in one namespace. Then per database: ``--history`` change-history rows per WebApp, and
-metric samples at ``--sample-interval`` seconds (default: the settings' sampling
-interval, i.e. what the reconciler writes) for each of ``--metrics`` series of the
-first ``--series-webapps`` WebApps (the others have their latest values only). The
-samples are generated in the database (no Python loop) and end an hour after the set-up,
-so every measured 5-minute window is full. The kubeweft process serves in this
-interpreter without the controller, set up as ``kubeweft run`` sets it up (uvloop, the
-GIL switch interval: ``kubeweft.app.run_options``); the load comes from ``wrk`` (one
-thread, ``--connections`` connections, ``--duration`` seconds per figure).
+in one namespace. Then per database kind, one database per retention in ``--days``,
+alike but for the samples: ``--history`` change-history rows per WebApp, the latest
+value of every series, and that many days of metric samples at ``--sample-interval``
+seconds (default: the settings' sampling interval, i.e. what the reconciler writes) for
+each of the three series of the first ``--series-webapps`` WebApps. The samples are
+generated in the database (no Python loop) up to now, and kept up to now between rounds,
+so every measured 5-minute window is full. Each database is served by its own kubeweft
+process (API only, no controller) in this interpreter, set up as ``kubeweft run`` sets it
+up (uvloop, the GIL switch interval: ``kubeweft.app.run_options``); the load comes from
+``wrk`` (one thread, ``--connections`` connections, ``--slice`` seconds per slice).
 
-For each retention in ``--days`` (ascending; older samples are added between steps, the
-rest of the data stays) it prints requests/s and p50/p99 of:
+The figures are measured in ``--rounds`` interleaved rounds. A round measures, one slice
+each, every database's GET detail (rotating over the WebApps with series) right after a
+bare endpoint of the same process returning a prebuilt body of the detail's size, then
+every database's GET list ``limit=1000`` right after a bare endpoint of the list's size;
+the databases take turns going first. It prints, per database, requests/s, p50/p99 and:
 
-* GET detail (rotating over the WebApps with series) and a bare endpoint of the same
-  server returning a prebuilt body of the detail's size — and their ratio (goal: ≥ 50%);
-* GET list ``limit=1000`` and a bare endpoint with a body of the list's size — ratio
-  (goal: ≥ 25%);
-* wrk's own CPU (user + system over the run, of its one thread): well under 100% means
-  the load generator is not what limits the figure.
+* detail / bare, the median over rounds of the ratio in each round (goal: >= 50%);
+* list / bare, the same (goal: >= 25%);
+* wrk's own CPU (user + system over the slice, of its one thread): well under 100% means
+  the load generator is not what limits the figure;
 
-Each figure and its bare twin are measured in ``--slices`` alternating slices of
-``--duration``/``--slices`` seconds; the ratio is the median of the slices' ratios, so
-load from elsewhere on the machine weighs on both sides alike.
+and, for the longest retention against the shortest, detail and list requests/s as the
+median over rounds of their ratio within each round (goal: 90-110%), with the rounds'
+spread, and the same for the bare endpoint as the noise's yardstick. Adjacent slices see
+the same load from elsewhere on the machine, so the ratios hold where the absolute
+figures do not.
 
 Compare the rows of one run; figures from different machines or runs do not compare.
 """
@@ -45,7 +50,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -311,93 +316,162 @@ def _pooled(runs: list[Figures]) -> Figures:
     )
 
 
-async def pair(
-    base: str, bare_path: str, paths: list[str], args: argparse.Namespace
-) -> tuple[Figures, Figures, float]:
-    """The bare endpoint and ``paths`` in alternating slices (so load from elsewhere on
-    the machine hits both alike); both pooled, and the median of the slices' ratios."""
-    slice_s = max(1, args.duration // args.slices)
-    bare_runs: list[Figures] = []
-    runs: list[Figures] = []
-    for _ in range(args.slices):
-        for into, what in ((bare_runs, [bare_path]), (runs, paths)):
-            into.append(await anyio.to_thread.run_sync(wrk, base, what, args.connections, slice_s))
-    ratio = statistics.median(r.rps / b.rps for r, b in zip(runs, bare_runs, strict=True))
-    return _pooled(bare_runs), _pooled(runs), ratio
+@dataclass
+class Dataset:
+    """One database of the run, served by its own process: ``days`` of samples."""
+
+    days: int
+    loader: Any  # the Database that writes the samples
+    newest: datetime
+    base: str = ""
+    bare: dict[str, bytes] = field(default_factory=dict)  # the process's prebuilt bodies
+    bare_detail: list[Figures] = field(default_factory=list)  # one per round
+    detail: list[Figures] = field(default_factory=list)
+    bare_list: list[Figures] = field(default_factory=list)
+    listing: list[Figures] = field(default_factory=list)
 
 
-async def measure(
-    base: str, bare: dict[str, bytes], details: list[str], args: argparse.Namespace
-) -> None:
-    list_path = f"/api/webapps/{NAMESPACE}?limit=1000"
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        detail_body = (await http.get(details[0])).content
-        list_body = (await http.get(list_path)).content
-    bare["detail"], bare["list"] = detail_body, list_body  # the same bytes, prebuilt
-    before = resource.getrusage(resource.RUSAGE_SELF)
+LIST_PATH = f"/api/webapps/{NAMESPACE}?limit=1000"
+
+
+async def _slice(base: str, paths: list[str], args: argparse.Namespace) -> Figures:
+    return await anyio.to_thread.run_sync(wrk, base, paths, args.connections, args.slice_s)
+
+
+async def rounds(datasets: list[Dataset], details: list[str], args: argparse.Namespace) -> None:
+    """``--rounds`` rounds; in each, every dataset's detail and its bare twin, then every
+    dataset's list and its bare twin, one slice each. The datasets take turns going first
+    (ABBA), so a drift of the machine's load weighs on each alike."""
+    for number in range(args.rounds):
+        order = datasets if number % 2 == 0 else datasets[::-1]
+        for data in order:
+            data.newest = await keep_sampling(data.loader, args.sample_interval, data.newest)
+        for bare_path, target, pick in (
+            ("/bench/bare/detail", details, lambda d: (d.bare_detail, d.detail)),
+            ("/bench/bare/list", [LIST_PATH], lambda d: (d.bare_list, d.listing)),
+        ):
+            for data in order:
+                bare_runs, runs = pick(data)
+                bare_runs.append(await _slice(data.base, [bare_path], args))
+                runs.append(await _slice(data.base, target, args))
+
+
+def _ratio(runs: list[Figures], of: list[Figures]) -> float:
+    """The median over rounds of ``runs``' requests/s over ``of``'s in the same round."""
+    return statistics.median(r.rps / b.rps for r, b in zip(runs, of, strict=True))
+
+
+def _spread(runs: list[Figures], of: list[Figures]) -> str:
+    ratios = sorted(r.rps / b.rps for r, b in zip(runs, of, strict=True))
+    return f"rounds {100 * ratios[0]:.0f}-{100 * ratios[-1]:.0f}%"
+
+
+def report(label: str, datasets: list[Dataset], series: int, server_cpu: float) -> None:
+    for data in datasets:
+        print(
+            f"\n  {label}: {data.days} day(s) of samples for {series:,} of the WebApps", flush=True
+        )
+        print(_row(f"bare ({len(data.bare['detail']):,} B)", _pooled(data.bare_detail)))
+        print(_row("GET detail", _pooled(data.detail), _ratio(data.detail, data.bare_detail)))
+        print(_row(f"bare ({len(data.bare['list']):,} B)", _pooled(data.bare_list)))
+        list_ratio = _ratio(data.listing, data.bare_list)
+        print(_row("GET list limit=1000", _pooled(data.listing), list_ratio), flush=True)
+    first, last = datasets[0], datasets[-1]
+    if first is not last:
+        print(
+            f"\n  {label}, {last.days} days against {first.days} (median over rounds of the "
+            "requests/s in the same round; goal 4: 90-110%)",
+            flush=True,
+        )
+        for what, a, b in (
+            ("GET detail", last.detail, first.detail),
+            ("GET list limit=1000", last.listing, first.listing),
+            ("bare (detail size)", last.bare_detail, first.bare_detail),
+        ):
+            print(f"    {what:<28} {100 * _ratio(a, b):6.1f}%  ({_spread(a, b)})", flush=True)
+    print(f"    server process CPU over the rounds: {100 * server_cpu:.0f}% of one core")
+
+
+async def prepare(
+    database: Any, made: list[tuple[str, str]], days: int, args: argparse.Namespace
+) -> Dataset:
+    """History, latest values and ``days`` of samples (every ``--sample-interval``) for the
+    first ``--series-webapps`` WebApps, ending now."""
+    interval = args.sample_interval
+    anchor = datetime.now(UTC)
     started = time.perf_counter()
-    bare_detail, detail, detail_ratio = await pair(base, "/bench/bare/detail", details, args)
-    bare_list, listing, list_ratio = await pair(base, "/bench/bare/list", [list_path], args)
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    server_cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / (
-        time.perf_counter() - started
+    await write_history(database, made, args.history)
+    await setup_series(database, made, args.series_webapps)
+    await write_latest(database, made, anchor)
+    steps = round(days * 86_400 / interval)
+    await add_samples(database, anchor, interval, 0, steps)
+    rows = args.series_webapps * len(METRIC_NAMES) * steps
+    print(
+        f"  {days} day(s): {len(made):,} WebApps x {args.history} history rows, "
+        f"{rows:,} samples every {interval:g}s for {args.series_webapps:,} of them "
+        f"(written in {time.perf_counter() - started:.0f}s)",
+        flush=True,
     )
-    print(_row(f"bare ({len(detail_body):,} B)", bare_detail), flush=True)
-    print(_row("GET detail", detail, detail_ratio), flush=True)
-    print(_row(f"bare ({len(list_body):,} B)", bare_list), flush=True)
-    print(_row("GET list limit=1000", listing, list_ratio), flush=True)
-    print(f"    server process CPU over the four: {100 * server_cpu:.0f}% of one core", flush=True)
+    return Dataset(days, database, anchor)
 
 
-async def bench_database(
-    label: str, url: str, kubeconfig: Path, made: list[tuple[str, str]], args: argparse.Namespace
+async def bench_dialect(
+    label: str,
+    urls: list[str],
+    kubeconfig: Path,
+    made: list[tuple[str, str]],
+    args: argparse.Namespace,
 ) -> None:
+    """One database per retention in ``--days``, each served by its own process in this
+    interpreter, measured in interleaved rounds."""
     from kubeweft.db.engine import Database
     from kubeweft.db.migrate import migrate
     from kubeweft.runtime.client import Client
     from kubeweft.settings import Settings
 
-    settings = Settings(
-        kubeconfig=kubeconfig,
-        database_url=url,
-        dev_user="bench",
-        api_port=0,
-        probe_port=0,
-        enable_controller=False,
-        local_cluster=False,
-        kubernetes_token_auth=False,
-        log_level="WARNING",
-    )
-    await migrate(url)
-    database = Database(url).connect()
-    client = Client.from_settings(settings)
-    interval = args.sample_interval
-    per_day = round(86_400 / interval)
-    anchor = datetime.now(UTC)
-    try:
-        await write_history(database, made, args.history)
-        await setup_series(database, made, args.series_webapps)
-        await write_latest(database, made, anchor)
-        series = made[: args.series_webapps]
-        details = [f"/api/webapps/{NAMESPACE}/{name}" for name, _ in series]
-        done, newest = 0, anchor
-        async with serving(settings, database, client) as (base, bare):
-            for days in args.days:
-                started = time.perf_counter()
-                await add_samples(database, anchor, interval, done, days * per_day)
-                rows = len(series) * len(METRIC_NAMES) * (days * per_day - done)
-                done = days * per_day
-                newest = await keep_sampling(database, interval, newest)
-                print(
-                    f"\n  {label}: {len(made):,} WebApps x {args.history} history rows; "
-                    f"{days} day(s) of samples every {interval:g}s for {len(series):,} of them "
-                    f"({rows:,} rows added in {time.perf_counter() - started:.0f}s)",
-                    flush=True,
-                )
-                await measure(base, bare, details, args)
-    finally:
-        await client.aclose()
-        await database.aclose()
+    print(f"\n{label}", flush=True)
+    details = [f"/api/webapps/{NAMESPACE}/{name}" for name, _ in made[: args.series_webapps]]
+    async with contextlib.AsyncExitStack() as stack:
+        datasets: list[Dataset] = []
+        for days, url in zip(args.days, urls, strict=True):
+            settings = Settings(
+                kubeconfig=kubeconfig,
+                database_url=url,
+                dev_user="bench",
+                api_port=0,
+                probe_port=0,
+                enable_controller=False,
+                local_cluster=False,
+                kubernetes_token_auth=False,
+                log_level="WARNING",
+            )
+            await migrate(url)
+            loader = Database(url).connect()  # no statement timeout: it writes millions of rows
+            stack.push_async_callback(loader.aclose)
+            database = Database(
+                url,
+                statement_timeout=settings.database_statement_timeout_seconds,
+                pool_size=settings.database_pool_size,
+            )  # as `kubeweft run` makes it, for the process
+            database.connect()
+            stack.push_async_callback(database.aclose)
+            client = Client.from_settings(settings)
+            stack.push_async_callback(client.aclose)
+            data = await prepare(loader, made, days, args)
+            data.base, data.bare = await stack.enter_async_context(
+                serving(settings, database, client)
+            )
+            async with httpx.AsyncClient(base_url=data.base, timeout=60) as http:
+                # The same bytes, prebuilt.
+                data.bare["detail"] = (await http.get(details[0])).content
+                data.bare["list"] = (await http.get(LIST_PATH)).content
+            datasets.append(data)
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        started = time.perf_counter()
+        await rounds(datasets, details, args)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        report(label, datasets, args.series_webapps, used / (time.perf_counter() - started))
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -428,8 +502,8 @@ async def main(args: argparse.Namespace) -> None:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         for dialect in args.databases:
             if dialect == "sqlite":
-                url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
-                await bench_database("SQLite", url, kubeconfig, made, args)
+                urls = [f"sqlite+aiosqlite:///{tmp / f'bench-{days}d.db'}" for days in args.days]
+                await bench_dialect("SQLite", urls, kubeconfig, made, args)
             else:
                 from tests.support.postgres import PostgresServer, find_bin_dir
 
@@ -437,8 +511,8 @@ async def main(args: argparse.Namespace) -> None:
                 if bin_dir is None:
                     sys.exit("PostgreSQL binaries not found (Debian package postgresql)")
                 server = stack.enter_context(PostgresServer(bin_dir))
-                url = server.create_database("bench")
-                await bench_database("PostgreSQL", url, kubeconfig, made, args)
+                urls = [server.create_database(f"bench_{days}d") for days in args.days]
+                await bench_dialect("PostgreSQL", urls, kubeconfig, made, args)
 
 
 def _interval() -> float:
@@ -463,10 +537,10 @@ if __name__ == "__main__":
     )
     parser.add_argument("--sample-interval", type=float, default=None, help="seconds")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--duration", type=int, default=12, help="seconds per figure")
     parser.add_argument(
-        "--slices", type=int, default=4, help="alternating slices per figure and its bare twin"
+        "--rounds", type=int, default=4, help="interleaved rounds (one slice per figure each)"
     )
+    parser.add_argument("--slice", dest="slice_s", type=int, default=4, help="seconds per slice")
     arguments = parser.parse_args()
     if arguments.series_webapps is None:
         arguments.series_webapps = arguments.webapps
