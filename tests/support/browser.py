@@ -96,7 +96,9 @@ class Browser:
 
     def find(self, css: str, timeout: float = 10.0) -> Element:
         """The first element matching ``css``, waiting for it to appear."""
-        return wait_until(lambda: next(iter(self.find_all(css)), None), what=css, timeout=timeout)
+        found = wait_until(lambda: next(iter(self.find_all(css)), None), what=css, timeout=timeout)
+        assert found is not None  # wait_until returns only a value its accept (bool) took
+        return found
 
     def texts(self, css: str) -> list[str]:
         """The visible text of each element matching ``css``, read in one step (a live
