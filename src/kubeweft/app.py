@@ -257,6 +257,8 @@ async def _warn_if_conversion_unserved(client: Client, name: str) -> None:
         live = await client.get(CustomResourceDefinition, name)
     except kube_errors.Forbidden:
         return  # a process without --install-crds need not read CRDs; the list answers
+    except kube_errors.NotFound:
+        return  # not installed: the list below names the CRD and the fix
     current = live.spec.conversion
     if current is None or current.strategy != "Webhook" or current.webhook is None:
         return
