@@ -16,6 +16,7 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -26,6 +27,9 @@ from tests.support.process import KubeweftProcess, spawn
 
 from kubeweft.localcluster import ExternalCluster, LocalCluster, find_binaries
 from kubeweft.localcluster.access import ClusterAccess
+
+if TYPE_CHECKING:
+    from kubeweft.settings import Settings
 
 CRD = Path(__file__).parents[1] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
 #: The shipped application's webhook configurations, which ``local`` certificates apply.
@@ -118,3 +122,23 @@ def percentile(values: list[float], q: float) -> float:
     """The ``q`` quantile of ``values`` (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def api_settings(kubeconfig: Path, database_url: str, **overrides: Any) -> Settings:
+    """Settings of an API-only process in the benchmark's interpreter: the development
+    identity ``bench``, no controller, ephemeral ports, warnings only; ``overrides``
+    change or add settings."""
+    from kubeweft.settings import Settings
+
+    return Settings(
+        kubeconfig=kubeconfig,
+        database_url=database_url,
+        dev_user="bench",
+        api_port=0,
+        probe_port=0,
+        enable_controller=False,
+        local_cluster=False,
+        kubernetes_token_auth=False,
+        log_level="WARNING",
+        **overrides,
+    )

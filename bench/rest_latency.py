@@ -35,6 +35,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
+from _environment import api_settings
+
 N_WEBAPPS = 1_000
 HISTORY_PER_APP = 100
 SAMPLES_PER_APP = 1_000
@@ -218,19 +220,8 @@ async def bench(kubeconfig: Path, database_url: str, total: int) -> None:
     from kubeweft.db.migrate import migrate
     from kubeweft.examples.webapp import app
     from kubeweft.runtime.client import Client
-    from kubeweft.settings import Settings
 
-    settings = Settings(
-        kubeconfig=kubeconfig,
-        database_url=database_url,
-        dev_user="bench",
-        api_port=0,
-        probe_port=0,
-        enable_controller=False,
-        local_cluster=False,
-        kubernetes_token_auth=False,
-        log_level="WARNING",
-    )
+    settings = api_settings(kubeconfig, database_url)
     await migrate(database_url)
     database = Database(database_url).connect()
     client = Client.from_settings(settings)

@@ -60,6 +60,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
+from _environment import api_settings
+
 NAMESPACE = "bench"
 # What the WebApp reconciler samples on every reconcile (controllers/webapp.py).
 METRIC_NAMES = ("ready_replicas", "desired_replicas", "reconcile_seconds")
@@ -427,24 +429,13 @@ async def bench_dialect(
     from kubeweft.db.engine import Database
     from kubeweft.db.migrate import migrate
     from kubeweft.runtime.client import Client
-    from kubeweft.settings import Settings
 
     print(f"\n{label}", flush=True)
     details = [f"/api/webapps/{NAMESPACE}/{name}" for name, _ in made[: args.series_webapps]]
     async with contextlib.AsyncExitStack() as stack:
         datasets: list[Dataset] = []
         for days, url in zip(args.days, urls, strict=True):
-            settings = Settings(
-                kubeconfig=kubeconfig,
-                database_url=url,
-                dev_user="bench",
-                api_port=0,
-                probe_port=0,
-                enable_controller=False,
-                local_cluster=False,
-                kubernetes_token_auth=False,
-                log_level="WARNING",
-            )
+            settings = api_settings(kubeconfig, url)
             await migrate(url)
             loader = Database(url).connect()  # no statement timeout: it writes millions of rows
             stack.push_async_callback(loader.aclose)

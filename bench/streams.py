@@ -47,6 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.suppor
 
 from tests.support.waiting import wait_until_async
 
+from _environment import api_settings
+
 NAMESPACE = "bench-streams"
 STAMP = re.compile(rb'"sent":"(\d+)"')
 
@@ -214,18 +216,10 @@ async def bench(kubeconfig: Path, database_url: str, args: argparse.Namespace) -
     from kubeweft.examples.webapp import app
     from kubeweft.runtime import errors as kube_errors
     from kubeweft.runtime.client import Client
-    from kubeweft.settings import Settings
 
-    settings = Settings(
-        kubeconfig=kubeconfig,
-        database_url=database_url,
-        dev_user="bench",
-        api_port=0,
-        probe_port=0,
-        enable_controller=False,
-        local_cluster=False,
-        kubernetes_token_auth=False,
-        log_level="WARNING",
+    settings = api_settings(
+        kubeconfig,
+        database_url,
         stream_max_per_user=args.streams,
         http_max_connections=args.streams + 100,
         drain_timeout_seconds=5.0,
