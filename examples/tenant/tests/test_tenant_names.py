@@ -43,16 +43,11 @@ def process(
 
 def reconciler_errors(process: KubeweftProcess) -> list[dict[str, Any]]:
     """The tenant controller's "reconciler error" entries in the process's JSON log."""
-    entries = []
-    for line in list(process.stdout_lines):
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        tenants = isinstance(entry, dict) and entry.get("controller") == "tenant"
-        if tenants and entry.get("event") in RECONCILER_ERRORS:
-            entries.append(entry)
-    return entries
+    return [
+        entry
+        for entry in process.log_entries()
+        if entry.get("controller") == "tenant" and entry.get("event") in RECONCILER_ERRORS
+    ]
 
 
 def tenant(cluster: ClusterAccess, name: str) -> dict[str, Any] | None:
@@ -97,6 +92,8 @@ def test_a_dotted_name_is_an_invalid_name_condition_not_a_retry_loop(
         )
         return counted == len(reconciler_errors(process))
 
+    started = [e for e in process.log_entries() if e.get("event") == "starting workers"]
+    assert [entry.get("controller") for entry in started] == ["tenant"], started
     wait_until(counted_and_logged, what="every counted reconcile error logged", timeout=DEADLINE)
     ours = [entry for entry in reconciler_errors(process) if entry.get("request") == name]
     assert ours == [], ours

@@ -22,6 +22,7 @@ reach the process under test: only what the test passes in ``env`` does.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -33,6 +34,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -94,6 +96,18 @@ class KubeweftProcess:
     def log(self) -> str:
         """Everything the process wrote to stderr (its structured log) so far."""
         return self.log_path.read_text(errors="replace")
+
+    def log_entries(self) -> list[dict[str, Any]]:
+        """The structured log's JSON entries so far (lines that are not JSON are left out)."""
+        entries = []
+        for line in self.log().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+        return entries
 
     def log_tail(self, chars: int = LOG_TAIL) -> str:
         return f"--- {self.name} (pid {self.pid}) log tail ---\n{self.log()[-chars:]}"
