@@ -7,6 +7,8 @@ what that process serves with an :class:`App` (its models and their reconcilers)
 runs it with ``kubeweft run package.module:app``.
 """
 
+# First: structlog is imported there without rich (kubeweft.logging says why).
+from kubeweft import logging as _logging  # noqa: F401
 from kubeweft.application import App, ControllerContext, ReconcilerFactory
 
 __all__ = ["App", "ControllerContext", "ReconcilerFactory", "__version__"]

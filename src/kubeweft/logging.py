@@ -3,6 +3,12 @@
 Both the stdlib ``logging`` records of libraries (uvicorn, SQLAlchemy, httpx) and
 kubeweft's own ``structlog`` loggers go through one renderer, so a log pipeline sees a
 single format. Configured once, first thing at start-up (the seed's step 1).
+
+structlog imports rich, and pygments with it (≈ 3 MiB resident), whenever rich is
+installed — typer depends on it — only to pretty-print tracebacks on a console. The JSON
+renderer never uses it and the console renderer falls back to plain tracebacks, so
+structlog is imported here with rich hidden. The package imports this module first
+(``kubeweft/__init__.py``), before any other module imports structlog.
 """
 
 from __future__ import annotations
@@ -11,7 +17,14 @@ import logging
 import sys
 from typing import Literal
 
-import structlog
+_HIDE_RICH = "rich" not in sys.modules
+if _HIDE_RICH:
+    sys.modules["rich"] = None  # type: ignore[assignment]  # `import rich` fails
+try:
+    import structlog
+finally:
+    if _HIDE_RICH:
+        del sys.modules["rich"]
 
 __all__ = ["configure_logging", "get_logger"]
 

@@ -27,6 +27,7 @@ starts on our own page, is same-site, and carries the new session cookie.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -36,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -46,6 +46,8 @@ from kubeweft.auth.oidc import OidcClient, OidcError, new_code_verifier
 from kubeweft.ui.session import Sessions
 
 if TYPE_CHECKING:  # PyJWT and cryptography load with the first sign-in, not at start
+    import jinja2
+
     from kubeweft.auth.jwtbearer import JwtAuthenticator
 
 __all__ = ["CALLBACK_PATH", "FLOW_COOKIE_PREFIX", "OidcSignIn", "ShowSignIn", "oidc_router"]
@@ -64,11 +66,17 @@ _DESCRIPTION_SHOWN = 200
 #: ``(request, status, next, error) -> the sign-in page`` (``ui.pages``).
 ShowSignIn = Callable[[Request, int, str, str | None], Response]
 
-_pages = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+
+@functools.cache
+def _pages() -> jinja2.Environment:
+    """Made with the first sign-in, as the dashboard's own templates (``ui.pages``)."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 @dataclass(frozen=True)
@@ -194,7 +202,7 @@ def oidc_router(
             )
         log.info("signed in with oidc", user=identity.user, issuer=oidc.client.issuer)
         page = HTMLResponse(
-            _pages.get_template("signed_in.html").render(user=identity.user, next=target),
+            _pages().get_template("signed_in.html").render(user=identity.user, next=target),
             headers={"Cache-Control": "no-store"},
         )
         lifetime = int(claims["exp"] - time.time())  # exp is required and was verified

@@ -11,14 +11,14 @@ updates go to ``/api`` itself.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
-import jinja2
 import jsonpatch
 import yaml
 from fastapi import APIRouter, Request
@@ -41,6 +41,9 @@ from kubeweft.views import DetailView, get_detail
 from kubeweft.views.errors import ResourceNotFound
 from kubeweft.views.table import TableQuery, UnknownField, query_table, table_fields
 
+if TYPE_CHECKING:  # Jinja2 loads with the first page asked, not at start
+    import jinja2
+
 __all__ = ["RESERVED_SEGMENTS", "UI_PREFIX", "dashboard_router"]
 
 UI_PREFIX = "/ui"
@@ -50,11 +53,22 @@ PAGE_SIZE = 50
 HISTORY_SHOWN = 50
 _MAX_FORM_BYTES = 16_384
 
-_templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The pages' templates, made on the first page asked: Jinja2 and the compiled
+    templates (≈ 3 MiB) stay out of a process whose dashboard nobody opens."""
+    import jinja2
+
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    templates.filters["health_word"] = _health_word
+    templates.filters["age"] = _age
+    templates.filters["yaml"] = lambda value: yaml.safe_dump(value, sort_keys=False).rstrip()
+    return templates
 
 
 def _health_word(score: int) -> str:
@@ -72,11 +86,6 @@ def _age(value: Any) -> str:
     return f"{max(seconds, 0)}s"
 
 
-_templates.filters["health_word"] = _health_word
-_templates.filters["age"] = _age
-_templates.filters["yaml"] = lambda value: yaml.safe_dump(value, sort_keys=False).rstrip()
-
-
 class _Shown(NamedTuple):
     """One object's page, ready to render (``object_page``)."""
 
@@ -92,7 +101,7 @@ def dashboard_router(
 ) -> APIRouter:
     by_plural = {model.model_info.plural: model for model in models}
     router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
-    row_cache = RowCache(_templates.get_template("table_row.html"), _age)
+    row_cache = RowCache(lambda: _templates().get_template("table_row.html"), _age)
     table_chrome = TableChrome()
 
     async def identity_of(request: Request, ctx: ContextDep) -> Identity | None:
@@ -103,7 +112,8 @@ def dashboard_router(
 
     def page_text(request: Request, template: str, **values: Any) -> str:
         cookie = getattr(request.state, "session_cookie", None)
-        return _templates.get_template(template).render(
+        page = _templates().get_template(template)
+        return page.render(
             plurals=[(m.model_info.plural, m.model_info.kind) for m in models],
             csrf=sessions.csrf_token(cookie) if cookie else "",
             signed_in_by_cookie=cookie is not None,

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from kubeweft.views.listing import ListItem
 from kubeweft.views.table import object_value, table_cells
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["Column", "RowCache"]
 
@@ -31,12 +33,20 @@ Column = tuple[str, str, str]
 
 
 class RowCache:
-    """Rendered rows of the table template's ``row`` macro, by what each row shows."""
+    """Rendered rows of the table template's ``row`` macro, by what each row shows.
+
+    ``template`` is called for the template when the first row is rendered, so a process
+    whose table nobody opens loads no Jinja2.
+    """
 
     def __init__(
-        self, template: jinja2.Template, age: Callable[[Any], str], capacity: int = 4096
+        self,
+        template: Callable[[], jinja2.Template],
+        age: Callable[[Any], str],
+        capacity: int = 4096,
     ) -> None:
-        self._render = template.module.row  # type: ignore[attr-defined]
+        self._template = template
+        self._render: Callable[..., str] | None = None
         self._age = age
         self._capacity = capacity
         self._rows: dict[Hashable, Markup] = {}
@@ -81,6 +91,8 @@ class RowCache:
                     "health": item.health_score,
                     "metrics": item.latest_metrics,
                 }
+                if self._render is None:
+                    self._render = self._template().module.row  # type: ignore[attr-defined]
                 row = Markup(self._render(plural, namespaced, columns, metric_names, values))
                 if meta.resourceVersion:
                     _keep(self._rows, key, row, self._capacity)

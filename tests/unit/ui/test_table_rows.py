@@ -48,7 +48,7 @@ class Ages:
 
 
 def cache(ages: Ages) -> RowCache:
-    return RowCache(pages._templates.get_template("table_row.html"), ages)
+    return RowCache(lambda: pages._templates().get_template("table_row.html"), ages)
 
 
 def row(rows: RowCache, obj: WebApp, metrics: dict[str, MetricPoint] | None = None) -> Any:
