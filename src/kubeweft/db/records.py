@@ -11,7 +11,9 @@ later.
 (uid, generation) already exists, so a retried batch or a restarted operator never
 records a generation twice; each history row gets the RFC 6902 patch from the spec of
 the newest generation stored before it, and each metric sample moves
-``metric_latest`` forward.
+``metric_latest`` forward. Each write also names the UIDs it touched to other
+processes, in the same transaction (``changes.notify``: a PostgreSQL NOTIFY, delivered
+at commit).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import jsonpatch
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kubeweft.db import changes
 from kubeweft.db.tables import (
     HISTORY_SOURCES,
     RECONCILE_OUTCOMES,
@@ -183,6 +186,7 @@ async def write_history(session: AsyncSession, records: Sequence[HistoryRecord])
         index_elements=["uid", "generation"]
     )
     await session.execute(stmt, rows)
+    await changes.notify(session, [r.uid for r in records])
 
 
 async def write_reconciles(session: AsyncSession, records: Sequence[ReconcileRecord]) -> None:
@@ -190,6 +194,7 @@ async def write_reconciles(session: AsyncSession, records: Sequence[ReconcileRec
         return
     rows = [{**_row(r), "actions": list(r.actions)} for r in records]
     await session.execute(insert(_RECONCILE_LOG), rows)
+    await changes.notify(session, [r.uid for r in records])
 
 
 async def write_samples(session: AsyncSession, samples: Sequence[MetricSample]) -> None:
@@ -212,6 +217,7 @@ async def write_samples(session: AsyncSession, samples: Sequence[MetricSample]) 
             where=stmt.table.c.ts <= stmt.excluded.ts,
         )
         await session.execute(stmt)
+    await changes.notify(session, [uid for uid, _ in newest])
 
 
 async def write_records(session: AsyncSession, records: Iterable[Record]) -> None:

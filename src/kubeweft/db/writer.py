@@ -18,6 +18,9 @@ of anything new, and a history record's file is deleted once its row is committe
 history record dropped from the full buffer stays in the spool and is written at the
 next start.
 
+With a ``changes`` feed (``db.changes``) each committed batch names the UIDs it wrote,
+so views that keep what they read (``views.repository_source``) read them again.
+
 ``submit`` must be called from the event loop's thread (the reconciler's tasks).
 """
 
@@ -33,6 +36,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kubeweft.db import records
+from kubeweft.db.changes import RecordChanges
 from kubeweft.db.engine import Database
 from kubeweft.db.spool import HistorySpool
 from kubeweft.runtime.metrics import RECORDS_DROPPED, RECORDS_PENDING, RECORDS_WRITTEN
@@ -70,6 +74,7 @@ class RecordWriter:
         initial_backoff_s: float = 0.1,
         max_backoff_s: float = 5.0,
         spool: HistorySpool | None = None,
+        changes: RecordChanges | None = None,
     ) -> None:
         if buffer_size < 1:
             raise ValueError("buffer_size must be at least 1")
@@ -80,6 +85,8 @@ class RecordWriter:
         self.max_backoff_s = max_backoff_s
         #: Where history records wait on disk (None: in memory only).
         self.spool = spool
+        #: Told the UIDs of every committed batch, so readers drop what they kept of them.
+        self.changes = changes
         self._buffer: deque[records.Record] = deque()
         self._in_flight: list[records.Record] = []
         self._wakeup = anyio.Event()
@@ -212,6 +219,8 @@ class RecordWriter:
     async def _write(self, batch: list[records.Record]) -> None:
         async with self._sessions()() as session, session.begin():
             await records.write_records(session, batch)
+        if self.changes is not None:
+            self.changes.touched(record.uid for record in batch)
 
     async def flush(self, timeout_s: float = math.inf) -> bool:
         """Wait until every record submitted so far is written; False on timeout.

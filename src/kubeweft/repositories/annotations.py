@@ -1,7 +1,8 @@
 """Annotations: notes people attach to a resource, stored only in the database.
 
 The body limit (10,000 characters) is checked here, with a clear error, and enforced
-again by a CHECK constraint so no other path can store more.
+again by a CHECK constraint so no other path can store more. Every write names its
+resource's UID to other processes in its transaction (``db.changes.notify``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kubeweft.db import changes
 from kubeweft.db.tables import (
     ACTOR_LENGTH,
     ANNOTATION_BODY_MAX,
@@ -46,6 +48,7 @@ async def create_annotation(
     )
     session.add(row)
     await session.flush()
+    await changes.notify(session, [row.uid])
     return row
 
 
@@ -98,6 +101,7 @@ async def update_annotation(
     row.body = body
     row.updated_at = utcnow()
     await session.flush()
+    await changes.notify(session, [row.uid])
     return row
 
 
@@ -111,10 +115,12 @@ async def delete_annotation(
     result = await session.execute(stmt)
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFoundError("annotation", annotation_id)
+    await changes.notify(session, [uid] if uid is not None else None)
 
 
 async def delete_annotations_for(session: AsyncSession, uid: str) -> int:
     result = await session.execute(delete(Annotation).where(Annotation.uid == _validate.uid(uid)))
+    await changes.notify(session, [uid])
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

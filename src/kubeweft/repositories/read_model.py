@@ -13,6 +13,11 @@ The metric part bounds time, not only the UID: the names come from ``metric_late
 ``(uid, name, ts >= since)`` of the ``(uid, name, ts)`` index, so the cost follows the
 window, never the retained history
 (``metrics.metric_aggregates`` has the same shape).
+
+It also says when the window's figures would change without any write: the oldest
+sample and reconcile attempt they counted (``DetailRows.window_oldest``) leave the
+window when ``since`` passes them, so a caller that keeps the rows knows exactly how
+long they hold (``views.repository_source``).
 """
 
 from __future__ import annotations
@@ -78,20 +83,24 @@ class DetailRows:
     annotations: list[AnnotationRow]  # newest first
     attempts: int  # reconcile attempts since the window start (at most the sample size)
     failures: int  # ... of which ended in an error
+    #: The oldest sample or attempt the window's figures counted (None: none): the
+    #: figures stay what they are, without any write, while ``since <= window_oldest``.
+    window_oldest: datetime | None = None
 
 
 _HISTORY, _METRIC, _ANNOTATION, _ATTEMPTS = 0, 1, 2, 3
 
-# Columns of every branch: part, number, text1, text2, text3, text4, f1..f4, ts.
+# Columns of every branch: part, number, text1, text2, text3, text4, f1..f4, ts, oldest.
 #   history:    generation, actor, source, spec, patch, rolled_back_to, created_at
-#   metric:     count, name,            latest, min, max, avg,     max(ts)
+#   metric:     count, name,            latest, min, max, avg,     max(ts), min(ts)
 #   annotation: id, author, body,                                  created_at
-#   attempts:   count(*),               failures
+#   attempts:   count(*),               failures,                       min(started_at)
 _TEMPLATE = """
 SELECT {h} AS part, h.generation AS num, h.actor AS t1, h.source AS t2,
        {spec} AS t3, {patch} AS t4,
        CAST(h.rolled_back_to AS {real}) AS f1, CAST(NULL AS {real}) AS f2,
-       CAST(NULL AS {real}) AS f3, CAST(NULL AS {real}) AS f4, h.created_at AS ts
+       CAST(NULL AS {real}) AS f3, CAST(NULL AS {real}) AS f4, h.created_at AS ts,
+       {no_ts} AS oldest
 FROM (SELECT generation, actor, source, spec, patch, rolled_back_to, created_at
       FROM change_history
       WHERE uid = {uid} ORDER BY generation DESC LIMIT {history_limit}) AS h
@@ -99,18 +108,19 @@ UNION ALL
 SELECT {m}, (SELECT count(*) {of_window}), l.name, NULL, NULL, NULL,
        (SELECT i.value {of_window} ORDER BY i.ts DESC, i.id DESC LIMIT 1),
        (SELECT min(i.value) {of_window}), (SELECT max(i.value) {of_window}),
-       (SELECT avg(i.value) {of_window}), (SELECT max(i.ts) {of_window})
+       (SELECT avg(i.value) {of_window}), (SELECT max(i.ts) {of_window}),
+       (SELECT min(i.ts) {of_window})
 FROM metric_latest AS l
 WHERE l.uid = {uid} AND l.ts >= {since}
 UNION ALL
-SELECT {a}, a.id, a.author, a.body, NULL, NULL, NULL, NULL, NULL, NULL, a.created_at
+SELECT {a}, a.id, a.author, a.body, NULL, NULL, NULL, NULL, NULL, NULL, a.created_at, NULL
 FROM (SELECT id, author, body, created_at FROM annotations
       WHERE uid = {uid} ORDER BY created_at DESC, id DESC LIMIT {annotation_limit}) AS a
 UNION ALL
 SELECT {r}, count(*), NULL, NULL, NULL, NULL,
        CAST(sum(CASE WHEN r.outcome = 'error' THEN 1 ELSE 0 END) AS {real}),
-       NULL, NULL, NULL, NULL
-FROM (SELECT outcome FROM reconcile_log WHERE uid = {uid} AND started_at >= {since}
+       NULL, NULL, NULL, NULL, min(r.started_at)
+FROM (SELECT outcome, started_at FROM reconcile_log WHERE uid = {uid} AND started_at >= {since}
       ORDER BY started_at DESC, id DESC LIMIT {attempt_limit}) AS r
 """
 
@@ -133,6 +143,7 @@ def _statement(dialect: str) -> str:
             spec="h.spec::text",
             patch="h.patch::text",
             real="double precision",
+            no_ts="CAST(NULL AS timestamptz)",
         )
     return _format(
         uid=":uid",
@@ -143,6 +154,7 @@ def _statement(dialect: str) -> str:
         spec="h.spec",
         patch="h.patch",
         real="REAL",
+        no_ts="NULL",
     )
 
 
@@ -209,7 +221,8 @@ def _assemble(rows: Any) -> DetailRows:
     metrics: dict[str, AggregateRow] = {}
     annotations: list[AnnotationRow] = []
     attempts = failures = 0
-    for part, num, t1, t2, t3, t4, f1, f2, f3, f4, ts in rows:
+    oldest: datetime | None = None
+    for part, num, t1, t2, t3, t4, f1, f2, f3, f4, ts, first in rows:
         if part == _HISTORY:
             target = int(f1) if f1 is not None else None
             history.append(HistoryRow(int(num), _json(t3), _json(t4), t1, t2, _ts(ts), target))
@@ -219,14 +232,23 @@ def _assemble(rows: Any) -> DetailRows:
             metrics[t1] = AggregateRow(
                 float(f1), float(f2), float(f3), float(f4), int(num), _ts(ts)
             )
+            oldest = _earlier(oldest, first)
         elif part == _ANNOTATION:
             annotations.append(AnnotationRow(int(num), t1, t2, _ts(ts)))
         else:
             attempts, failures = int(num), int(f1 or 0)
+            oldest = _earlier(oldest, first)
     # UNION ALL keeps no order between (or within) its branches.
     history.sort(key=lambda h: h.generation, reverse=True)
     annotations.sort(key=lambda a: (a.created_at, a.id), reverse=True)
-    return DetailRows(history, metrics, annotations, attempts, failures)
+    return DetailRows(history, metrics, annotations, attempts, failures, oldest)
+
+
+def _earlier(oldest: datetime | None, value: Any) -> datetime | None:
+    if value is None:
+        return oldest
+    ts = _ts(value)
+    return ts if oldest is None or ts < oldest else oldest
 
 
 #: One UID's ``metric_latest`` rows as the driver returned them, ``(uid, name, value,

@@ -11,6 +11,9 @@ every table has a retention. Metric samples and latest values, the reconcile log
 API audit trail, the change history and annotations (people's notes: a year by default,
 counted from their last edit) go by age; an API key goes once it has been revoked or
 expired for that long, never while it is in force.
+
+A batch that deleted rows tells readers that kept rows (``db.changes``) that anything
+may have changed, in this process and, through its transaction, in others.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import anyio.lowlevel
 from anyio.abc import TaskStatus
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kubeweft.db import changes as record_changes
 from kubeweft.db.engine import Database
 from kubeweft.db.types import utcnow
 from kubeweft.repositories import annotations as notes
@@ -78,10 +82,13 @@ class RetentionJob:
         policy: RetentionPolicy,
         *,
         interval: timedelta = timedelta(hours=1),
+        changes: record_changes.RecordChanges | None = None,
     ) -> None:
         self.db = db
         self.policy = policy
         self.interval = interval
+        #: Told after each batch that deleted rows: any resource's rows may have gone.
+        self.changes = changes
 
     async def prune_once(self, now: datetime | None = None) -> dict[str, int]:
         """One pass over every table; returns ``{table: rows deleted}``."""
@@ -98,6 +105,10 @@ class RetentionJob:
             session: AsyncSession
             async with unit_of_work(self.db) as session:
                 deleted = await prune(session, cutoff, limit=limit)
+                if deleted:
+                    await record_changes.notify(session, None)
+            if deleted and self.changes is not None:
+                self.changes.everything()
             total += deleted
             if deleted < limit:
                 return total

@@ -3,7 +3,13 @@
 One short session per call, and a fixed number of statements per call however many
 rows or UIDs are involved (the detail view: one, from ``repositories.read_model``, sent
 on the driver's connection; a list page: one, as SQL text, whose rows are decoded only
-when they changed since the last page: ``LatestSamples``). Any driver or
+when they changed since the last page: ``LatestSamples``).
+
+With a live change feed (``db.changes``) the two reads of the join keep what they read
+and often make no statement at all: a detail's rows (``KeptDetails``) while no write
+touched the UID and the metric window still holds the same samples, a page's latest
+samples while no UID of the page was written. Without a feed, or while it is not live
+(it cannot see every process's writes), every read goes to the database. Any driver or
 connection failure becomes :class:`DatabaseUnavailable` (the seed's "DB query fails →
 500"), one that ran out of time (the statement timeout, applied to the whole session)
 :class:`DatabaseTimeout` (503); the driver's message is chained for the log, never
@@ -20,6 +26,7 @@ from types import MappingProxyType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db import tables
+from kubeweft.db.changes import RecordChanges
 from kubeweft.db.engine import Database, is_timeout
 from kubeweft.repositories import NotFoundError, read_model, unit_of_work
 from kubeweft.repositories import annotations as annotation_rows
@@ -39,7 +46,7 @@ from kubeweft.views.records import (
     ResourceRef,
 )
 
-__all__ = ["LatestSamples", "RepositorySource"]
+__all__ = ["KeptDetails", "LatestSamples", "RepositorySource"]
 
 # Enough attempts to make a rate meaningful, few enough to stay one cheap query.
 ERROR_RATE_SAMPLE = 100
@@ -48,9 +55,18 @@ ERROR_RATE_SAMPLE = 100
 class RepositorySource:
     """A :class:`~kubeweft.views.records.RecordStore` backed by the database."""
 
-    def __init__(self, database: Database, *, latest_capacity: int = 4096) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        changes: RecordChanges | None = None,
+        latest_capacity: int = 4096,
+        detail_capacity: int = 4096,
+    ) -> None:
         self._database = database
+        self._changes = changes
         self._latest = LatestSamples(latest_capacity)
+        self._details = KeptDetails(detail_capacity)
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -76,6 +92,13 @@ class RepositorySource:
     async def resource_records(
         self, uid: str, *, history_limit: int, since: datetime
     ) -> ResourceRecords:
+        changes = self._changes
+        snapshot = changes.snapshot() if changes is not None else None
+        if snapshot is not None:
+            assert changes is not None
+            kept = self._details.get(uid, history_limit, since, changes)
+            if kept is not None:
+                return kept
         with self._guard():
             rows = await read_model.detail_rows(
                 self._database,
@@ -85,7 +108,7 @@ class RepositorySource:
                 attempt_limit=ERROR_RATE_SAMPLE,
             )
         # The read model's rows have the views' shapes field for field.
-        return ResourceRecords(
+        records = ResourceRecords(
             history=[
                 HistoryEntry(
                     h.generation, h.spec, h.patch, h.actor, h.source, h.created_at, h.rolled_back_to
@@ -101,12 +124,22 @@ class RepositorySource:
             ],
             reconcile_error_rate=rows.failures / rows.attempts if rows.attempts else None,
         )
+        if snapshot is not None:
+            self._details.keep(uid, history_limit, since, rows.window_oldest, snapshot, records)
+        return records
 
     async def latest_metrics(self, uids: Sequence[str]) -> dict[str, Mapping[str, MetricPoint]]:
+        kept = self._latest
+        changes = self._changes
+        snapshot = changes.snapshot() if changes is not None else None
+        if snapshot is not None:
+            assert changes is not None
+            page = kept.unchanged(uids, changes)
+            if page is not None:
+                return page
         with self._guard():
             found = await read_model.latest_sample_rows(self._database, uids)
-        kept = self._latest
-        return {uid: kept.samples(uid, rows) for uid, rows in found.items()}
+        return {uid: kept.samples(uid, rows, snapshot) for uid, rows in found.items()}
 
     async def history(self, uid: str, *, limit: int) -> list[HistoryEntry]:
         async with self._session() as session:
@@ -160,6 +193,7 @@ class RepositorySource:
                 body=body,
             )
             entry = _annotation(row)
+        self._wrote(ref.uid)
         return entry
 
     async def delete_annotation(self, uid: str, annotation_id: int) -> bool:
@@ -168,7 +202,13 @@ class RepositorySource:
                 await annotation_rows.delete_annotation(session, annotation_id, uid=uid)
         except NotFoundError:
             return False
+        self._wrote(uid)
         return True
+
+    def _wrote(self, uid: str) -> None:
+        """A write of ``uid``'s rows committed: what any reader kept of it is old."""
+        if self._changes is not None:
+            self._changes.touched((uid,))
 
     async def audit(self, entry: AuditEntry) -> None:
         async with self._session() as session:
@@ -198,25 +238,104 @@ class LatestSamples:
     with the rows its mapping was made from (tuples, compared in C) and decoded only
     when they differ. The same mapping instance for unchanged rows also lets a body keep
     its encoded form (``rest.bodies``). The newest ``capacity`` UIDs are kept.
+
+    Each UID's entry also remembers the change feed's snapshot its rows were read at
+    (None without a live feed): while no write of any UID of a page committed since,
+    ``unchanged`` answers the page without the statement.
     """
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
-        self._kept: dict[str, tuple[read_model.SampleRows, Mapping[str, MetricPoint]]] = {}
+        self._kept: dict[
+            str, tuple[read_model.SampleRows, Mapping[str, MetricPoint], int | None]
+        ] = {}
 
-    def samples(self, uid: str, rows: read_model.SampleRows) -> Mapping[str, MetricPoint]:
-        if not rows:
-            return _NO_SAMPLES
+    def samples(
+        self, uid: str, rows: read_model.SampleRows, snapshot: int | None = None
+    ) -> Mapping[str, MetricPoint]:
         kept = self._kept.get(uid)
         if kept is not None and kept[0] == rows:
+            if kept[2] != snapshot:
+                self._kept[uid] = (rows, kept[1], snapshot)
             return kept[1]
-        decoded = read_model.decode_samples(rows)
-        points = MappingProxyType({name: MetricPoint(v, ts) for name, (v, ts) in decoded.items()})
+        if rows:
+            decoded = read_model.decode_samples(rows)
+            points: Mapping[str, MetricPoint] = MappingProxyType(
+                {name: MetricPoint(v, ts) for name, (v, ts) in decoded.items()}
+            )
+        else:
+            points = _NO_SAMPLES
         self._kept.pop(uid, None)  # re-inserted as the newest
-        self._kept[uid] = (rows, points)
+        self._kept[uid] = (rows, points, snapshot)
         if len(self._kept) > self._capacity:
             del self._kept[next(iter(self._kept))]
         return points
+
+    def unchanged(
+        self, uids: Sequence[str], changes: RecordChanges
+    ) -> dict[str, Mapping[str, MetricPoint]] | None:
+        """Every UID's kept samples when none was written since they were read, else None."""
+        page: dict[str, Mapping[str, MetricPoint]] = {}
+        kept = self._kept
+        unchanged = changes.unchanged
+        for uid in uids:
+            entry = kept.get(uid)
+            if entry is None or entry[2] is None or not unchanged(uid, entry[2]):
+                return None
+            page[uid] = entry[1]
+        return page
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+class KeptDetails:
+    """Each UID's detail rows (``ResourceRecords``), kept while they hold.
+
+    Rows read at change-feed snapshot ``s`` for a window starting at ``since`` hold for
+    a later window start ``t`` while no write of the UID committed after ``s`` and the
+    window still counts the same samples and attempts: ``since <= t <= oldest``, the
+    oldest one counted (``read_model.DetailRows.window_oldest``; any ``t`` without one).
+    Past that the oldest has left the window and the figures would change on their own,
+    so the rows are read again — an exact bound, no time-to-live guess. The newest
+    ``capacity`` (UID, history limit) pairs are kept.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._kept: dict[
+            tuple[str, int], tuple[int, datetime, datetime | None, ResourceRecords]
+        ] = {}
+
+    def get(
+        self, uid: str, history_limit: int, since: datetime, changes: RecordChanges
+    ) -> ResourceRecords | None:
+        entry = self._kept.get((uid, history_limit))
+        if entry is None:
+            return None
+        snapshot, read_since, oldest, records = entry
+        if (
+            read_since <= since
+            and (oldest is None or since <= oldest)
+            and changes.unchanged(uid, snapshot)
+        ):
+            return records
+        return None
+
+    def keep(
+        self,
+        uid: str,
+        history_limit: int,
+        since: datetime,
+        oldest: datetime | None,
+        snapshot: int,
+        records: ResourceRecords,
+    ) -> None:
+        key = (uid, history_limit)
+        self._kept.pop(key, None)  # re-inserted as the newest
+        self._kept[key] = (snapshot, since, oldest, records)
+        if len(self._kept) > self._capacity:
+            del self._kept[next(iter(self._kept))]
 
     def __len__(self) -> int:
         return len(self._kept)
