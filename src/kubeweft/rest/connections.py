@@ -16,16 +16,37 @@ h11 caps the bytes it buffers for an incomplete head; httptools has no such cap,
 :class:`HeadDeadlineProtocol` also counts the bytes of a head that is still incomplete
 after a read and answers 400 past ``max_header_bytes``: the memory a client can pin is
 the cap plus one read.
+
+Both timers that close a connection (uvicorn's keep-alive, the head deadline) first ask
+the kernel whether the client's bytes are already waiting unread. An event loop runs its
+callbacks in turns: uvloop runs the due timers of a turn before it polls the sockets, and
+any loop queues a timer and a read together after a stall (a slow callback, a busy CPU).
+A timer that closed the connection then would close it under a request that had already
+arrived in time, and a close with unread bytes is a reset: the client sees
+``ConnectionResetError`` for a valid request. So a keep-alive timeout with bytes waiting
+leaves the connection to the read that comes next (the head deadline still bounds that
+request's head), and a head deadline with bytes waiting gives the head one more
+``header_timeout``, once, so a stalled loop cannot cut off a client that sent in time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["HeadDeadlineProtocol", "ServerLimits", "protocol_with_head_deadline"]
+if sys.platform != "win32":
+    import fcntl
+    import termios
+
+__all__ = [
+    "HeadDeadlineProtocol",
+    "ServerLimits",
+    "protocol_with_head_deadline",
+    "unread_bytes",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,19 @@ class ServerLimits:
     max_header_bytes: int = 16 * 1024
 
 
+def unread_bytes(transport: asyncio.BaseTransport) -> int:
+    """How many bytes the client has sent that the server has not read yet (0 where the
+    platform cannot tell)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or sys.platform == "win32":
+        return 0
+    try:
+        counted = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except OSError:  # closed meanwhile
+        return 0
+    return int.from_bytes(counted, sys.byteorder, signed=True)
+
+
 class HeadDeadlineProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a deadline for each request head and a cap on
     its size."""
@@ -56,6 +90,8 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
     _completed = 0
     _head_open = False
     _head_bytes = 0
+    # Whether this head has had its one extension for bytes that were waiting unread.
+    _head_extended = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -97,8 +133,14 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         self._completed += 1
         super().on_message_complete()
 
+    def timeout_keep_alive_handler(self) -> None:
+        if unread_bytes(self.transport) > 0:
+            return  # a request arrived in time: its read is next (data_received)
+        super().timeout_keep_alive_handler()
+
     def _arm_head_deadline(self) -> None:
         self._disarm_head_deadline()
+        self._head_extended = False
         if not self.transport.is_closing():
             self._head_deadline = self.loop.call_later(
                 self.header_timeout, self._head_deadline_passed
@@ -112,7 +154,14 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
     def _head_deadline_passed(self) -> None:
         self._head_deadline = None
         serving = self.cycle is not None and not self.cycle.response_complete
-        if not serving and not self.transport.is_closing():
+        if serving or self.transport.is_closing():
+            return
+        if not self._head_extended and unread_bytes(self.transport) > 0:
+            self._head_extended = True  # sent in time, not read yet: once more
+            self._head_deadline = self.loop.call_later(
+                self.header_timeout, self._head_deadline_passed
+            )
+        else:
             # Nothing, part of a head, or the rest of an unread body: none of it is owed.
             self.transport.close()
 

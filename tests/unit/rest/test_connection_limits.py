@@ -6,9 +6,13 @@ bound how long a test may wait for the server; they are not what is asserted.
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import time
+
 import anyio
 import pytest
-from anyio.abc import SocketStream
+from anyio.abc import SocketAttribute, SocketStream
 
 from kubeweft.rest.connections import ServerLimits
 from kubeweft.settings import Settings
@@ -209,3 +213,44 @@ async def test_a_body_is_not_counted_as_the_next_head() -> None:
             assert (await _read_response(stream))[0] == 422
             await stream.send(b"Host: test\r\n\r\n")
             assert (await _read_response(stream))[0] == 200
+
+
+# The process runs on uvloop (kubeweft.app), which runs a turn's due timers before it
+# polls the sockets; the tests run on asyncio's own loop. Both are shown.
+BOTH_LOOPS = [("asyncio", {"use_uvloop": False}), ("asyncio", {"use_uvloop": True})]
+
+
+@pytest.mark.parametrize("anyio_backend", BOTH_LOOPS, ids=["asyncio", "uvloop"])
+@pytest.mark.parametrize(
+    "limits",
+    [
+        ServerLimits(keep_alive_timeout=1, header_timeout=60),
+        ServerLimits(keep_alive_timeout=60, header_timeout=1),
+    ],
+    ids=["keep-alive", "head-deadline"],
+)
+async def test_a_request_waiting_unread_when_a_timer_fires_is_served(limits: ServerLimits) -> None:
+    """The loop is held (as by a slow callback) past the deadline the first response
+    armed; the next request is sent by a callback of the same turn just before the
+    server's timer runs, so it waits unread in the kernel when the timer fires. Closing
+    then would reset the connection under a request that arrived in time."""
+    async with serving(build()[0], limits=limits) as server:
+        stream = await _connect(server.port)
+        with anyio.fail_after(GUARD):
+            await stream.send(GET)
+            assert (await _read_response(stream))[0] == 200
+            raw = stream.extra(SocketAttribute.raw_socket)
+            # A plain socket on the same connection: uvloop's own refuses send().
+            client = socket.socket(fileno=raw.dup().detach())
+            loop = asyncio.get_running_loop()
+            # A timer due before the server's (armed with the response, a second from then);
+            # not due now, which uvloop would run as a plain callback after the timers.
+            loop.call_later(0.01, client.send, GET)
+            time.sleep(1.5)  # noqa: ASYNC251 - holds the loop past the server's deadline
+            try:
+                status, _ = await _read_response(stream)
+            except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionResetError) as lost:
+                pytest.fail(f"a request sent before the deadline lost its connection: {lost!r}")
+            finally:
+                client.close()
+    assert status == 200
