@@ -615,6 +615,7 @@ class Process:
             authorizer=build_authorizer(settings, self.client),
             tracker=tracker,
             webhooks={hook.model: hook for hook in self.app.webhooks},
+            cache=self.cache,
             watches=Watches(
                 {model: self.cache.informer_for(model) for model in self.app.models},
                 StreamLimits(

@@ -21,7 +21,7 @@ from kubeweft.views.reader import ClusterReader, WriteTracker
 from kubeweft.views.records import RecordStore
 from kubeweft.views.watches import Watches
 
-__all__ = ["AppContext", "KubeClient"]
+__all__ = ["AppContext", "CacheMutations", "KubeClient"]
 
 
 class KubeClient(Protocol):
@@ -38,6 +38,12 @@ class KubeClient(Protocol):
     async def list(
         self, kind: type[Any], namespace: str | None = None, *, field_selector: Any = None
     ) -> Any: ...
+
+
+class CacheMutations(Protocol):
+    """What the REST layer tells ``kubeweft.runtime.cache.Cache``: its own writes."""
+
+    def mutation(self, obj: Any) -> bool: ...
 
 
 @dataclass
@@ -58,3 +64,6 @@ class AppContext:
     owned: OwnedObjects | None = None
     #: The admission rules per model, run before every write (``rest.admission``).
     webhooks: Mapping[type[CustomResource], Webhook] = field(default_factory=dict)
+    #: The process's cache: each object a write returns is read from it at once and
+    #: heard by the process's controllers before the watch shows it (None: not told).
+    cache: CacheMutations | None = None

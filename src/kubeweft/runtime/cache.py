@@ -17,6 +17,11 @@ back to the whole kind, as long as the cache has not started it yet; reads
 objects as JSON bytes (``InformerOptions.keep_encoded``): only reconcilers and the
 detail view's children read them, a decode is cheaper than the deep copy a read makes
 anyway, and the bytes take a third of the memory or less.
+
+``mutation(obj)`` is client-go's ``MutationCache`` (``runtime.mutationcache``): the
+REST layer hands it each object the API server answered to its writes, ``get``
+returns that object until the watch shows it, and this process's controllers of the
+kind are told at once instead of one watch delivery later.
 """
 
 from __future__ import annotations
@@ -148,6 +153,14 @@ class Cache:
         """True once ``kind``'s informer has observed ``resource_version`` (read-your-writes)."""
         informer = self._existing_or_new(kind)
         return await informer.wait_for_resource_version(resource_version, timeout)
+
+    def mutation(self, obj: Any) -> bool:
+        """This process wrote ``obj`` (the API server's answer): the informer of its kind,
+        if there is one, returns it from ``get`` until its watch catches up, and the
+        controllers watching that kind hear of it now (``SharedInformer.mutation``).
+        False when nothing was recorded."""
+        informer = self._informers.get(type(obj))
+        return informer is not None and informer.mutation(obj)
 
     # --- sync -----------------------------------------------------------------------
     def has_synced(self) -> bool:

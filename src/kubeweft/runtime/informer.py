@@ -24,6 +24,14 @@ version the server has shown it. From there:
 Handlers are called synchronously from the informer's task, in event order; they must
 not block (they enqueue keys). A handler that raises is logged and skipped.
 
+``mutation(obj)`` takes the API server's answer to a write this process made (the REST
+layer's creates, patches and rollbacks) into a ``MutationCache``: ``get`` returns it
+until the watch shows that version or a newer one, and the handlers registered with
+``own_writes`` — a controller's sources — hear of it at once, so the controller's
+reconcile starts one watch delivery earlier. The watch event of the same version is
+then not delivered to them again: they have heard it (an older event neither — reads
+still return the newer write). ``list`` and the indexes read the store alone.
+
 With ``keep_encoded`` the store holds each object as its JSON bytes (a third of a
 decoded Deployment's memory, or less) and every read decodes a private copy — which is
 faster than the deep copy a cache read makes otherwise (≈ 10 µs against ≈ 200 µs for a
@@ -60,6 +68,7 @@ from kubeweft.runtime.index import (
     by_owner_uids,
 )
 from kubeweft.runtime.labels import LabelSelector
+from kubeweft.runtime.mutationcache import MutationCache, integer_version
 from kubeweft.runtime.objects import K, ObjectKey
 
 __all__ = [
@@ -114,6 +123,9 @@ class InformerOptions:
     clock: Clock = field(default_factory=RealClock)
     #: Keep each object as its JSON bytes and decode on read (reads return copies).
     keep_encoded: bool = False
+    #: Seconds an object this process wrote (``mutation``) is read in place of the
+    #: store's at most, should the watch not show it sooner.
+    mutation_ttl: float = 30.0
 
 
 class SharedInformer(Generic[K]):
@@ -136,7 +148,11 @@ class SharedInformer(Generic[K]):
         for name, func in self.options.indexers.items():
             self._indexer.add_index(name, func, {})
         self._handlers: list[ResourceEventHandler] = []
+        #: Those of ``_handlers`` that hear of this process's writes (``own_writes``).
+        self._own_writes: list[ResourceEventHandler] = []
         self._resource_version: str | None = None
+        self._observed: int | None = None  # _resource_version as an integer, if it is one
+        self._mutations = MutationCache(self.options.clock, ttl=self.options.mutation_ttl)
         self._synced = anyio.Event()
         self._rv_advanced = anyio.Event()
         # Undecodable objects already reported, by key: the version reported.
@@ -146,15 +162,48 @@ class SharedInformer(Generic[K]):
         self._not_served_logged_at = float("-inf")
 
     # --- handlers and indexes ---------------------------------------------------------
-    def add_event_handler(self, handler: ResourceEventHandler) -> None:
-        """Register ``handler``; if already synced it first gets every cached object as an add."""
+    def add_event_handler(self, handler: ResourceEventHandler, *, own_writes: bool = False) -> None:
+        """Register ``handler``; if already synced it first gets every cached object as an add.
+
+        ``own_writes``: ``handler`` also hears of this process's own writes as soon as
+        ``mutation`` records them — for a level-based handler that only looks the object
+        up again (a controller's source), never for one that relays events.
+        """
         self._handlers.append(handler)
+        if own_writes:
+            self._own_writes.append(handler)
         if self.has_synced():
             for entry in list(self._store.values()):
                 self._call(handler, "on_add", self._load(entry), True)
 
     def remove_event_handler(self, handler: ResourceEventHandler) -> None:
         self._handlers.remove(handler)
+        if handler in self._own_writes:
+            self._own_writes.remove(handler)
+
+    # --- this process's writes ------------------------------------------------------------
+    def mutation(self, obj: K) -> bool:
+        """``obj`` is what the API server answered to a write this process made: ``get``
+        returns it until the watch shows its version or a newer one, and the handlers
+        registered with ``own_writes`` hear of it now (an update from what ``get``
+        returned before, or an add). False, and nothing done, when the informer has seen
+        this version or a newer one already, or the version is not an integer."""
+        version = integer_version(_rv(obj))
+        if version is None or (self._observed is not None and self._observed >= version):
+            return False
+        key = objects.object_key(obj)
+        kept = self._mutations.get(key)
+        if kept is not None and kept[1] >= version:
+            return False  # two writes answered out of order: the newer one stays
+        before = self.get(key.namespace, key.name)
+        written = self._transform(objects.deep_copy(obj))
+        self._mutations.add(key, self._keep(written), version)
+        for handler in list(self._own_writes):
+            if before is None:
+                self._call(handler, "on_add", written, False)
+            else:
+                self._call(handler, "on_update", before, written)
+        return True
 
     def add_index(self, name: str, func: IndexFunc) -> None:
         self._indexer.add_index(name, func, self._objects())
@@ -190,8 +239,12 @@ class SharedInformer(Generic[K]):
         return False
 
     def get(self, namespace: str | None, name: str) -> K | None:
-        """The cached object (shared, do not mutate, unless ``returns_copies``) or None."""
-        entry = self._store.get(ObjectKey(namespace or None, name))
+        """The cached object (shared, do not mutate, unless ``returns_copies``) or None:
+        this process's own write of it while the watch has not shown it (``mutation``)."""
+        key = ObjectKey(namespace or None, name)
+        entry = self._mutations.newer_than(key, self._observed) if self._mutations else None
+        if entry is None:
+            entry = self._store.get(key)
         return None if entry is None else self._load(entry)
 
     def list(self, namespace: str | None = None, label_selector: Selector | None = None) -> list[K]:
@@ -362,11 +415,32 @@ class SharedInformer(Generic[K]):
                 old = self._store.get(key)
                 self._store[key] = self._keep(obj)
                 self._indexer.update(key, obj)
-                if old is None:
-                    self._dispatch("on_add", obj, False)
-                else:
-                    self._dispatch("on_update", self._load(old), obj)
+                self._dispatch_change(key, None if old is None else self._load(old), obj)
         self._observe(event.resource_version)
+
+    def _dispatch_change(self, key: ObjectKey, old: K | None, obj: K) -> None:
+        """The watch's add or update of ``key`` to ``obj``, to every handler. One that
+        heard of this process's write of the object (``mutation``) hears the change from
+        that write, and nothing if the write was this version or a newer one."""
+        kept = self._mutations.get(key) if self._own_writes and self._mutations else None
+        if kept is None:
+            if old is None:
+                self._dispatch("on_add", obj, False)
+            else:
+                self._dispatch("on_update", old, obj)
+            return
+        entry, version = kept
+        heard = (integer_version(_rv(obj)) or 0) <= version
+        for handler in list(self._handlers):
+            before = old
+            if handler in self._own_writes:
+                if heard:
+                    continue
+                before = self._load(entry)
+            if before is None:
+                self._call(handler, "on_add", obj, False)
+            else:
+                self._call(handler, "on_update", before, obj)
 
     def _skip_undecodable_event(self, bad: Undecodable) -> None:
         """A watch event whose object does not decode: skip it, but keep its version
@@ -423,6 +497,9 @@ class SharedInformer(Generic[K]):
     def _observe(self, resource_version: str) -> None:
         if resource_version:
             self._resource_version = resource_version
+            self._observed = integer_version(resource_version)
+            if self._mutations and self._observed is not None:
+                self._mutations.observed(self._observed)
             advanced, self._rv_advanced = self._rv_advanced, anyio.Event()
             advanced.set()
 

@@ -84,7 +84,10 @@ class Kind:
             informer = self.cache.informer_for(self.kind)
         if inspect.isawaitable(informer):
             informer = await informer
-        informer.add_event_handler(_InformerCallbacks(self.handler, self.predicates, queue))
+        # A reconcile looks the object up again: it may hear of this process's own
+        # writes before the watch shows them (SharedInformer.mutation).
+        callbacks = _InformerCallbacks(self.handler, self.predicates, queue)
+        informer.add_event_handler(callbacks, own_writes=True)
         self._informer = informer
 
     async def wait_for_sync(self) -> None:

@@ -20,10 +20,13 @@ pytestmark = pytest.mark.anyio
 class FakeInformer:
     def __init__(self) -> None:
         self.handlers: list[Any] = []
+        self.own_writes: list[Any] = []
         self.synced = anyio.Event()
 
-    def add_event_handler(self, handler: Any) -> None:
+    def add_event_handler(self, handler: Any, *, own_writes: bool = False) -> None:
         self.handlers.append(handler)
+        if own_writes:
+            self.own_writes.append(handler)
 
     async def wait_for_sync(self) -> None:
         await self.synced.wait()
@@ -48,6 +51,8 @@ async def test_kind_registers_on_the_informer_and_applies_predicates() -> None:
     async with anyio.create_task_group() as tg:
         await source.start(queue, tg)
     (callbacks,) = cache.informers[ConfigMap].handlers
+    # A controller hears of this process's own writes before the watch shows them.
+    assert cache.informers[ConfigMap].own_writes == [callbacks]
     callbacks.on_add(cm("initial", 1), True)
     callbacks.on_add(cm("new", 1), False)
     callbacks.on_update(cm("same-gen", 1), cm("same-gen", 1))

@@ -233,7 +233,7 @@ def add_collection_routes(
         except kube_errors.ApiError as exc:
             await routes.audit(ctx, request, identity, "create", namespace, name, exc.code or 502)
             raise problem_from_kube_error(exc, what=routes.what(namespace, name)) from None
-        ctx.tracker.wrote(model, created)
+        routes.wrote(ctx, created)
         await routes.audit(ctx, request, identity, "create", namespace, name, 201, created)
         view = build_detail(created, ResourceRecords())  # a new UID has no rows yet
         if ctx.fields is not None:

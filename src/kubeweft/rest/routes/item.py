@@ -219,11 +219,13 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
                     live = True
                     continue
                 result = current
+                ctx.tracker.wrote(model, result)  # reads wait for the live version read
                 break
             warnings = await admit(ctx, identity, "UPDATE", new, current, what=what)
             restamp(new, current, identity.user)
             try:
                 result = await ctx.client.update(new)
+                routes.wrote(ctx, result)
                 break
             except kube_errors.Conflict:
                 if expected is not None:
@@ -238,7 +240,6 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
                 raise problem_from_kube_error(exc, what=what) from None
         if result is None:
             raise Problem(409, f"{what} kept changing; retry.", slug="conflict")
-        ctx.tracker.wrote(model, result)
         await routes.audit(ctx, request, identity, "patch", namespace, name, 200, result)
         view = await routes.detail_after_write(ctx, result)
         if ctx.fields is not None:

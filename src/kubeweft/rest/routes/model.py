@@ -182,6 +182,14 @@ class ModelRoutes:
         meta = obj.metadata
         return ResourceRef(meta.uid, self.info.kind, meta.namespace or "", meta.name)
 
+    def wrote(self, ctx: AppContext, obj: Any) -> None:
+        """``obj`` is the API server's answer to this request's write: the process's
+        reads wait for it (the tracker), its cache returns it and its controllers hear
+        of it before the watch delivers it (``Cache.mutation``)."""
+        ctx.tracker.wrote(self.model, obj)
+        if ctx.cache is not None:
+            ctx.cache.mutation(obj)
+
     async def detail_after_write(self, ctx: AppContext, obj: Any) -> DetailView:
         try:
             rows = await ctx.store.resource_records(

@@ -133,7 +133,7 @@ def add_rollback_route(router: APIRouter, routes: ModelRoutes) -> None:
                     ctx, request, identity, "rollback", namespace, name, status, current
                 )
                 raise problem_from_kube_error(exc, what=what) from None
-            ctx.tracker.wrote(model, result)
+            routes.wrote(ctx, result)
         await routes.audit(ctx, request, identity, "rollback", namespace, name, 200, result)
         view = await routes.detail_after_write(ctx, result)
         if ctx.fields is not None:
