@@ -11,10 +11,13 @@ value of every series, and that many days of metric samples at ``--sample-interv
 seconds (default: the settings' sampling interval, i.e. what the reconciler writes) for
 each of the three series of the first ``--series-webapps`` WebApps. The samples are
 generated in the database (no Python loop) up to now, and kept up to now between rounds,
-so every measured 5-minute window is full. Each database is served by its own kubeweft
-process (API only, no controller) in this interpreter, set up as ``kubeweft run`` sets it
-up (uvloop, the GIL switch interval: ``kubeweft.app.run_options``); the load comes from
-``wrk`` (one thread, ``--connections`` connections, ``--slice`` seconds per slice).
+so every measured 5-minute window is full; the serving process hears of those writes as
+of the record writer's (``db.changes``: its views keep what they read until a write or
+the window's oldest sample leaving it), so each round starts with its reads undone.
+Each database is served by its own kubeweft process (API only, no controller) in this
+interpreter, set up as ``kubeweft run`` sets it up (uvloop, the GIL switch interval:
+``kubeweft.app.run_options``); the load comes from ``wrk`` (one thread,
+``--connections`` connections, ``--slice`` seconds per slice).
 
 The figures are measured in ``--rounds`` interleaved rounds. A round measures, one slice
 each, every database's GET detail (rotating over the WebApps with series) right after a
@@ -242,8 +245,9 @@ async def add_samples(
 async def keep_sampling(database: Any, interval: float, newest: datetime) -> datetime:
     """Samples from ``newest`` up to now, as the reconciler would have written meanwhile
     (so each measured window is full); returns the new newest time."""
-    from sqlalchemy import update
+    from sqlalchemy import text, update
 
+    from kubeweft.db.changes import CHANNEL, EVERYTHING
     from kubeweft.db.tables import MetricLatest
 
     now = datetime.now(UTC)
@@ -253,6 +257,13 @@ async def keep_sampling(database: Any, interval: float, newest: datetime) -> dat
     await add_samples(database, now, interval, 0, steps)
     async with database.engine.begin() as conn:
         await conn.execute(update(MetricLatest).values(ts=now))
+        if database.dialect == "postgresql":
+            # As every write of records does (db.changes.notify): the serving process
+            # keeps what it read until it hears of a write.
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": CHANNEL, "payload": EVERYTHING},
+            )
     return now
 
 

@@ -46,6 +46,8 @@ from kubeweft.application import App
 from kubeweft.auth.config import AuthConfigurationError, build_authenticator, build_authorizer
 from kubeweft.codegen.crd import crd_for, versions_share_schema
 from kubeweft.controllerutil import MANAGED_BY, MANAGED_BY_LABEL
+from kubeweft.db.change_watch import ChangeWatch
+from kubeweft.db.changes import RecordChanges
 from kubeweft.db.engine import Database
 from kubeweft.db.migrate import MigrationSet, migrate, pending
 from kubeweft.db.spool import HistorySpool
@@ -538,7 +540,13 @@ class Process:
         )
         # History waits on disk too, so a kill -9 during a database outage loses none.
         spool = HistorySpool(settings.state_dir / HISTORY_SPOOL_DIR)
-        self.writer = RecordWriter(database, buffer_size=settings.record_buffer_size, spool=spool)
+        # Which resources' rows each write touched, so views may keep what they read
+        # (live while the watch sees every process's writes: docs/design/database.md).
+        self.changes = RecordChanges()
+        self.manager.add(ChangeWatch(database, self.changes))
+        self.writer = RecordWriter(
+            database, buffer_size=settings.record_buffer_size, spool=spool, changes=self.changes
+        )
         for model in app.models:
             self.cache.informer_for(model)  # the API reads these even without the controller
         if settings.enable_controller:
@@ -550,6 +558,7 @@ class Process:
                     database,
                     _retention_policy(settings),
                     interval=timedelta(seconds=settings.retention_interval_seconds),
+                    changes=self.changes,
                 )
             )
         self.api: HTTPServer | None = None
@@ -606,7 +615,7 @@ class Process:
             reader=CacheReader(
                 self.cache, self.client, tracker, timeout=settings.read_your_writes_timeout_seconds
             ),
-            store=RepositorySource(self.database),
+            store=RepositorySource(self.database, changes=self.changes),
             fields=FieldSource(self.database, self.app.detail_fields),
             owned=OwnedObjects(
                 self.cache, {model: self.app.owned_kinds(model) for model in self.app.models}
