@@ -86,6 +86,10 @@ class Browser:
     def get(self, url: str) -> None:
         self.call("POST", "/url", {"url": url})
 
+    def delete_cookies(self) -> None:
+        """Forget the current site's cookies (its session), as a new browser would."""
+        self.call("DELETE", "/cookie")
+
     @property
     def url(self) -> str:
         return str(self.call("GET", "/url"))
