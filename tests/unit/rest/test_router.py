@@ -114,6 +114,35 @@ async def test_patch_with_stale_if_match_is_412(harness: Harness) -> None:
     assert stale.headers["etag"] == ok.headers["etag"]
 
 
+async def test_if_match_holds_when_any_listed_tag_is_current(harness: Harness) -> None:
+    """RFC 9110 §13.1.1: a list of entity tags matches when any of them does; ``*``
+    matches whatever is current."""
+    first = (await harness.http.post("/api/webapps", json=NEW)).headers["etag"]
+    path = "/api/webapps/team-a/shop"
+    listed = await harness.http.patch(
+        path, json={"spec": {"replicas": 2}}, headers={"If-Match": f'"999999", {first}'}
+    )
+    assert listed.status_code == 200, listed.text
+    second = listed.headers["etag"]
+    stale = await harness.http.patch(
+        path, json={"spec": {"replicas": 3}}, headers={"If-Match": f'{first}, "999999"'}
+    )
+    assert stale.status_code == 412, stale.text
+    assert stale.headers["etag"] == second
+    weak = await harness.http.patch(
+        path, json={"spec": {"replicas": 3}}, headers={"If-Match": f"{first}, W/{second}"}
+    )
+    assert weak.status_code == 200, weak.text
+    anything = await harness.http.patch(
+        path, json={"spec": {"replicas": 4}}, headers={"If-Match": "*"}
+    )
+    assert anything.status_code == 200, anything.text
+    missing = await harness.http.patch(
+        "/api/webapps/team-a/nope", json={"spec": {"replicas": 4}}, headers={"If-Match": "*"}
+    )
+    assert missing.status_code == 404
+
+
 async def test_patch_without_if_match_retries_conflicts(harness: Harness) -> None:
     await harness.http.post("/api/webapps", json=NEW)
     # Someone else writes between the handler's read and its update.

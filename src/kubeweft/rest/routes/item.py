@@ -46,13 +46,19 @@ __all__ = [
 PATCH_RETRIES = 5
 
 
-def parse_if_match(value: str | None) -> str | None:
-    """The resourceVersion an ``If-Match`` header asks for (None: no precondition)."""
+def parse_if_match(value: str | None) -> frozenset[str] | None:
+    """The resourceVersions an ``If-Match`` header accepts (None: no precondition).
+
+    RFC 9110 §13.1.1: ``*`` holds for any current object (a missing one is a 404 anyway);
+    a list of entity tags holds when any of them is the current one. A weak tag
+    (``W/"7"``) names the same resourceVersion: the version is the object's state, and a
+    proxy that compresses responses weakens the ETags it passes on. A list that names
+    nothing (``,``) matches nothing.
+    """
     if value is None or value.strip() == "*":
         return None
-    tag = value.split(",")[0].strip()
-    tag = tag.removeprefix("W/")
-    return tag.strip('"')
+    tags = (tag.strip().removeprefix("W/").strip('"') for tag in value.split(","))
+    return frozenset(tag for tag in tags if tag)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -207,11 +213,11 @@ def add_item_routes(router: APIRouter, routes: ModelRoutes) -> None:
         live = False  # the first attempt reads the cache; a retry, the API server
         for _attempt in range(PATCH_RETRIES):
             current = await current_of(ctx, namespace, name, live=live)
-            if expected is not None and current.metadata.resourceVersion != expected:
+            if expected is not None and current.metadata.resourceVersion not in expected:
                 if not live:  # the cache may be behind the ETag the caller holds
                     live = True
                     current = await current_of(ctx, namespace, name, live=live)
-                if current.metadata.resourceVersion != expected:
+                if current.metadata.resourceVersion not in expected:
                     raise precondition_failed(namespace, name, current)
             new = patched(current, body, identity.user)
             if new is None:

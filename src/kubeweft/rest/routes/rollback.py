@@ -91,7 +91,7 @@ def add_rollback_route(router: APIRouter, routes: ModelRoutes) -> None:
             current = await ctx.client.get(model, name, namespace)
         except kube_errors.ApiError as exc:
             raise problem_from_kube_error(exc, what=what) from None
-        if current.metadata.resourceVersion != expected:
+        if current.metadata.resourceVersion not in expected:
             raise precondition_failed(namespace, name, current)
         entry = await ctx.store.history_entry(current.metadata.uid, body.generation)
         if entry is None:
