@@ -31,7 +31,8 @@ import anyio
 from kubeweft.localcluster import kubeconfig, kwok
 from kubeweft.localcluster.access import NON_ADMIN_USERS, ClusterAccess
 from kubeweft.localcluster.build import Binaries, find_binaries
-from kubeweft.localcluster.process import Component, free_port
+from kubeweft.localcluster.ports import free_port
+from kubeweft.localcluster.process import Component
 from kubeweft.localcluster.state import STATE_FILE, running_pids
 
 if TYPE_CHECKING:  # cryptography loads when a cluster starts, not with every `kubeweft`

@@ -15,10 +15,11 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from kubeweft.localcluster.ports import free_port
 
 __all__ = ["INSTALL_HINT", "PostgresServer", "find_bin_dir", "free_port"]
 
@@ -38,13 +39,6 @@ def find_bin_dir() -> Path | None:
         ),
     )
     return Path(candidates[-1]).parent if candidates else None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class PostgresServer:
