@@ -12,7 +12,10 @@ prints its RSS (``VmRSS``) and anonymous memory (``RssAnon``):
 3. idle after ``--unrelated`` Deployments without kubeweft's managed-by label
    (replicas 0) were created in another namespace.
 
-Each idle figure is read after ``--settle`` seconds without changes.
+Each idle figure is read after ``--settle`` seconds without changes, followed by where
+the resident pages are (``/proc/<pid>/smaps``: the heap and anonymous mappings, which
+hold Python's objects and C allocations, then the largest shared libraries) and the
+process's thread count.
 
     .venv/bin/python bench/memory.py [--webapps 1000] [--unrelated 2000]
 """
@@ -57,6 +60,31 @@ def memory(pid: int) -> str:
     return f"RSS {fields['VmRSS']:.1f} MiB (anonymous {fields['RssAnon']:.1f} MiB)"
 
 
+def breakdown(pid: int, shown: int = 4) -> str:
+    """Resident MiB by mapping: anonymous memory, then the largest files (libraries)."""
+    resident: dict[str, int] = {}
+    name = ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if not fields[0].endswith(":"):  # a mapping's header: address perms offset dev inode [path]
+            path = fields[5] if len(fields) > 5 else ""
+            name = "anonymous" if path in ("", "[heap]", "[stack]") else Path(path).name
+        elif fields[0] == "Rss:":
+            resident[name] = resident.get(name, 0) + int(fields[1])
+    anonymous = resident.pop("anonymous", 0)
+    files = sorted(resident.items(), key=lambda item: -item[1])
+    rest = sum(kb for _, kb in files[shown:])
+    threads = next(
+        line.split()[1]
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("Threads:")
+    )
+    parts = [f"anonymous {anonymous / 1024:.1f}"]
+    parts += [f"{file} {kb / 1024:.1f}" for file, kb in files[:shown]]
+    parts.append(f"{len(files) - shown} other files {rest / 1024:.1f} MiB; {threads} threads")
+    return "  " + ", ".join(parts)
+
+
 def unrelated(i: int) -> Deployment:
     labels = {"app": f"other-{i}"}
     return Deployment(
@@ -74,6 +102,7 @@ def unrelated(i: int) -> Deployment:
 
 async def bench(cluster: ClusterAccess, process: KubeweftProcess, args: argparse.Namespace) -> None:
     print(f"ready, nothing cached: {memory(process.pid)}", flush=True)
+    print(breakdown(process.pid), flush=True)
     async with Client.from_kubeconfig(cluster.kubeconfig_path) as client:
         for name in (WEBAPPS, UNRELATED):
             await client.create(Namespace(metadata=meta_v1.ObjectMeta(name=name)))
@@ -91,6 +120,7 @@ async def bench(cluster: ClusterAccess, process: KubeweftProcess, args: argparse
         print(f"{args.webapps} WebApps Ready after {time.monotonic() - started:.0f} s", flush=True)
         await anyio.sleep(args.settle)
         print(f"idle, {args.webapps} WebApps cached: {memory(process.pid)}", flush=True)
+        print(breakdown(process.pid), flush=True)
 
         async def create_unrelated(i: int) -> None:
             await client.create(unrelated(i))
@@ -98,6 +128,7 @@ async def bench(cluster: ClusterAccess, process: KubeweftProcess, args: argparse
         await in_parallel(args.unrelated, create_unrelated, 32)
         await anyio.sleep(args.settle)
         print(f"idle, + {args.unrelated} unrelated Deployments: {memory(process.pid)}", flush=True)
+        print(breakdown(process.pid), flush=True)
 
 
 def main() -> None:
