@@ -85,7 +85,12 @@ async def get_detail(
         nonlocal rows
         rows = await records.resource_records(uid, history_limit=history_limit, since=since)
 
-    if uid_hint is None:
+    # A source that keeps rows (``RepositorySource.kept_records``) may have them now:
+    # then only the cluster is read, without a task group around it.
+    kept = getattr(records, "kept_records", None)
+    if uid_hint is not None and kept is not None:
+        rows = kept(uid_hint, history_limit=history_limit, since=since)
+    if uid_hint is None or rows is not None:
         await read_cluster()
     else:
         try:

@@ -89,16 +89,23 @@ class RepositorySource:
             async with unit_of_work(self._database) as session:
                 yield session
 
+    def kept_records(
+        self, uid: str, *, history_limit: int, since: datetime
+    ) -> ResourceRecords | None:
+        """The rows ``resource_records`` would read, when it has them kept (no await)."""
+        changes = self._changes
+        if changes is None or not changes.live:
+            return None
+        return self._details.get(uid, history_limit, since, changes)
+
     async def resource_records(
         self, uid: str, *, history_limit: int, since: datetime
     ) -> ResourceRecords:
+        kept = self.kept_records(uid, history_limit=history_limit, since=since)
+        if kept is not None:
+            return kept
         changes = self._changes
         snapshot = changes.snapshot() if changes is not None else None
-        if snapshot is not None:
-            assert changes is not None
-            kept = self._details.get(uid, history_limit, since, changes)
-            if kept is not None:
-                return kept
         with self._guard():
             rows = await read_model.detail_rows(
                 self._database,

@@ -99,3 +99,36 @@ async def test_database_failure_surfaces_as_database_unavailable() -> None:
     cluster = Cluster(webapp(), UID)
     with pytest.raises(DatabaseUnavailable):
         await get_detail(WebApp, "n", "a", cluster=cluster, records=Records(cluster, fail=True))
+
+
+class KeptRecords(Records):
+    """A source that has ``UID``'s rows kept (as ``RepositorySource.kept_records``)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(cluster)
+        self.kept = ResourceRecords(reconcile_error_rate=0.5)
+
+    def kept_records(
+        self, uid: str, *, history_limit: int, since: datetime
+    ) -> ResourceRecords | None:
+        return self.kept if uid == UID else None
+
+
+async def test_kept_rows_are_used_without_a_database_read() -> None:
+    cluster = Cluster(webapp(), UID)
+    cluster.release.set()
+    records = KeptRecords(cluster)
+    view = await get_detail(WebApp, "n", "a", cluster=cluster, records=records)
+    assert view.reconcile_error_rate == 0.5
+    assert records.uids == []
+
+
+async def test_kept_rows_of_an_older_incarnation_are_read_again() -> None:
+    """The cache's UID was kept; the cluster says the object was re-created."""
+    fresh = "6c4c5a5e-1111-4222-8333-944444444445"
+    cluster = Cluster(webapp(fresh), UID)
+    cluster.release.set()
+    records = KeptRecords(cluster)
+    view = await get_detail(WebApp, "n", "a", cluster=cluster, records=records)
+    assert view.reconcile_error_rate is None
+    assert records.uids == [fresh]
