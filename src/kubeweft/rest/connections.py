@@ -35,7 +35,10 @@ import asyncio
 import sys
 from dataclasses import dataclass
 
+from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from kubeweft.rest.problems import PROBLEM_JSON, problem_body
 
 if sys.platform != "win32":
     import fcntl
@@ -44,6 +47,7 @@ if sys.platform != "win32":
 __all__ = [
     "HeadDeadlineProtocol",
     "ServerLimits",
+    "over_capacity",
     "protocol_with_head_deadline",
     "unread_bytes",
 ]
@@ -54,14 +58,35 @@ class ServerLimits:
     """Connection limits of one HTTP server.
 
     ``max_connections`` counts open connections, idle ones included: past it a request
-    is answered 503 (uvicorn's ``limit_concurrency``). ``max_header_bytes`` bounds the
-    request line plus headers while they are incomplete (more is a 400).
+    is answered 503 (uvicorn's ``limit_concurrency``), as a problem document.
+    ``max_header_bytes`` bounds the request line plus headers while they are incomplete
+    (more is a 400).
     """
 
     header_timeout: float = 10.0
     keep_alive_timeout: int = 5
     max_connections: int = 1000
     max_header_bytes: int = 16 * 1024
+
+
+async def over_capacity(scope: Scope, receive: Receive, send: Send) -> None:
+    """The answer past ``max_connections``: 503 as ``application/problem+json``, with
+    ``Retry-After`` and ``Connection: close`` (the connection counts against the cap)."""
+    body = problem_body(
+        status=503,
+        slug="service-unavailable",
+        title="Service Unavailable",
+        detail="The server holds as many connections as it serves; retry shortly.",
+        instance=str(scope.get("path", "")),
+    )
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", b"1"),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def unread_bytes(transport: asyncio.BaseTransport) -> int:
@@ -127,7 +152,18 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._head_open = False
-        super().on_headers_complete()
+        limit = self.limit_concurrency
+        if limit is None or (len(self.connections) < limit and len(self.tasks) < limit):
+            super().on_headers_complete()
+            return
+        # Past the cap uvicorn answers a plain-text 503 of its own: serve the API's
+        # problem document instead, through the same request cycle.
+        self.logger.warning("Exceeded concurrency limit.")
+        app, self.app, self.limit_concurrency = self.app, over_capacity, None
+        try:
+            super().on_headers_complete()
+        finally:
+            self.app, self.limit_concurrency = app, limit
 
     def on_message_complete(self) -> None:
         self._completed += 1

@@ -7,6 +7,7 @@ bound how long a test may wait for the server; they are not what is asserted.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 
@@ -157,7 +158,17 @@ async def test_connections_past_the_cap_get_503() -> None:
             assert (await _read_response(held[0]))[0] == 200
             extra = await _connect(server.port)
             await extra.send(GET)
-            assert (await _read_response(extra))[0] == 503
+            # The API's problem document, not uvicorn's plain text; then the server closes.
+            head, _, body = (await _closed_by_server(extra)).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503 ")
+            assert b"content-type: application/problem+json" in head.lower()
+            assert b"retry-after: 1" in head.lower()
+            problem = json.loads(body)
+            assert (problem["status"], problem["type"]) == (
+                503,
+                "https://kubeweft.dev/problems/service-unavailable",
+            )
+            assert problem["instance"] == "/api/webapps"
             for stream in (extra, *held):
                 await stream.aclose()
             # The server notices the closes asynchronously: ask until it has.
