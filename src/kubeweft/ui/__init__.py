@@ -18,6 +18,7 @@ from kubeweft.rest.context import AppContext
 from kubeweft.settings import Settings
 from kubeweft.ui.oidc import OidcSignIn
 from kubeweft.ui.pages import UI_PREFIX, dashboard_router
+from kubeweft.ui.routing import UnderPrefix
 from kubeweft.ui.session import SESSION_COOKIE, SessionMiddleware, Sessions
 
 __all__ = ["SESSION_COOKIE", "UI_PREFIX", "install_dashboard"]
@@ -34,8 +35,15 @@ def install_dashboard(app: FastAPI, settings: Settings, context: AppContext) -> 
         max_age_seconds=settings.ui_session_max_age_seconds,
         secure=settings.mode != "development",
     )
+    routes = app.router.routes
+    before = len(routes)
     app.mount(f"{UI_PREFIX}/assets", StaticFiles(directory=ASSETS), name="ui-assets")
     app.include_router(dashboard_router(context.models, sessions, _oidc_sign_in(settings, context)))
+    # First, behind one prefix test (``ui.routing``): a page is not tried against every
+    # API route, and an API request pays one string comparison for the dashboard.
+    dashboard = UnderPrefix(UI_PREFIX, routes[before:])
+    del routes[before:]
+    routes.insert(0, dashboard)
     # Outermost, so the credential it restores is seen by everything inside.
     app.add_middleware(SessionMiddleware, sessions=sessions)
     return app

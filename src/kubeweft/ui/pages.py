@@ -36,7 +36,7 @@ from kubeweft.ui.forms import spec_form
 from kubeweft.ui.oidc import OidcSignIn, oidc_router
 from kubeweft.ui.session import Sessions
 from kubeweft.ui.table_chrome import TableChrome
-from kubeweft.ui.table_rows import RowCache
+from kubeweft.ui.table_rows import RowCache, age_text, health_word
 from kubeweft.views import DetailView, get_detail
 from kubeweft.views.errors import ResourceNotFound
 from kubeweft.views.table import TableQuery, UnknownField, query_table, table_fields
@@ -65,25 +65,17 @@ def _templates() -> jinja2.Environment:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    templates.filters["health_word"] = _health_word
+    templates.filters["health_word"] = health_word
     templates.filters["age"] = _age
     templates.filters["yaml"] = lambda value: yaml.safe_dump(value, sort_keys=False).rstrip()
     return templates
-
-
-def _health_word(score: int) -> str:
-    return "Healthy" if score >= 90 else "Degraded" if score >= 50 else "Failing"
 
 
 def _age(value: Any) -> str:
     if not value:
         return ""
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    seconds = int((datetime.now(UTC) - when).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{max(seconds, 0)}s"
+    return age_text((datetime.now(UTC) - when).total_seconds())
 
 
 class _Shown(NamedTuple):
@@ -101,7 +93,7 @@ def dashboard_router(
 ) -> APIRouter:
     by_plural = {model.model_info.plural: model for model in models}
     router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
-    row_cache = RowCache(lambda: _templates().get_template("table_row.html"), _age)
+    row_cache = RowCache()
     table_chrome = TableChrome()
 
     async def identity_of(request: Request, ctx: ContextDep) -> Identity | None:
