@@ -419,6 +419,18 @@ async def test_events_carry_the_database_fields(stack: Running, namespaces: Any)
         )
         async with unit_of_work(stack.database) as session:
             await metrics.record_samples(session, [sample])
+
+        # Written beside the process's record writer, as another process writes: the
+        # process sees it once its change watch has polled (db.change_watch), not at once.
+        async def listed_samples() -> dict[str, Any]:
+            params = {"labelSelector": "app=sampled"}
+            body = (await http.get(f"/api/webapps/{visible}", params=params)).json()
+            samples: dict[str, Any] = body["items"][0]["latestMetrics"]
+            return samples
+
+        await wait_until_async(
+            listed_samples, accept=lambda got: "ready_replicas" in got, what="the sample seen"
+        )
         await relabel(http, visible, "sampled-1", app="sampled", step="1")
         (modified,) = await changes(messages, 1)
     assert modified.json()["latestMetrics"]["ready_replicas"]["value"] == 2.0
