@@ -27,8 +27,11 @@ def options(namespace: str, identity: str, *, release: bool = True) -> LeaderEle
         name="test-leader",
         namespace=namespace,
         identity=identity,
-        lease_duration=3.0,
-        renew_deadline=2.0,
+        # A leader steps down when no renew succeeds for renew_deadline: 4 s, so that an
+        # API server slowed by a loaded machine does not end a leadership the test
+        # expects to last (the expired case waits out lease_duration once).
+        lease_duration=6.0,
+        renew_deadline=4.0,
         retry_period=0.5,
         release_on_cancel=release,
     )

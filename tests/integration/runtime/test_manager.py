@@ -38,8 +38,10 @@ def election(namespace: str, identity: str) -> ManagerOptions:
         leader_election_id="it-manager",
         leader_election_namespace=namespace,
         leader_election_identity=identity,
-        lease_duration=3.0,
-        renew_deadline=2.0,
+        # Long enough that a slow API server on a loaded machine does not end the first
+        # leadership early (the handover releases the Lease: no expiry is waited out).
+        lease_duration=6.0,
+        renew_deadline=4.0,
         retry_period=0.5,
         graceful_shutdown_timeout=10.0,
     )
