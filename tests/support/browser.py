@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from kubeweft.localcluster.ports import free_port
 from tests.support.waiting import wait_until
 
 __all__ = ["ENTER", "Browser", "Element", "headless_chromium"]
@@ -34,13 +34,6 @@ def _binaries() -> tuple[str, str] | None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     return (chromium, driver) if chromium and driver else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Element:
@@ -167,7 +160,7 @@ def headless_chromium() -> Iterator[Browser]:
             pytest.fail(message)
         pytest.skip(message)
     chromium, driver = binaries
-    port = _free_port()
+    port = free_port()  # below the ephemeral range (kubeweft.localcluster.ports)
     process = subprocess.Popen(
         [driver, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
