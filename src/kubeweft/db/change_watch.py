@@ -99,12 +99,11 @@ class ChangeWatch:
         if self.database.dialect == "postgresql":
             while self._connection is None:
                 await self._progressed()
+            connection = self._connection
             self._sent += 1
             mark = self._sent
             async with self._use:
-                await self._connection.execute(
-                    f"SELECT pg_notify('{changes.CHANNEL}', '{_SYNC}{mark}')"
-                )
+                await connection.execute(f"SELECT pg_notify('{changes.CHANNEL}', '{_SYNC}{mark}')")
             while self._heard < mark:
                 await self._progressed()
         else:
@@ -131,12 +130,15 @@ class ChangeWatch:
         lost = anyio.Event()
         feed = self.feed
 
-        def heard(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        own_pid = connection.get_server_pid()
+
+        def heard(_connection: Any, pid: int, _channel: str, payload: str) -> None:
             if payload == changes.EVERYTHING:
                 feed.everything()
             elif payload.startswith(_SYNC):
-                self._heard = max(self._heard, int(payload[len(_SYNC) :]))
-                self._moved()
+                if pid == own_pid:  # not another process's watch's mark
+                    self._heard = max(self._heard, int(payload[len(_SYNC) :]))
+                    self._moved()
             else:
                 feed.touched(payload.split(","))
 
@@ -157,7 +159,9 @@ class ChangeWatch:
             raise ConnectionError("the listening connection was closed")
         finally:
             self._connection = None
-            feed.watching(False)
+            feed.watching(False)  # drops everything: marks still in flight are moot
+            self._heard = self._sent
+            self._moved()
             connection.terminate()
 
     async def _poll(self) -> None:
