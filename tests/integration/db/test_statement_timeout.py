@@ -61,6 +61,14 @@ async def create_webapp(app: Running, namespace: str) -> str:
     return path
 
 
+async def forget_kept_rows(app: Running, path: str) -> None:
+    """A write of the object's records (an annotation): the next detail read goes to the
+    database instead of answering with the rows kept from the reads before
+    (views.repository_source)."""
+    note = await app.http.post(f"{path}/annotations", json={"body": "before the outage"})
+    assert note.status_code == 201, note.text
+
+
 def assert_timeout_problem(response: httpx.Response) -> None:
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -100,6 +108,7 @@ async def test_frozen_postgres_is_503_then_recovers(
         path = await create_webapp(app, namespace)
         async with unit_of_work(app.database) as session:
             _, api_key = await apikeys.create_api_key(session, user="alice")
+        await forget_kept_rows(app, path)
         with frozen(private_postgres):
             assert_timeout_problem(await app.http.get(path))
             assert_timeout_problem(await app.http.get(f"{path}/history"))
@@ -131,6 +140,7 @@ async def test_locked_postgres_table_is_503_then_recovers(
     try:
         async with served(local_cluster, url) as app:
             path = await create_webapp(app, namespace)
+            await forget_kept_rows(app, path)
             holder: Any = await asyncpg.connect(
                 url.replace("postgresql+asyncpg", "postgresql"), statement_cache_size=0
             )
