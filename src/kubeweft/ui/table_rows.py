@@ -31,7 +31,7 @@ from markupsafe import Markup, escape
 
 from kubeweft.views.listing import ListItem
 from kubeweft.views.records import MetricPoint
-from kubeweft.views.table import object_value, table_cells
+from kubeweft.views.table import table_cells
 
 __all__ = ["Column", "RowCache", "age_text", "health_word", "row_parts"]
 
@@ -196,7 +196,7 @@ def _render(
     meta = item.obj.metadata
     cells = table_cells(item.obj, [path for _, path, _ in columns])
     instants = tuple(
-        _instant(object_value(item.obj, path)) for _, path, kind in columns if kind == "date"
+        _instant(cell) for cell, (_, _, kind) in zip(cells, columns, strict=True) if kind == "date"
     )
     parts = row_parts(
         plural,

@@ -14,8 +14,9 @@ API server keeps its watch cache instead of reading etcd per list:
 * a count of objects per namespace (the namespaces offered to the RBAC filter, and the
   total of a page that only a namespace restriction narrows);
 * the pages asked for since the last change (an open table page fetches itself again
-  after every change event, and every open copy of it asks the same): any event that
-  changes a row forgets them all.
+  after every change event, and every open copy of it asks the same), and the whole
+  order of a query whose later pages were asked (paging through a table walks the
+  order once, not once per page): any event that changes a row forgets them all.
 
 A request then costs about the rows it shows: the filter's matching set, or a walk down
 the sort order until the page is full. The order and the rows are exactly those of the
@@ -45,6 +46,7 @@ __all__ = ["IndexedInformer", "TableIndex", "TableIndexes"]
 
 _Key = tuple[str, str]  # (namespace or "", name): the tie-break of every order
 _PAGES_KEPT = 64
+_ORDERS_KEPT = 16
 
 
 class Row:
@@ -145,6 +147,9 @@ class TableIndex:
         self._fields: dict[str, FieldIndex] = {}
         #: page() answers since the last change, by their arguments.
         self._pages: dict[tuple[Any, ...], tuple[list[Row], int, int, int]] = {}
+        #: Every key a query matches, in its order, since the last change (asked for
+        #: pages after the first), by the query's arguments without page and size.
+        self._orders: dict[tuple[Any, ...], list[_Key]] = {}
 
     # --- the informer's handler -------------------------------------------------------
     def on_add(self, obj: Any, is_initial_list: bool) -> None:
@@ -158,7 +163,7 @@ class TableIndex:
         row = self.rows.pop((meta.namespace or "", meta.name), None)
         if row is not None:
             self._unindex(row)
-            self._pages.clear()
+            self._changed()
 
     def _put(self, obj: Any) -> None:
         row = Row(obj)
@@ -167,11 +172,15 @@ class TableIndex:
             if old.obj is obj:  # a resync hands the same object again
                 return
             self._unindex(old)
-        self._pages.clear()
+        self._changed()
         self.rows[row.key] = row
         self.namespaces[row.namespace] += 1
         for index in self._fields.values():
             index.add(row)
+
+    def _changed(self) -> None:
+        self._pages.clear()
+        self._orders.clear()
 
     def _unindex(self, row: Row) -> None:
         self.namespaces[row.namespace] -= 1
@@ -250,6 +259,15 @@ class TableIndex:
         keys: list[_Key] = []
         if wanted_rows <= 0:
             pass
+        elif first:  # a later page: slice the query's whole order, kept
+            asked = (sort, descending, filters, search, namespaces)
+            order = self._orders.get(asked)
+            if order is None:
+                order = self._order(selected, index, descending, every_namespace, namespaces)
+                self._orders[asked] = order
+                if len(self._orders) > _ORDERS_KEPT:
+                    del self._orders[next(iter(self._orders))]  # the oldest
+            keys = order[first : first + wanted_rows]
         elif selected is not None and _cheaper_to_sort(page * size, len(self.rows), total):
             keys = self._sorted(selected, index, descending)[first : first + size]
         else:
@@ -267,6 +285,24 @@ class TableIndex:
                 if len(keys) >= wanted_rows:
                     break
         return [self.rows[key] for key in keys], total, page, pages
+
+    def _order(
+        self,
+        selected: set[_Key] | None,
+        index: FieldIndex,
+        descending: bool,
+        every_namespace: bool,
+        namespaces: frozenset[str | None],
+    ) -> list[_Key]:
+        """Every key the query matches, in the table's order."""
+        if selected is not None and _cheaper_to_sort(len(selected), len(self.rows), len(selected)):
+            return self._sorted(selected, index, descending)
+        if selected is not None:
+            return [key for key in index.walk(descending) if key in selected]
+        if every_namespace:
+            return list(index.walk(descending))
+        rows = self.rows
+        return [key for key in index.walk(descending) if rows[key].namespace in namespaces]
 
     def _sorted(self, keys: set[_Key], index: FieldIndex, descending: bool) -> list[_Key]:
         rows = [self.rows[key] for key in sorted(keys)]

@@ -349,6 +349,45 @@ async def test_a_page_asked_again_after_any_change_is_the_new_page() -> None:
             assert _shown(indexed) != _shown(asked)
 
 
+async def test_later_pages_after_any_change_are_the_new_order() -> None:
+    """The index keeps a query's whole order once a later page is asked (each further
+    page is a slice of it): after an add, a new version, a delete or a resync, the pages
+    are the plain query's again."""
+    rng = random.Random(13)
+    informer, records = Informer(), Records()
+    for i in range(300):
+        informer.put(webapp(rng, f"app-{i:03d}", NAMESPACES[i % 4]))
+    plain_reader, indexed_reader = readers(informer)
+
+    async def pages(reader: Any, **query: Any) -> list[Any]:
+        shown = []
+        for page in (2, 3, 4):
+            asked = TableQuery(sort="spec.replicas", size=7, page=page, **query)
+            table = await query_table(WebApp, None, asked, cluster=reader, records=records)
+            shown.append((_shown(table), table.total))
+        return shown
+
+    queries: list[dict[str, Any]] = [
+        {"descending": True, "filters": (("spec.image", "nginx:1.2"),)},  # a filtered set
+        {"descending": False},  # every object
+        {"descending": True, "search": "alpha"},  # a search
+    ]
+    moved = webapp(rng, "app-010", NAMESPACES[10 % 4])
+    moved.spec.image, moved.spec.replicas = "nginx:1.2", 9
+    changes: list[Callable[[], None]] = [
+        lambda: informer.put(moved),
+        lambda: informer.put(webapp(rng, "app-new", "alpha")),
+        lambda: informer.delete(next(iter(informer.objects))),
+        lambda: informer.resync(next(iter(informer.objects))),
+    ]
+    for change in changes:
+        for query in queries:
+            assert await pages(indexed_reader, **query) == await pages(plain_reader, **query)
+        change()
+        for query in queries:
+            assert await pages(indexed_reader, **query) == await pages(plain_reader, **query)
+
+
 async def test_an_undeclared_field_is_refused_with_the_index_too() -> None:
     informer = Informer()
     _, indexed_reader = readers(informer)
