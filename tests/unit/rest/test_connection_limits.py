@@ -14,6 +14,7 @@ import time
 import anyio
 import pytest
 from anyio.abc import SocketAttribute, SocketStream
+from starlette.types import Message, Receive, Scope, Send
 
 from kubeweft.rest.connections import ServerLimits
 from kubeweft.settings import Settings
@@ -241,27 +242,50 @@ BOTH_LOOPS = [("asyncio", {"use_uvloop": False}), ("asyncio", {"use_uvloop": Tru
     ids=["keep-alive", "head-deadline"],
 )
 async def test_a_request_waiting_unread_when_a_timer_fires_is_served(limits: ServerLimits) -> None:
-    """The loop is held (as by a slow callback) past the deadline the first response
-    armed; the next request is sent by a callback of the same turn just before the
-    server's timer runs, so it waits unread in the kernel when the timer fires. Closing
-    then would reset the connection under a request that arrived in time."""
-    async with serving(build()[0], limits=limits) as server:
+    """Right after the first response (which armed the server's timer, due in a second)
+    the loop is held, as by a slow callback, past that deadline. A timer due before the
+    server's sends the next request, so it waits unread in the kernel when the server's
+    timer runs in the same turn. Closing then would reset the connection under a
+    request that arrived in time."""
+    loop = asyncio.get_running_loop()
+    stream: SocketStream | None = None
+    held = False
+
+    def send_next_then_hold() -> None:
+        assert stream is not None
+        raw = stream.extra(SocketAttribute.raw_socket)
+        # A plain socket on the same connection: uvloop's own refuses send().
+        client = socket.socket(fileno=raw.dup().detach())
+
+        def send_next() -> None:
+            with client:
+                client.send(GET)
+
+        # Not due now (uvloop would run it as a plain callback, after the timers).
+        loop.call_later(0.01, send_next)
+        time.sleep(1.5)  # holds the loop past the server's deadline
+
+    app = build()[0]
+
+    async def holding_after_the_first_response(scope: Scope, receive: Receive, send: Send) -> None:
+        async def sent(message: Message) -> None:
+            nonlocal held
+            await send(message)  # the last body part arms the server's timer
+            last = message["type"] == "http.response.body" and not message.get("more_body")
+            if last and not held:
+                held = True
+                send_next_then_hold()
+
+        await app(scope, receive, sent)
+
+    async with serving(holding_after_the_first_response, limits=limits) as server:
         stream = await _connect(server.port)
         with anyio.fail_after(GUARD):
             await stream.send(GET)
             assert (await _read_response(stream))[0] == 200
-            raw = stream.extra(SocketAttribute.raw_socket)
-            # A plain socket on the same connection: uvloop's own refuses send().
-            client = socket.socket(fileno=raw.dup().detach())
-            loop = asyncio.get_running_loop()
-            # A timer due before the server's (armed with the response, a second from then);
-            # not due now, which uvloop would run as a plain callback after the timers.
-            loop.call_later(0.01, client.send, GET)
-            time.sleep(1.5)  # noqa: ASYNC251 - holds the loop past the server's deadline
             try:
                 status, _ = await _read_response(stream)
             except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionResetError) as lost:
                 pytest.fail(f"a request sent before the deadline lost its connection: {lost!r}")
-            finally:
-                client.close()
+    assert held
     assert status == 200
