@@ -18,11 +18,12 @@ shown to a client.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Hashable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import MappingProxyType
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kubeweft.db import tables
@@ -67,6 +68,7 @@ class RepositorySource:
         self._changes = changes
         self._latest = LatestSamples(latest_capacity)
         self._details = KeptDetails(detail_capacity)
+        self._reading: dict[Hashable, anyio.Event] = {}
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -105,8 +107,13 @@ class RepositorySource:
         if kept is not None:
             return kept
         changes = self._changes
+        key = (uid, history_limit)
+        if changes is not None and changes.live and await self._read_under_way(key):
+            kept = self.kept_records(uid, history_limit=history_limit, since=since)
+            if kept is not None:
+                return kept
         snapshot = changes.snapshot() if changes is not None else None
-        with self._guard():
+        with self._guard(), self._reading_now(key, snapshot):
             rows = await read_model.detail_rows(
                 self._database,
                 uid,
@@ -144,9 +151,44 @@ class RepositorySource:
             page = kept.unchanged(uids, changes)
             if page is not None:
                 return page
-        with self._guard():
+            key = tuple(uids)
+            if await self._read_under_way(key):
+                page = kept.unchanged(uids, changes)
+                if page is not None:
+                    return page
+            snapshot = changes.snapshot()
+        else:
+            key = ()
+        with self._guard(), self._reading_now(key, snapshot):
             found = await read_model.latest_sample_rows(self._database, uids)
         return {uid: kept.samples(uid, rows, snapshot) for uid, rows in found.items()}
+
+    async def _read_under_way(self, key: Hashable) -> bool:
+        """Wait for a read of ``key`` that another request has under way; False if none.
+
+        After the feed drops what was kept, concurrent requests for the same page or
+        detail would each send the statement (32 at once under load, one after another
+        on aiosqlite's thread); the first reads, the others wait and then look at what it
+        kept — which holds for them only if nothing was written since its snapshot.
+        """
+        reading = self._reading.get(key)
+        if reading is None:
+            return False
+        await reading.wait()
+        return True
+
+    @contextmanager
+    def _reading_now(self, key: Hashable, snapshot: int | None) -> Iterator[None]:
+        """Mark a read of ``key`` under way (with a live feed) until it ends, however."""
+        if snapshot is None or key in self._reading:
+            yield
+            return
+        done = self._reading[key] = anyio.Event()
+        try:
+            yield
+        finally:
+            del self._reading[key]
+            done.set()
 
     async def history(self, uid: str, *, limit: int) -> list[HistoryEntry]:
         async with self._session() as session:

@@ -323,3 +323,35 @@ async def test_a_lost_listening_connection_drops_kept_reads(
             shown = await source.resource_records(uid, history_limit=10, since=now - WINDOW)
         assert len(reads) == 1
         assert shown.metrics["cpu"].count == 2
+
+
+async def test_concurrent_reads_after_a_write_share_one_statement(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first reads; the others wait for it and take what it kept."""
+    uids = [str(uuid.uuid4()) for _ in range(3)]
+    now = utcnow()
+    async with watched(database) as env:
+        source = RepositorySource(database, changes=env.feed)
+        await env.write(*(MetricSample(uid, "cpu", 1.0, now) for uid in uids))
+        pages: list[Any] = []
+        details: list[Any] = []
+
+        async def page() -> None:
+            pages.append(await source.latest_metrics(uids))
+
+        async def detail() -> None:
+            details.append(
+                await source.resource_records(uids[0], history_limit=10, since=now - WINDOW)
+            )
+
+        with counting(database, monkeypatch) as reads:
+            async with anyio.create_task_group() as tg:
+                for _ in range(8):
+                    tg.start_soon(page)
+                    tg.start_soon(detail)
+        assert len(reads) == 2, reads
+        assert all(p == pages[0] for p in pages)
+        assert pages[0][uids[2]]["cpu"].value == 1.0
+        assert all(d is details[0] for d in details)
+        assert details[0].metrics["cpu"].count == 1
