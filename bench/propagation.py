@@ -3,7 +3,7 @@ the API server's own watch latency for a Deployment write, in one run.
 
 Starts a local control plane (or uses ``--kubeconfig``) and one ``kubeweft run``
 (SQLite, no leader election, the namespace watched), creates ``--webapps`` WebApps over
-REST and waits for their Deployments. One informer on the namespace's Deployments then
+REST and waits for their Deployments. One informer on the cluster's Deployments then
 times, one sample at a time and alternating:
 
 * **watch** — this script patches an annotation of a Deployment it created itself and
@@ -11,13 +11,19 @@ times, one sample at a time and alternating:
   least any controller-made change can take;
 * **kubeweft** — this script PATCHes a WebApp's image over REST (merge patch) and, at the
   same time, waits for the watch to show its Deployment with that image: the REST
-  write, the informer, the work queue, the reconcile and the Deployment update. The
+  write, the work queue (told at the write's answer by the cache's mutation, or by the
+  informer's watch), the reconcile and the Deployment update. The
   REST response is timed too (**response**): it also reads the object back for the
   detail view, so it may come after the Deployment was updated.
 
 Prints p50/p90/p99 of each and the difference of the p99s (the goal: ≤ 50 ms).
 
-    .venv/bin/python bench/propagation.py [--samples 200] [--webapps 20]
+With ``--compare-src DIR`` a second ``kubeweft run`` imports the package from ``DIR``
+(say, an export of the tree with one change undone) and manages WebApps in a namespace
+of its own; each round then times a sample of it too (**compare**), so a change's
+effect is a ratio measured in one run.
+
+    .venv/bin/python bench/propagation.py [--samples 200] [--webapps 20] [--compare-src DIR]
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -52,8 +59,20 @@ BASELINE = "baseline"
 ANNOTATION = "bench.kubeweft.dev/seq"
 MERGE = {"content-type": "application/merge-patch+json"}
 
-#: The newest Deployment seen by the watch, by name.
+#: The newest Deployment seen by the watch, by namespace/name.
 Seen = dict[str, Deployment]
+
+
+@dataclass
+class Target:
+    """One ``kubeweft run`` and the WebApps it manages."""
+
+    label: str
+    namespace: str
+    process: KubeweftProcess
+    names: list[str]
+    propagation: list[float] = field(default_factory=list)
+    responses: list[float] = field(default_factory=list)
 
 
 def image_of(deployment: Deployment) -> str | None:
@@ -95,7 +114,7 @@ class Watcher:
 
     def _saw(self, obj: Deployment) -> None:
         assert obj.metadata is not None
-        self.seen[obj.metadata.name or ""] = obj
+        self.seen[f"{obj.metadata.namespace}/{obj.metadata.name}"] = obj
         self._changed.set()
         self._changed = anyio.Event()
 
@@ -107,31 +126,36 @@ class Watcher:
         return time.monotonic()
 
 
+def annotated(deployment: Deployment, i: int) -> bool:
+    meta = deployment.metadata
+    return meta is not None and (meta.annotations or {}).get(ANNOTATION) == str(i)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def bench(cluster: ClusterAccess, process: KubeweftProcess, args: argparse.Namespace) -> None:
-    names = [f"app-{i:03d}" for i in range(args.webapps)]
+async def bench(cluster: ClusterAccess, targets: list[Target], args: argparse.Namespace) -> None:
+    baseline = f"{NAMESPACE}/{BASELINE}"
     async with (
         Client.from_kubeconfig(cluster.kubeconfig_path) as client,
-        httpx.AsyncClient(base_url=process.api_url or "", timeout=30.0) as api,
         anyio.create_task_group() as group,
     ):
         watcher = Watcher()
-        informer = SharedInformer(client, Deployment, InformerOptions(namespace=NAMESPACE))
+        informer = SharedInformer(client, Deployment, InformerOptions())
         informer.add_event_handler(watcher)
         group.start_soon(informer.run)
         await client.create(baseline_deployment())
-        for name in names:
-            body = {"name": name, "namespace": NAMESPACE, "spec": {"image": "nginx:0"}}
-            response = await api.post("/api/webapps", json=body)
-            response.raise_for_status()
-        await watcher.wait(lambda seen: all(n in seen for n in [BASELINE, *names]), 120.0)
+        apis = [httpx.AsyncClient(base_url=t.process.api_url or "", timeout=30.0) for t in targets]
+        for target, api in zip(targets, apis, strict=True):
+            for name in target.names:
+                body = {"name": name, "namespace": target.namespace, "spec": {"image": "nginx:0"}}
+                response = await api.post("/api/webapps", json=body)
+                response.raise_for_status()
+        keys = [baseline, *(f"{t.namespace}/{n}" for t in targets for n in t.names)]
+        await watcher.wait(lambda seen: all(key in seen for key in keys), 120.0)
         watch: list[float] = []
-        kubeweft: list[float] = []
-        responses: list[float] = []
         for i in range(1, args.samples + 1):
             started = time.monotonic()
             await client.patch(
@@ -140,35 +164,19 @@ async def bench(cluster: ClusterAccess, process: KubeweftProcess, args: argparse
                 {"metadata": {"annotations": {ANNOTATION: str(i)}}},
                 namespace=NAMESPACE,
             )
-            seen_at = await watcher.wait(
-                lambda seen, i=i: (
-                    (seen[BASELINE].metadata.annotations or {}).get(ANNOTATION)  # type: ignore[union-attr]
-                    == str(i)
-                )
-            )
+
+            def shown(seen: Seen, i: int = i) -> bool:
+                return annotated(seen[baseline], i)
+
+            seen_at = await watcher.wait(shown)
             watch.append(seen_at - started)
-
-            name, image = names[i % len(names)], f"nginx:{i}"
-
-            started = time.monotonic()
-
-            async def patch(name: str = name, image: str = image, started: float = started) -> None:
-                response = await api.patch(
-                    f"/api/webapps/{NAMESPACE}/{name}",
-                    json={"spec": {"image": image}},
-                    headers=MERGE,
-                )
-                response.raise_for_status()
-                responses.append(time.monotonic() - started)
-
-            def updated(seen: Seen, name: str = name, image: str = image) -> bool:
-                return image_of(seen[name]) == image
-
-            async with anyio.create_task_group() as sample:
-                sample.start_soon(patch)
-                seen_at = await watcher.wait(updated)
-            kubeweft.append(seen_at - started)
-            await anyio.sleep(args.gap)
+            # The processes take turns going first, so neither always follows the watch.
+            order = list(zip(targets, apis, strict=True))
+            for target, api in order[i % len(order) :] + order[: i % len(order)]:
+                await propagate(watcher, target, api, i)
+                await anyio.sleep(args.gap)
+        for api in apis:
+            await api.aclose()
         group.cancel_scope.cancel()
 
     def line(label: str, values: list[float]) -> str:
@@ -179,10 +187,39 @@ async def bench(cluster: ClusterAccess, process: KubeweftProcess, args: argparse
         )
 
     print(line("watch", watch))
-    print(line("kubeweft", kubeweft))
-    print(line("response", responses))
+    for target in targets:
+        print(line(target.label, target.propagation))
+        print(line("response" if target is targets[0] else "response*", target.responses))
+    kubeweft = targets[0].propagation
     excess = (percentile(kubeweft, 0.99) - percentile(watch, 0.99)) * 1000
     print(f"p99 kubeweft - p99 watch: {excess:.1f} ms (goal: <= 50 ms)")
+    if len(targets) > 1:
+        other = targets[1].propagation
+        print(
+            f"kubeweft / compare: p50 {statistics.median(kubeweft) / statistics.median(other):.2f}"
+            f"  p99 {percentile(kubeweft, 0.99) / percentile(other, 0.99):.2f}"
+        )
+
+
+async def propagate(watcher: Watcher, target: Target, api: httpx.AsyncClient, i: int) -> None:
+    """PATCH one of ``target``'s WebApps; time its Deployment's update and the response."""
+    name, image = target.names[i % len(target.names)], f"nginx:{i}"
+    key = f"{target.namespace}/{name}"
+    started = time.monotonic()
+
+    async def patch() -> None:
+        response = await api.patch(
+            f"/api/webapps/{target.namespace}/{name}",
+            json={"spec": {"image": image}},
+            headers=MERGE,
+        )
+        response.raise_for_status()
+        target.responses.append(time.monotonic() - started)
+
+    async with anyio.create_task_group() as sample:
+        sample.start_soon(patch)
+        seen_at = await watcher.wait(lambda seen: image_of(seen[key]) == image)
+    target.propagation.append(seen_at - started)
 
 
 def main() -> None:
@@ -192,6 +229,12 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.05, help="seconds between samples")
     parser.add_argument("--nodes", type=int, default=1, help="kwok nodes")
     parser.add_argument("--kubeconfig", type=Path, default=None, help="use this cluster")
+    parser.add_argument(
+        "--compare-src",
+        type=Path,
+        default=None,
+        help="also run a kubeweft imported from this directory (sampled in turn)",
+    )
     args = parser.parse_args()
 
     with ExitStack() as stack:
@@ -203,21 +246,32 @@ def main() -> None:
             cluster = ExternalCluster(args.kubeconfig)
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
         cluster.kubectl("wait", "--for=condition=Established", "crd/webapps.kubeweft.dev")
-        cluster.kubectl("create", "namespace", NAMESPACE)
-        env = {
-            "KUBEWEFT_LEADER_ELECTION": "false",
-            "KUBEWEFT_INSTALL_CRDS": "false",
-            "KUBEWEFT_LOG_LEVEL": "WARNING",
-            "KUBEWEFT_WATCH_NAMESPACE": NAMESPACE,
-        }
-        process = spawn(cluster.kubeconfig_path, workdir, env=env, name="propagation")
-        stack.callback(process.stop)
-        process.wait_ready()
-        print(f"cpus: {os.cpu_count()} (shared); kubeweft run pid {process.pid}", flush=True)
+        names = [f"app-{i:03d}" for i in range(args.webapps)]
+        targets: list[Target] = []
+        runs = [("kubeweft", NAMESPACE, None)]
+        if args.compare_src is not None:
+            runs.append(("compare", f"{NAMESPACE}-compare", args.compare_src.resolve()))
+        for label, namespace, source in runs:
+            cluster.kubectl("create", "namespace", namespace)
+            env = {
+                "KUBEWEFT_LEADER_ELECTION": "false",
+                "KUBEWEFT_INSTALL_CRDS": "false",
+                "KUBEWEFT_LOG_LEVEL": "WARNING",
+                "KUBEWEFT_WATCH_NAMESPACE": namespace,
+                **({"PYTHONPATH": str(source)} if source is not None else {}),
+            }
+            process = spawn(cluster.kubeconfig_path, workdir, env=env, name=f"propagation-{label}")
+            stack.callback(process.stop)
+            targets.append(Target(label, namespace, process, names))
+        for target in targets:
+            target.process.wait_ready()
+        pids = ", ".join(f"{t.label} {t.process.pid}" for t in targets)
+        print(f"cpus: {os.cpu_count()} (shared); kubeweft run pids: {pids}", flush=True)
         try:
-            anyio.run(bench, cluster, process, args)
+            anyio.run(bench, cluster, targets, args)
         except BaseException:
-            print(process.log_tail(), file=sys.stderr)
+            for target in targets:
+                print(target.process.log_tail(), file=sys.stderr)
             raise
 
 
