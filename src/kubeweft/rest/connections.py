@@ -95,8 +95,11 @@ def unread_bytes(transport: asyncio.BaseTransport) -> int:
     sock = transport.get_extra_info("socket")
     if sock is None or sys.platform == "win32":
         return 0
+    fileno = sock.fileno()
+    if fileno < 0:  # the client closed it meanwhile: nothing waits to be read
+        return 0
     try:
-        counted = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        counted = fcntl.ioctl(fileno, termios.FIONREAD, b"\0\0\0\0")
     except OSError:  # closed meanwhile
         return 0
     return int.from_bytes(counted, sys.byteorder, signed=True)

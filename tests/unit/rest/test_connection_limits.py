@@ -16,7 +16,7 @@ import pytest
 from anyio.abc import SocketAttribute, SocketStream
 from starlette.types import Message, Receive, Scope, Send
 
-from kubeweft.rest.connections import ServerLimits
+from kubeweft.rest.connections import ServerLimits, unread_bytes
 from kubeweft.settings import Settings
 from tests.unit.rest.conftest import build
 from tests.unit.rest.servers import serving
@@ -289,3 +289,23 @@ async def test_a_request_waiting_unread_when_a_timer_fires_is_served(limits: Ser
                 pytest.fail(f"a request sent before the deadline lost its connection: {lost!r}")
     assert held
     assert status == 200
+
+
+class _Transport(asyncio.BaseTransport):
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self._sock = sock
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self._sock if name == "socket" else default
+
+
+def test_unread_bytes_of_a_socket_closed_meanwhile_is_zero() -> None:
+    # A timer can fire after the client closed the connection: the socket's file
+    # descriptor is then -1, which ioctl refuses with ValueError, not OSError.
+    left, right = socket.socketpair()
+    with right:
+        right.sendall(b"GET / HTTP/1.1\r\n")
+        assert unread_bytes(_Transport(left)) == len(b"GET / HTTP/1.1\r\n")
+        left.close()
+        assert unread_bytes(_Transport(left)) == 0
