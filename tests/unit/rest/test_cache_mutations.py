@@ -1,14 +1,20 @@
 """The REST layer tells the process's cache of each write the API server answered
-(``Cache.mutation``) — the answer itself, once — and of nothing it refused."""
+(``Cache.mutation``) — the answer itself, once; a create, a patch, a rollback (of a
+cluster-scoped model too) — and of nothing it refused."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
+from kubeweft.api import ObjectMeta
 from kubeweft.runtime import errors as kube_errors
-from tests.unit.rest.conftest import Harness
+from kubeweft.views.records import HistoryEntry
+from tests.support.models import Zone, ZoneSpec
+from tests.unit.rest.conftest import Harness, build
 
 pytestmark = pytest.mark.anyio
 
@@ -77,3 +83,23 @@ async def test_writes_the_api_server_refused_or_did_not_need_tell_nothing(
     unchanged = await harness.http.patch(ITEM, json={"spec": {"image": "nginx:1"}})
     assert unchanged.status_code == 200
     assert told.objects == []
+
+
+async def test_a_rollback_of_a_cluster_scoped_model_tells_the_cache() -> None:
+    app, kube, store, _, context = build(models=(Zone,))
+    told = Told()
+    context.cache = told
+    created = await kube.create(Zone(metadata=ObjectMeta(name="eu"), spec=ZoneSpec(capacity=3)))
+    uid = created.metadata.uid
+    assert uid is not None
+    now = datetime.now(UTC)
+    store.history_rows[uid] = [HistoryEntry(1, {"capacity": 5}, None, "bob", "reconciler", now)]
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        etag_created = f'"{created.metadata.resourceVersion}"'
+        answer = await http.post(
+            "/api/zones/eu/rollback", json={"generation": 1}, headers={"If-Match": etag_created}
+        )
+    assert answer.status_code == 200, answer.text
+    assert told.versions() == [etag(answer)]
+    assert told.objects[0].spec.capacity == 5
