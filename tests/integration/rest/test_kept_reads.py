@@ -5,12 +5,9 @@ SQLite and PostgreSQL, through the real process and HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from kubeweft.db.engine import Database
 from kubeweft.db.records import MetricSample
@@ -18,34 +15,10 @@ from kubeweft.db.types import utcnow
 from kubeweft.localcluster import ClusterAccess
 from kubeweft.repositories import metrics, unit_of_work
 from tests.integration.rest.stack import running
+from tests.support.statements import counting
 from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster]
-
-
-@contextmanager
-def counting(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement through the engine and every read-model driver connection."""
-    reads: list[str] = []
-
-    def cursor(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        reads.append(statement)
-
-    lend = database.driver_connection
-
-    @asynccontextmanager
-    async def counted() -> AsyncIterator[Any]:
-        reads.append("read model statement")
-        async with lend() as connection:
-            yield connection
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", cursor)
-    monkeypatch.setattr(database, "driver_connection", counted)
-    try:
-        yield reads
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", cursor)
-        monkeypatch.undo()
 
 
 async def test_an_api_only_process_keeps_reads_and_shows_another_process_writes(

@@ -8,15 +8,15 @@ model's driver connections (the detail's statement bypasses SQLAlchemy)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import anyio
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from kubeweft.db.change_watch import APPLICATION_NAME, ChangeWatch
 from kubeweft.db.changes import RecordChanges
@@ -28,36 +28,13 @@ from kubeweft.repositories import metrics, unit_of_work
 from kubeweft.repositories.retention import RetentionJob, RetentionPolicy
 from kubeweft.views.records import ResourceRef
 from kubeweft.views.repository_source import RepositorySource
+from tests.support.postgres import POSTGRESQL_ONLY
+from tests.support.statements import counting
 from tests.support.waiting import wait_until_async
 
 pytestmark = pytest.mark.anyio
 
 WINDOW = timedelta(minutes=5)
-
-
-@contextmanager
-def counting(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement through the engine and every read-model driver connection."""
-    reads: list[str] = []
-
-    def cursor(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        reads.append(statement)
-
-    lend = database.driver_connection
-
-    @asynccontextmanager
-    async def counted() -> AsyncIterator[Any]:
-        reads.append("read model statement")
-        async with lend() as connection:
-            yield connection
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", cursor)
-    monkeypatch.setattr(database, "driver_connection", counted)
-    try:
-        yield reads
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", cursor)
-        monkeypatch.undo()
 
 
 @dataclass
@@ -292,13 +269,12 @@ async def _listener_pid(database: Database) -> int | None:
     return pids[0] if len(pids) == 1 else None
 
 
+@POSTGRESQL_ONLY
 async def test_a_lost_listening_connection_drops_kept_reads(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL: a write NOTIFYed while the watch's connection is gone is missed; the
     watch drops every kept read and listens again, so the next read shows the write."""
-    if database.dialect != "postgresql":
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
     uid = str(uuid.uuid4())
     now = utcnow()
     async with watched(database) as env:
