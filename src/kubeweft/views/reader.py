@@ -221,6 +221,16 @@ class CacheReader:
         await self._caught_up(kind)
         return self._tables.of(kind, self._cache.informer_for(kind))
 
+    async def list_version(self, kind: type[Any]) -> str | None:
+        """The newest resourceVersion the cache of ``kind`` has seen, once it has this
+        process's latest write to ``kind`` (as ``list`` waits); None before it synced.
+        Any add, update or delete moves it, so a page kept under it is still the page."""
+        await self._caught_up(kind)
+        informer = self._cache.informer_for(kind)
+        # A store that tells no version keeps no page (None).
+        version: str | None = getattr(informer, "resource_version", None)
+        return version if informer.has_synced() else None
+
     async def list(
         self, kind: type[Any], namespace: str | None, label_selector: str | None
     ) -> list[Any]:

@@ -142,6 +142,14 @@ class RepositorySource:
             self._details.keep(uid, history_limit, since, rows.window_oldest, snapshot, records)
         return records
 
+    def records_version(self) -> int | None:
+        """The change feed's version now, or None when what is read must not be kept."""
+        return self._changes.snapshot() if self._changes is not None else None
+
+    def records_unchanged(self, uids: Sequence[str], version: int) -> bool:
+        """True when no row of ``uids`` changed after ``version`` (``records_version``)."""
+        return self._changes is not None and self._changes.none_changed(uids, version)
+
     async def latest_metrics(self, uids: Sequence[str]) -> dict[str, Mapping[str, MetricPoint]]:
         kept = self._latest
         changes = self._changes

@@ -32,6 +32,7 @@ from kubeweft.runtime import errors as kube_errors
 from kubeweft.runtime.labels import LabelSelector
 from kubeweft.views import ResourceRecords, list_with_metrics, pagination
 from kubeweft.views.detail import build_detail
+from kubeweft.views.listing import PageMemo
 
 __all__ = [
     "CONTINUE_MAX_LENGTH",
@@ -141,6 +142,7 @@ def add_collection_routes(
     LimitQuery = Annotated[int, Depends(limit_query(limits))]
     plural, group = info.plural, info.group
     CreateBody = schemas.create
+    memo = PageMemo()
 
     async def list_page(
         ctx: AppContext,
@@ -153,19 +155,34 @@ def add_collection_routes(
         only = None
         if namespace is None and info.namespaced:
             only = await namespace_filter(ctx, identity, group, plural)
-        page = await list_with_metrics(
+
+        async def render(only: NamespaceFilter | None) -> tuple[bytes, list[str]]:
+            page = await list_with_metrics(
+                model,
+                namespace,
+                selector,
+                limit,
+                token,
+                cluster=ctx.reader,
+                records=ctx.store,
+                namespace_filter=only,
+            )
+            if ctx.fields is not None:  # the project's own fields: one call for the page
+                page = await ctx.fields.add_to_page(model, page)
+            return routes.list_of(page), [item.obj.metadata.uid for item in page.items]
+
+        if ctx.fields is not None:  # a project's fields may read anything: never kept
+            return json_response((await render(only))[0])
+        # A page asked again with nothing it shows changed is the same bytes (PageMemo).
+        body = await memo.body(
             model,
-            namespace,
-            selector,
-            limit,
-            token,
+            (namespace, selector, limit, token),
             cluster=ctx.reader,
             records=ctx.store,
             namespace_filter=only,
+            render=render,
         )
-        if ctx.fields is not None:  # the project's own fields: one call for the page
-            page = await ctx.fields.add_to_page(model, page)
-        return json_response(routes.list_of(page))
+        return json_response(body)
 
     # A cluster-scoped list is one cluster-wide ``list`` check; a namespaced one shows
     # the namespaces the caller may list in.
