@@ -171,7 +171,8 @@ def add_collection_routes(
                 page = await ctx.fields.add_to_page(model, page)
             return routes.list_of(page), [item.obj.metadata.uid for item in page.items]
 
-        if ctx.fields is not None:  # a project's fields may read anything: never kept
+        if ctx.fields is not None and ctx.fields.declared_for(model):
+            # A project's own fields may read anything: such a page is never kept.
             return json_response((await render(only))[0])
         # A page asked again with nothing it shows changed is the same bytes (PageMemo).
         body = await memo.body(
