@@ -85,8 +85,8 @@ class RecordWriter:
         self.max_backoff_s = max_backoff_s
         #: Where history records wait on disk (None: in memory only).
         self.spool = spool
-        #: Told the UIDs of every committed batch, so readers drop what they kept of them.
-        self.changes = changes
+        # Told the UIDs of every committed batch, so readers drop what they kept of them.
+        self._changes = changes
         self._buffer: deque[records.Record] = deque()
         self._in_flight: list[records.Record] = []
         self._wakeup = anyio.Event()
@@ -219,8 +219,8 @@ class RecordWriter:
     async def _write(self, batch: list[records.Record]) -> None:
         async with self._sessions()() as session, session.begin():
             await records.write_records(session, batch)
-        if self.changes is not None:
-            self.changes.touched(record.uid for record in batch)
+        if self._changes is not None:
+            self._changes.touched(record.uid for record in batch)
 
     async def flush(self, timeout_s: float = math.inf) -> bool:
         """Wait until every record submitted so far is written; False on timeout.
