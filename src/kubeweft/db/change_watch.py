@@ -170,15 +170,16 @@ class ChangeWatch:
         url = make_url(self.database.url)
         path = url.database or ""
         uri = path.startswith("file:")
-        async with aiosqlite.connect(path, uri=uri, isolation_level=None) as connection:
+        connection = await aiosqlite.connect(path, uri=uri, isolation_level=None)
 
-            async def data_version() -> int:
-                with anyio.fail_after(self._timeout()):
-                    async with connection.execute("PRAGMA data_version") as cursor:
-                        row = await cursor.fetchone()
-                assert row is not None
-                return int(row[0])
+        async def data_version() -> int:
+            with anyio.fail_after(self._timeout()):
+                async with connection.execute("PRAGMA data_version") as cursor:
+                    row = await cursor.fetchone()
+            assert row is not None
+            return int(row[0])
 
+        try:
             seen = await data_version()
             self.feed.watching(True)
             while True:
@@ -189,6 +190,11 @@ class ChangeWatch:
                     self.feed.everything()
                 self._polls += 1
                 self._moved()
+        finally:
+            # Closed also when the watch is cancelled: aiosqlite's thread must end while
+            # its event loop still runs, or it reports into a closed loop.
+            with anyio.CancelScope(shield=True):
+                await connection.close()
 
     def _timeout(self) -> float:
         return self.database.statement_timeout or 5.0
