@@ -50,6 +50,11 @@ def reconciler_errors(process: KubeweftProcess) -> list[dict[str, Any]]:
     ]
 
 
+def _conflict(entry: dict[str, Any]) -> bool:
+    exceptions = entry.get("exception") or [{}]
+    return bool(exceptions[0].get("exc_type") == "Conflict")
+
+
 def tenant(cluster: ClusterAccess, name: str) -> dict[str, Any] | None:
     got = cluster.kubectl("get", "tenant", name, "-o", "json", check=False)
     return json.loads(got.stdout) if got.returncode == 0 else None
@@ -82,7 +87,7 @@ def test_a_dotted_name_is_an_invalid_name_condition_not_a_retry_loop(
 
     # The process reconciles every Tenant in the cluster, also those other tests leave
     # behind while they are deleted; the controller's error counter counts theirs too.
-    # This Tenant's own reconciles must never have failed: its errors are read from
+    # This Tenant's own reconciles must not have failed for its name: errors are read from
     # the process's JSON log, and the counter is the cross-check that errors are logged.
     def counted_and_logged() -> bool:
         counted = metric_sum(
@@ -95,8 +100,12 @@ def test_a_dotted_name_is_an_invalid_name_condition_not_a_retry_loop(
     started = [e for e in process.log_entries() if e.get("event") == "starting workers"]
     assert [entry.get("controller") for entry in started] == ["tenant"], started
     wait_until(counted_and_logged, what="every counted reconcile error logged", timeout=DEADLINE)
+    # A 409 Conflict is the one failure allowed: a reconcile that read the cache before
+    # the watch delivered the controller's own finalizer write, retried once (as in
+    # controller-runtime). Anything else would be the name failing its reconciles.
     ours = [entry for entry in reconciler_errors(process) if entry.get("request") == name]
-    assert ours == [], ours
+    assert [entry for entry in ours if not _conflict(entry)] == [], ours
+    assert len(ours) <= 2, ours  # a retry or two, not a loop
     assert local_cluster.kubectl("get", "namespace", name, check=False).returncode != 0
 
     local_cluster.kubectl("delete", "tenant", name, "--timeout=60s")
