@@ -123,9 +123,12 @@ async def test_fields_in_detail_list_and_openapi_one_statement_per_page(
         }
         last = f"app-{COUNT - 1:02d}"
         assert (by_name[last]["noteCount"], by_name[last]["lastNote"]) == (0, None)
-        # The loader's statement: one per page; the page's total does not grow with it.
+        # The loader's statement: one per page; the page's total does not grow with it:
+        # besides the loader's, at most the latest samples' one statement (none when the
+        # process still keeps them: whether it does depends on when the change watch last
+        # saw the database change, here the notes inserted above).
         assert {notes for notes, _ in per_page.values()} == {1}, per_page
-        assert len({total for _, total in per_page.values()}) == 1, per_page
+        assert {total for _, total in per_page.values()} <= {1, 2}, per_page
 
         schemas = (await stack.http.get("/openapi.json")).json()["components"]["schemas"]
         for schema in ("WebAppRead", "WebAppListItem"):
