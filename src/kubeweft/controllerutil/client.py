@@ -3,12 +3,15 @@
 A reconciler reads from the manager's cache and writes to the API server
 (``runtime.cache.Cache`` and ``runtime.client.Client``). The helpers take one object
 that does both; :class:`DelegatingClient` joins the two, as controller-runtime's
-default client does.
+default client does — and hands the cache the API server's answer to each write
+(``Cache.mutation``), so the next reconcile reads what this one wrote even before the
+watch shows it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any, Protocol, cast
 
 from kubeweft.runtime.objects import K
@@ -50,21 +53,30 @@ class DelegatingClient:
 
     ``api_reader`` reads past the cache (controller-runtime's ``GetAPIReader``): the
     writer when it can read, as ``runtime.client.Client`` can; None otherwise.
+
+    When the reader is the manager's cache, every write's answer goes to its
+    ``mutation``: a read returns it until the watch delivers that version. Without it a
+    reconcile that follows its own status patch by less than a watch delivery computes
+    the status again from the old one, finds nothing to change and writes nothing — and
+    the status stays as the first patch left it until something else wakes the object.
+    The controllers watching the kind hear of the write as of the watch event it saves
+    (their predicates decide: a status patch passes no ``GenerationChanged``).
     """
 
     def __init__(self, reader: Reader, writer: Writer) -> None:
         self.reader = reader
         self.writer = writer
         self.api_reader: Reader | None = cast(Reader, writer) if hasattr(writer, "get") else None
+        self._wrote: Callable[[Any], object] | None = getattr(reader, "mutation", None)
 
     async def get(self, kind: type[K], name: str, namespace: str | None = None) -> K:
         return await self.reader.get(kind, name, namespace)
 
     async def create(self, obj: K) -> K:
-        return await self.writer.create(obj)
+        return self._written(await self.writer.create(obj))
 
     async def update(self, obj: K) -> K:
-        return await self.writer.update(obj)
+        return self._written(await self.writer.update(obj))
 
     async def patch(
         self,
@@ -76,7 +88,7 @@ class DelegatingClient:
         subresource: str | None = None,
         field_manager: str | None = None,
     ) -> K:
-        return await self.writer.patch(
+        written = await self.writer.patch(
             kind,
             name,
             patch,
@@ -84,3 +96,9 @@ class DelegatingClient:
             subresource=subresource,
             field_manager=field_manager,
         )
+        return self._written(written)
+
+    def _written(self, obj: K) -> K:
+        if self._wrote is not None:
+            self._wrote(obj)
+        return obj

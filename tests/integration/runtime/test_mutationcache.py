@@ -3,15 +3,14 @@ process's own write before the watch has shown it, a read does not go back when 
 watch then delivers an older change, and the watch's delivery of the write itself
 queues nothing more.
 
-The informer watches through :class:`HeldWatch`, which holds the API server's events
-past a resourceVersion until the test lets them through: the watch delivery the
-mutation cache saves, made as slow as the test needs.
+The informer watches through ``tests.support.heldwatch.HeldWatch``, which holds the API
+server's events past a resourceVersion until the test lets them through: the watch
+delivery the mutation cache saves, made as slow as the test needs.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import aclosing
 from typing import Any
 
 import anyio
@@ -28,6 +27,7 @@ from kubeweft.runtime.informer import InformerOptions
 from kubeweft.runtime.manager import Manager
 from kubeweft.runtime.predicate import GenerationChanged
 from kubeweft.runtime.reconcile import Request, Result
+from tests.support.heldwatch import HeldWatch
 from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.anyio]
@@ -39,43 +39,6 @@ NAME = "web"
 async def client(local_cluster: ClusterAccess) -> AsyncIterator[Client]:
     async with Client.from_kubeconfig(local_cluster.kubeconfig_path) as c:
         yield c
-
-
-class HeldWatch:
-    """``client`` whose watches hold every event newer than ``hold(through=...)``
-    until ``release()`` (a bookmark past it is dropped: bookmarks are optional)."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.through: int | None = None  # None: nothing is held
-        self._changed = anyio.Event()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
-
-    def hold(self, *, through: int) -> None:
-        self.through = through
-        self._notify()
-
-    def release(self) -> None:
-        self.through = None
-        self._notify()
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
-
-    async def watch(self, *args: Any, **kwargs: Any) -> Any:
-        async with aclosing(self.client.watch(*args, **kwargs)) as events:
-            async for event in events:
-                version = int(event.resource_version)
-                if event.type == "BOOKMARK":
-                    if self.through is None or version <= self.through:
-                        yield event
-                    continue
-                while self.through is not None and version > self.through:
-                    await self._changed.wait()
-                yield event
 
 
 class ImageReconciler:
