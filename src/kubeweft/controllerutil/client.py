@@ -10,8 +10,7 @@ watch shows it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, cast
 
 from kubeweft.runtime.objects import K
