@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
@@ -33,6 +35,13 @@ if TYPE_CHECKING:
 
 CRD = Path(__file__).parents[1] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
 #: The shipped application's webhook configurations, which ``local`` certificates apply.
+WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY"})
+#: Written on a timer (leader election, node heartbeats), not per object.
+TIMED_RESOURCES = frozenset({"leases"})
+
+#: (verb, resource[/subresource], code) -> requests
+Requests = Counter[tuple[str, str, str]]
+
 WEBHOOK_CONFIGURATIONS = (
     "mutatingwebhookconfiguration/kubeweft-mutating-webhook-configuration",
     "validatingwebhookconfiguration/kubeweft-validating-webhook-configuration",
@@ -142,3 +151,23 @@ def api_settings(kubeconfig: Path, database_url: str, **overrides: Any) -> Setti
         log_level="WARNING",
         **overrides,
     )
+
+
+def api_requests(cluster: ClusterAccess) -> Requests:
+    """The API server's write requests so far (``apiserver_request_total``)."""
+    text = cluster.kubectl("get", "--raw", "/metrics").stdout
+    out: Requests = Counter()
+    for family in text_string_to_metric_families(text):
+        if family.name != "apiserver_request":
+            continue
+        for sample in family.samples:
+            labels = sample.labels
+            if not sample.name.endswith("_total") or labels.get("verb") not in WRITE_VERBS:
+                continue
+            if labels.get("resource") in TIMED_RESOURCES:
+                continue
+            resource = labels.get("resource", "")
+            if labels.get("subresource"):
+                resource += "/" + labels["subresource"]
+            out[(labels["verb"], resource, labels.get("code", ""))] += int(sample.value)
+    return out

@@ -40,12 +40,12 @@ import anyio
 from lightkube.models import meta_v1
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Namespace, Service, ServiceAccount
-from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
 from tests.support.process import KubeweftProcess, metric_sum, spawn
 
+from _environment import Requests, api_requests
 from kubeweft.controllerutil import MANAGED_BY_LABEL
 from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.examples.webapp.controllers import webapp_desired
@@ -55,13 +55,7 @@ from kubeweft.runtime import errors
 from kubeweft.runtime.client import Client
 
 CRD = Path(__file__).parents[1] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
-WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY"})
-#: Written on a timer (leader election, node heartbeats), not per object.
-TIMED_RESOURCES = frozenset({"leases"})
 POLL_SECONDS = 0.25
-
-#: (verb, resource[/subresource], code) -> requests
-Requests = Counter[tuple[str, str, str]]
 
 
 @dataclass
@@ -87,26 +81,6 @@ class Phase:
             if code == "409":
                 out[f"{verb} {resource}"] += count
         return out
-
-
-def api_requests(cluster: ClusterAccess) -> Requests:
-    """The API server's write requests so far (``apiserver_request_total``)."""
-    text = cluster.kubectl("get", "--raw", "/metrics").stdout
-    out: Requests = Counter()
-    for family in text_string_to_metric_families(text):
-        if family.name != "apiserver_request":
-            continue
-        for sample in family.samples:
-            labels = sample.labels
-            if not sample.name.endswith("_total") or labels.get("verb") not in WRITE_VERBS:
-                continue
-            if labels.get("resource") in TIMED_RESOURCES:
-                continue
-            resource = labels.get("resource", "")
-            if labels.get("subresource"):
-                resource += "/" + labels["subresource"]
-            out[(labels["verb"], resource, labels.get("code", ""))] += int(sample.value)
-    return out
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:

@@ -18,12 +18,28 @@ times, one sample at a time and alternating:
 
 Prints p50/p90/p99 of each and the difference of the p99s (the goal: ≤ 50 ms).
 
+**Pace.** By default (``--pace settled``) each sample starts once the previous change
+has settled: the Deployment's rollout is complete (every replica updated and available,
+none left of the old template) and the WebApp reports it (``observedGeneration`` of its
+generation, every replica ready), then ``--gap`` seconds more. That is the latency of
+one spec change. With ``--pace back-to-back`` a sample starts ``--gap`` seconds after
+the previous one's Deployment update was seen, while its rollout (a ReplicaSet, pods,
+the Deployment controller's status writes, kubeweft's status patches) still runs: a
+load test in which, on a 2-core machine, the API server, etcd, the controller manager
+and kubeweft share saturated cores.
+
+The API server's own request counters (``apiserver_request_total``) are read around the
+samples, and the writes per WebApp change are printed by resource and verb: kubeweft's
+(``webapps``, ``webapps/status``, ``deployments``, ``events``) beside the Deployment
+controller's and kwok's.
+
 With ``--compare-src DIR`` a second ``kubeweft run`` imports the package from ``DIR``
 (say, an export of the tree with one change undone) and manages WebApps in a namespace
 of its own; each round then times a sample of it too (**compare**), so a change's
 effect is a ratio measured in one run.
 
     .venv/bin/python bench/propagation.py [--samples 200] [--webapps 20] [--compare-src DIR]
+        [--pace settled|back-to-back] [--gap SECONDS]
 """
 
 from __future__ import annotations
@@ -34,10 +50,12 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -48,6 +66,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.suppor
 
 from tests.support.process import KubeweftProcess, spawn
 
+from _environment import api_requests
+from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster import ExternalCluster, LocalCluster, find_binaries
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime.client import Client
@@ -59,8 +79,8 @@ BASELINE = "baseline"
 ANNOTATION = "bench.kubeweft.dev/seq"
 MERGE = {"content-type": "application/merge-patch+json"}
 
-#: The newest Deployment seen by the watch, by namespace/name.
-Seen = dict[str, Deployment]
+#: The newest object seen by a watch, by namespace/name.
+Seen = dict[str, Any]
 
 
 @dataclass
@@ -97,22 +117,22 @@ def baseline_deployment() -> Deployment:
 
 
 class Watcher:
-    """A shared informer's handler on the namespace's Deployments; ``wait`` for a state."""
+    """A shared informer's handler on the cluster's Deployments; ``wait`` for a state."""
 
     def __init__(self) -> None:
         self.seen: Seen = {}
         self._changed = anyio.Event()
 
-    def on_add(self, obj: Deployment, is_initial_list: bool = False) -> None:
+    def on_add(self, obj: Any, is_initial_list: bool = False) -> None:
         self._saw(obj)
 
-    def on_update(self, old: Deployment, new: Deployment) -> None:
+    def on_update(self, old: Any, new: Any) -> None:
         self._saw(new)
 
-    def on_delete(self, obj: Deployment) -> None:
+    def on_delete(self, obj: Any) -> None:
         return None
 
-    def _saw(self, obj: Deployment) -> None:
+    def _saw(self, obj: Any) -> None:
         assert obj.metadata is not None
         self.seen[f"{obj.metadata.namespace}/{obj.metadata.name}"] = obj
         self._changed.set()
@@ -124,6 +144,32 @@ class Watcher:
             while not check(self.seen):
                 await self._changed.wait()
         return time.monotonic()
+
+
+def rolled_out(deployment: Deployment | None) -> bool:
+    """The Deployment controller has finished: every replica of the current template is
+    updated and available, and none of an older one is left."""
+    if deployment is None or deployment.spec is None or deployment.status is None:
+        return False
+    meta, status, want = deployment.metadata, deployment.status, deployment.spec.replicas
+    return (
+        meta is not None
+        and (status.observedGeneration or 0) >= (meta.generation or 0)
+        and (status.updatedReplicas or 0) == want
+        and (status.availableReplicas or 0) == want
+        and (status.replicas or 0) == want
+    )
+
+
+def reported(webapp: WebApp) -> bool:
+    """kubeweft has reported the rollout on the WebApp: its status is of the current
+    generation and every replica is ready."""
+    status = webapp.status
+    return (
+        status.observed_generation == webapp.metadata.generation
+        and status.ready_replicas == webapp.spec.replicas
+        and status.replicas == webapp.spec.replicas
+    )
 
 
 def annotated(deployment: Deployment, i: int) -> bool:
@@ -155,6 +201,10 @@ async def bench(cluster: ClusterAccess, targets: list[Target], args: argparse.Na
                 response.raise_for_status()
         keys = [baseline, *(f"{t.namespace}/{n}" for t in targets for n in t.names)]
         await watcher.wait(lambda seen: all(key in seen for key in keys), 120.0)
+        for target in targets:
+            for name in target.names:
+                await settle(client, watcher, target.namespace, name)
+        writes_before = await anyio.to_thread.run_sync(api_requests, cluster)
         watch: list[float] = []
         for i in range(1, args.samples + 1):
             started = time.monotonic()
@@ -173,8 +223,12 @@ async def bench(cluster: ClusterAccess, targets: list[Target], args: argparse.Na
             # The processes take turns going first, so neither always follows the watch.
             order = list(zip(targets, apis, strict=True))
             for target, api in order[i % len(order) :] + order[: i % len(order)]:
-                await propagate(watcher, target, api, i)
+                name = await propagate(watcher, target, api, i)
+                if args.pace == "settled":
+                    await settle(client, watcher, target.namespace, name)
                 await anyio.sleep(args.gap)
+        writes = await anyio.to_thread.run_sync(api_requests, cluster)
+        writes.subtract(writes_before)
         for api in apis:
             await api.aclose()
         group.cancel_scope.cancel()
@@ -186,6 +240,7 @@ async def bench(cluster: ClusterAccess, targets: list[Target], args: argparse.Na
             f"p99 {percentile(ms, 0.99):6.1f} ms  ({len(ms)} samples)"
         )
 
+    print(f"pace: {args.pace}, {args.gap:.2f} s between samples")
     print(line("watch", watch))
     for target in targets:
         print(line(target.label, target.propagation))
@@ -193,6 +248,14 @@ async def bench(cluster: ClusterAccess, targets: list[Target], args: argparse.Na
     kubeweft = targets[0].propagation
     excess = (percentile(kubeweft, 0.99) - percentile(watch, 0.99)) * 1000
     print(f"p99 kubeweft - p99 watch: {excess:.1f} ms (goal: <= 50 ms)")
+    changes = args.samples * len(targets)
+    per_change = Counter[str]()
+    for (verb, resource, _code), count in writes.items():
+        per_change[f"{verb} {resource}"] += count
+    print(f"API writes per WebApp change ({changes} changes, every client):")
+    for what, count in sorted(per_change.items()):
+        if count > 0:
+            print(f"  {what:32s} {count / changes:5.2f}")
     if len(targets) > 1:
         other = targets[1].propagation
         print(
@@ -201,8 +264,24 @@ async def bench(cluster: ClusterAccess, targets: list[Target], args: argparse.Na
         )
 
 
-async def propagate(watcher: Watcher, target: Target, api: httpx.AsyncClient, i: int) -> None:
-    """PATCH one of ``target``'s WebApps; time its Deployment's update and the response."""
+async def settle(client: Client, deployments: Watcher, namespace: str, name: str) -> None:
+    """Wait until the WebApp's last change has rolled out and kubeweft has reported it.
+    The WebApp is polled (no watch of this script's competes with the samples)."""
+    await deployments.wait(lambda seen: rolled_out(seen.get(f"{namespace}/{name}")))
+    webapp: WebApp | None = None
+    with anyio.move_on_after(30.0):
+        while True:
+            webapp = await client.get(WebApp, name, namespace)
+            if reported(webapp):
+                return
+            await anyio.sleep(0.05)
+    status = webapp.status if webapp is not None else None
+    raise TimeoutError(f"WebApp {namespace}/{name} did not report its rollout: {status}")
+
+
+async def propagate(watcher: Watcher, target: Target, api: httpx.AsyncClient, i: int) -> str:
+    """PATCH one of ``target``'s WebApps; time its Deployment's update and the response.
+    Returns the WebApp's name."""
     name, image = target.names[i % len(target.names)], f"nginx:{i}"
     key = f"{target.namespace}/{name}"
     started = time.monotonic()
@@ -220,13 +299,22 @@ async def propagate(watcher: Watcher, target: Target, api: httpx.AsyncClient, i:
         sample.start_soon(patch)
         seen_at = await watcher.wait(lambda seen: image_of(seen[key]) == image)
     target.propagation.append(seen_at - started)
+    return name
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--webapps", type=int, default=20)
-    parser.add_argument("--gap", type=float, default=0.05, help="seconds between samples")
+    parser.add_argument(
+        "--pace",
+        choices=("settled", "back-to-back"),
+        default="settled",
+        help="start a sample once the previous change has rolled out (default), or not",
+    )
+    parser.add_argument(
+        "--gap", type=float, default=None, help="seconds between samples (0.2 settled, 0.05)"
+    )
     parser.add_argument("--nodes", type=int, default=1, help="kwok nodes")
     parser.add_argument("--kubeconfig", type=Path, default=None, help="use this cluster")
     parser.add_argument(
@@ -236,6 +324,8 @@ def main() -> None:
         help="also run a kubeweft imported from this directory (sampled in turn)",
     )
     args = parser.parse_args()
+    if args.gap is None:
+        args.gap = 0.2 if args.pace == "settled" else 0.05
 
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kw-propagation-")))
