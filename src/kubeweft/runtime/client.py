@@ -24,7 +24,7 @@ from typing import Any, Generic, Literal, Self
 import anyio
 import httpx2 as httpx
 import msgspec
-from lightkube.config.client_adapter import ConnectionParams
+from lightkube.config.client_adapter import ConnectionParams, verify_cluster
 from lightkube.core.generic_client import ALL_NS, BasicRequest, GenericAsyncClient
 from lightkube.types import PatchType
 
@@ -32,6 +32,7 @@ from kubeweft.runtime import errors, objects
 from kubeweft.runtime.config import ClusterConfig, RotatingTokenAuth, load_config
 from kubeweft.runtime.objects import K
 from kubeweft.runtime.retry import RetryPolicy
+from kubeweft.runtime.transport import ApiTransport
 from kubeweft.settings import Settings
 
 __all__ = [
@@ -190,6 +191,14 @@ class Client:
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> Client:
+        if transport is None:
+            single = config.single
+            if single.user is None:
+                raise ValueError("the kubeconfig context names no user")
+            # Each request in one write (runtime/transport.py), verified as lightkube would.
+            transport = ApiTransport(
+                verify_cluster(single.cluster, single.user, single.abs_file, trust_env=False)
+            )
         params = ConnectionParams(
             timeout=httpx.Timeout(timeout),
             trust_env=False,
