@@ -9,9 +9,11 @@ from typing import Any
 
 import anyio
 
+from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client
+from kubeweft.runtime.informer import InformerOptions
 
-__all__ = ["HeldWatch"]
+__all__ = ["HeldWatch", "held_cache"]
 
 
 class HeldWatch:
@@ -49,3 +51,9 @@ class HeldWatch:
                 while self.through is not None and version > self.through:
                     await self._changed.wait()
                 yield event
+
+
+def held_cache(client: Client, namespace: str) -> tuple[HeldWatch, Cache]:
+    """A cache of ``namespace`` whose informers watch through a :class:`HeldWatch`."""
+    held = HeldWatch(client)
+    return held, Cache(held, CacheOptions(defaults=InformerOptions(namespace=namespace)))  # type: ignore[arg-type]

@@ -18,10 +18,8 @@ import pytest
 from kubeweft.controllerutil import DelegatingClient, patch_status
 from kubeweft.examples.webapp.api.v1 import WebApp
 from kubeweft.localcluster.access import ClusterAccess
-from kubeweft.runtime.cache import Cache, CacheOptions
 from kubeweft.runtime.client import Client
-from kubeweft.runtime.informer import InformerOptions
-from tests.support.heldwatch import HeldWatch
+from tests.support.heldwatch import held_cache
 
 pytestmark = [pytest.mark.anyio, pytest.mark.localcluster, pytest.mark.usefixtures("webapp_crd")]
 
@@ -41,8 +39,7 @@ def with_ready(webapp: WebApp, ready: int) -> WebApp:
 async def test_a_status_patch_is_read_back_before_the_watch_shows_it(
     client: Client, namespace: str
 ) -> None:
-    held = HeldWatch(client)
-    cache = Cache(held, CacheOptions(defaults=InformerOptions(namespace=namespace)))  # type: ignore[arg-type]
+    held, cache = held_cache(client, namespace)
     delegating = DelegatingClient(cache, client)
     body = {"metadata": {"name": "shop", "namespace": namespace}, "spec": {"image": "nginx:1"}}
     async with anyio.create_task_group() as group:

@@ -21,13 +21,12 @@ from lightkube.resources.apps_v1 import Deployment
 from kubeweft.localcluster.access import ClusterAccess
 from kubeweft.runtime import errors, metrics
 from kubeweft.runtime.builder import ControllerBuilder
-from kubeweft.runtime.cache import Cache, CacheOptions
+from kubeweft.runtime.cache import Cache
 from kubeweft.runtime.client import Client
-from kubeweft.runtime.informer import InformerOptions
 from kubeweft.runtime.manager import Manager
 from kubeweft.runtime.predicate import GenerationChanged
 from kubeweft.runtime.reconcile import Request, Result
-from tests.support.heldwatch import HeldWatch
+from tests.support.heldwatch import held_cache
 from tests.support.waiting import wait_until_async
 
 pytestmark = [pytest.mark.localcluster, pytest.mark.anyio]
@@ -97,8 +96,7 @@ def adds(controller: str) -> float:
 async def test_a_controller_reconciles_the_processs_write_before_the_watch_shows_it(
     client: Client, namespace: str
 ) -> None:
-    held = HeldWatch(client)
-    cache = Cache(held, CacheOptions(defaults=InformerOptions(namespace=namespace)))  # type: ignore[arg-type]
+    held, cache = held_cache(client, namespace)
     manager = Manager(client, cache)
     reconciler = ImageReconciler(cache)
     controller = (
