@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from kubeweft.settings import Settings
 
 CRD = Path(__file__).parents[1] / "config" / "crd" / "bases" / "kubeweft.dev_webapps.yaml"
-#: The shipped application's webhook configurations, which ``local`` certificates apply.
+#: What ``api_requests`` counts: the API server's write verbs.
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY"})
 #: Written on a timer (leader election, node heartbeats), not per object.
 TIMED_RESOURCES = frozenset({"leases"})
@@ -42,6 +42,7 @@ TIMED_RESOURCES = frozenset({"leases"})
 #: (verb, resource[/subresource], code) -> requests
 Requests = Counter[tuple[str, str, str]]
 
+#: The shipped application's webhook configurations, which ``local`` certificates apply.
 WEBHOOK_CONFIGURATIONS = (
     "mutatingwebhookconfiguration/kubeweft-mutating-webhook-configuration",
     "validatingwebhookconfiguration/kubeweft-validating-webhook-configuration",

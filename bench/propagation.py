@@ -55,7 +55,6 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx
@@ -79,8 +78,8 @@ BASELINE = "baseline"
 ANNOTATION = "bench.kubeweft.dev/seq"
 MERGE = {"content-type": "application/merge-patch+json"}
 
-#: The newest object seen by a watch, by namespace/name.
-Seen = dict[str, Any]
+#: The newest Deployment seen by the watch, by namespace/name.
+Seen = dict[str, Deployment]
 
 
 @dataclass
@@ -123,16 +122,16 @@ class Watcher:
         self.seen: Seen = {}
         self._changed = anyio.Event()
 
-    def on_add(self, obj: Any, is_initial_list: bool = False) -> None:
+    def on_add(self, obj: Deployment, is_initial_list: bool = False) -> None:
         self._saw(obj)
 
-    def on_update(self, old: Any, new: Any) -> None:
+    def on_update(self, old: Deployment, new: Deployment) -> None:
         self._saw(new)
 
-    def on_delete(self, obj: Any) -> None:
+    def on_delete(self, obj: Deployment) -> None:
         return None
 
-    def _saw(self, obj: Any) -> None:
+    def _saw(self, obj: Deployment) -> None:
         assert obj.metadata is not None
         self.seen[f"{obj.metadata.namespace}/{obj.metadata.name}"] = obj
         self._changed.set()
